@@ -1,0 +1,100 @@
+// One benchmark run in a fresh process: node throughput-worker.mjs <variant> <records> <dir>
+import { closeSync, openSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+const [variant, recordsText, dir] = process.argv.slice(2);
+const records = Number(recordsText);
+
+// A realistic sales-invoice record (~600 bytes as a trail line).
+const options = {
+  module: "sales",
+  action: "POST",
+  referenceNo: "SI-2026-0042",
+  amount: 1_250_000,
+  entityType: "sales_invoice",
+  entityId: "inv-42",
+  party: "Golden Trading Co.",
+  user: "admin",
+  userRole: "manager",
+  companyId: "CO-001",
+  branchId: "BR-YGN",
+  ip: "192.168.1.10",
+  requestId: "8f14e45f-ceea-467a-9e0b-7a3c2b6d1e90",
+  sessionId: "sess-5a1c9e7d",
+  method: "POST",
+  endpoint: "/api/sales/invoices/inv-42/post",
+  status: 200,
+  metadata: { warehouse: "WH-MAIN", lines: 12, payment_terms: "NET30", tax_code: "CT-5", salesperson: "Ko Aung" },
+};
+const description = "Sales invoice posted";
+
+function asDict() {
+  return {
+    timestamp: new Date().toISOString(),
+    level: "AUDIT",
+    module: options.module,
+    action: options.action,
+    description,
+    user: options.user,
+    user_role: options.userRole,
+    company_id: options.companyId,
+    branch_id: options.branchId,
+    entity_type: options.entityType,
+    entity_id: options.entityId,
+    reference_no: options.referenceNo,
+    amount: options.amount,
+    currency: "MMK",
+    metadata: { ...options.metadata, party: options.party },
+    request_id: options.requestId,
+    session_id: options.sessionId,
+    ip: options.ip,
+    hostname: "erp-app-01",
+    method: options.method,
+    endpoint: options.endpoint,
+    status: options.status,
+    success: true,
+  };
+}
+
+async function setup() {
+  const path = join(dir, "audit.jsonl");
+  if (variant === "raw") {
+    const fd = openSync(path, "a");
+    return { path, call: () => writeSync(fd, `${JSON.stringify(asDict())}\n`), end: async () => closeSync(fd) };
+  }
+  if (variant === "pino") {
+    const { default: pino } = await import("pino");
+    const dest = pino.destination({ dest: path, sync: true });
+    const logger = pino({ base: undefined, timestamp: false }, dest);
+    return { path, call: () => logger.info(asDict()), end: async () => dest.flushSync() };
+  }
+  const { createLogger } = await import("../../dist/index.js");
+  const extra = variant === "auditx-otel" ? { processors: [{ onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} }] } : {};
+  const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 0, buffered: variant === "auditx-buffered", ...extra });
+  return { path, call: () => logger.logTransaction(description, options), end: () => logger.shutdown() };
+}
+
+const { path, call, end } = await setup();
+for (let i = 0; i < 2000; i++) call(); // warm-up
+globalThis.gc?.();
+let peakRss = 0;
+let rssAtHalf = 0;
+const start = process.hrtime.bigint();
+for (let i = 0; i < records; i++) {
+  call();
+  if ((i & 16383) === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  if (i === records >> 1) rssAtHalf = process.memoryUsage.rss();
+}
+await end();
+const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const rssEnd = process.memoryUsage.rss();
+peakRss = Math.max(peakRss, rssEnd);
+const bytes = statSync(path).size;
+process.stdout.write(
+  JSON.stringify({
+    perSecond: records / seconds,
+    peakRssMb: peakRss / 2 ** 20,
+    rssGrowthMb: (rssEnd - rssAtHalf) / 2 ** 20,
+    bytesPerRecord: Math.round(bytes / (records + 2000)),
+  }),
+);

@@ -1,0 +1,81 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** Who and where: the fields a request or job carries into every audit entry. */
+export interface RequestContextFields {
+  user?: string;
+  userRole?: string;
+  companyId?: string;
+  branchId?: string;
+  ip?: string;
+  requestId?: string;
+  sessionId?: string;
+  method?: string;
+  endpoint?: string;
+}
+
+/** A plain, JSON-serialisable copy of the context: what a job carries to a worker. */
+export type RequestContextSnapshot = Readonly<RequestContextFields>;
+
+const FIELD_NAMES = ["user", "userRole", "companyId", "branchId", "ip", "requestId", "sessionId", "method", "endpoint"] as const;
+
+/** Copies only the known fields with string values, so a snapshot never carries anything else. */
+function pick(fields: RequestContextFields | undefined, into: RequestContextFields = {}): RequestContextFields {
+  if (!fields) return into;
+  for (const name of FIELD_NAMES) {
+    const value = fields[name];
+    if (value !== undefined && value !== null) into[name] = String(value);
+  }
+  return into;
+}
+
+const storage = new AsyncLocalStorage<RequestContextFields>();
+
+/**
+ * Request- and job-scoped context on AsyncLocalStorage. Inside `run()` the
+ * scope's store is shared by everything the callback starts, so a guard that
+ * calls `update()` after a middleware's `run()` is seen by that middleware's
+ * completion entry; separate `run()` scopes never see each other.
+ */
+export const RequestContext = {
+  /** Replaces the current scope's fields (outside any scope, starts one for the current async chain). */
+  set(fields: RequestContextFields): void {
+    const store = storage.getStore();
+    if (store) {
+      for (const name of FIELD_NAMES) delete store[name];
+      pick(fields, store);
+    } else {
+      storage.enterWith(pick(fields));
+    }
+  },
+
+  /** Merges fields into the current scope. */
+  update(fields: RequestContextFields): void {
+    const store = storage.getStore();
+    if (store) pick(fields, store);
+    else storage.enterWith(pick(fields));
+  },
+
+  /** A plain snapshot of the current fields ({} outside any scope). */
+  get(): RequestContextSnapshot {
+    return { ...storage.getStore() };
+  },
+
+  /** Clears the current scope's fields. */
+  clear(): void {
+    const store = storage.getStore();
+    if (store) for (const name of FIELD_NAMES) delete store[name];
+  },
+
+  /**
+   * Runs `fn` in a new scope holding the current fields overlaid with
+   * `fields` (a snapshot from `get()` restores a request's context in a job).
+   */
+  run<T>(fields: RequestContextFields, fn: () => T): T {
+    return storage.run(pick(fields, { ...storage.getStore() }), fn);
+  },
+};
+
+/** The live store of the current scope, read on every log call without a copy (not exported from the package). */
+export function currentContext(): Readonly<RequestContextFields> | undefined {
+  return storage.getStore();
+}

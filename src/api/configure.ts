@@ -1,0 +1,52 @@
+import { AuditLogger } from "./AuditLogger.js";
+import type { AuditLoggerOptions } from "./options.js";
+
+let globalLogger: AuditLogger | undefined;
+
+/** The logger behind `audit`, created with the defaults on first use. */
+export function getGlobalLogger(): AuditLogger {
+  globalLogger ??= new AuditLogger();
+  return globalLogger;
+}
+
+/**
+ * (Re)configures the global `audit` logger. The previous one is flushed and
+ * closed; the live hubs it published to carry over.
+ */
+export function configure(options: AuditLoggerOptions = {}): AuditLogger {
+  const previous = globalLogger;
+  const next = new AuditLogger(options);
+  if (previous) {
+    for (const hub of previous.connectedHubs()) next.connectHub(hub);
+    previous.shutdown().catch((error: unknown) => next.error(`closing the previous audit logger failed: ${String(error)}`));
+  }
+  globalLogger = next;
+  return next;
+}
+
+/** An independent logger: its own log folder, sinks and settings (one per tenant or service). */
+export function createLogger(options: AuditLoggerOptions = {}): AuditLogger {
+  return new AuditLogger(options);
+}
+
+const boundMethods = new WeakMap<AuditLogger, Map<PropertyKey, unknown>>();
+
+/**
+ * The global logger as a lazy proxy: `audit.logTransaction(...)` always
+ * reaches the logger of the latest configure(), created on first use.
+ */
+export const audit: AuditLogger = new Proxy(Object.create(AuditLogger.prototype) as AuditLogger, {
+  get(_target, property) {
+    const logger = getGlobalLogger();
+    const value = Reflect.get(logger, property, logger);
+    if (typeof value !== "function") return value;
+    let methods = boundMethods.get(logger);
+    if (!methods) boundMethods.set(logger, (methods = new Map()));
+    let bound = methods.get(property);
+    if (!bound) methods.set(property, (bound = (value as (...args: unknown[]) => unknown).bind(logger)));
+    return bound;
+  },
+  set() {
+    return false;
+  },
+});

@@ -1,0 +1,134 @@
+import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
+import type { AuditEntry } from "./AuditEntry.js";
+import type { AuditAction, BusinessModule, LogLevel } from "./enums.js";
+
+/** A level as the enum gives it, or in lower case as the original accepted it. */
+export type LevelInput = LogLevel | Lowercase<LogLevel> | "warn" | "WARN";
+
+/** Fields every audit method accepts; anything not given comes from RequestContext. */
+export interface EntryOptions {
+  level?: LevelInput;
+  module?: BusinessModule | (string & {});
+  action?: AuditAction | (string & {});
+  user?: string;
+  userRole?: string;
+  companyId?: string;
+  branchId?: string;
+  entityType?: string;
+  entityId?: string;
+  referenceNo?: string;
+  /** A number, a numeric string or a bigint; written with `currency` (default: the logger's). */
+  amount?: number | bigint | string | null;
+  currency?: string;
+  oldValues?: Record<string, unknown>;
+  newValues?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  requestId?: string;
+  sessionId?: string;
+  ip?: string;
+  method?: string;
+  endpoint?: string;
+  status?: number | null;
+  success?: boolean;
+}
+
+/** logChange: `oldValues` and `newValues` hold the fields before and after. */
+export type ChangeOptions = EntryOptions;
+
+/** logTransaction: `party` (customer or supplier) goes into metadata. */
+export interface TransactionOptions extends EntryOptions {
+  party?: string;
+}
+
+/** logInventory: entity `product`; name, quantity, unit and warehouse go into metadata. */
+export interface InventoryOptions extends EntryOptions {
+  productId?: string;
+  productName?: string;
+  quantity?: number;
+  unit?: string;
+  warehouseId?: string;
+}
+
+/** logService: entity `service_job`; customer, technician, type and status go into metadata. */
+export interface ServiceOptions extends EntryOptions {
+  jobId?: string;
+  customerId?: string;
+  technician?: string;
+  serviceType?: string;
+  /** The job's status ("completed"); written as metadata.status. */
+  statusLabel?: string;
+}
+
+/** loggingCustom: a plain-text app.log line; other keys are appended as JSON. */
+export interface CustomLogOptions {
+  level?: LevelInput;
+  user?: string;
+  method?: string;
+  [field: string]: unknown;
+}
+
+/** auditing(): what to write when the wrapped function settles. */
+export interface AuditingOptions extends EntryOptions {
+  description?: string;
+}
+
+export interface RateLimitOptions {
+  /** Failed logins from one IP allowed within the window before escalation (default 5). */
+  maxAttempts?: number;
+  /** Window length in ms (default 300 000: five minutes). */
+  windowMs?: number;
+  /** Most keys tracked at once; the oldest are forgotten first (default 10 000). */
+  maxKeys?: number;
+}
+
+/** OTLP/HTTP export to an OpenTelemetry Collector or a SIEM. */
+export interface OtlpOptions {
+  /** The logs endpoint (default from OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / _ENDPOINT, else http://localhost:4318/v1/logs). */
+  url?: string;
+  headers?: Record<string, string>;
+  compression?: "gzip" | "none";
+  /** Per-export timeout in ms. */
+  timeoutMillis?: number;
+  /** BatchLogRecordProcessor settings. */
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+}
+
+export interface AuditLoggerOptions {
+  /** Folder of audit.jsonl, security.jsonl and app.log (default "logs"). */
+  logDir?: string;
+  /** Coloured one-line summary of each record on stdout (default false). */
+  console?: boolean;
+  /** Size at which a trail file rotates (default 10 MiB). */
+  maxFileBytes?: number;
+  /** Rotated backups kept per file (default 5). */
+  backupCount?: number;
+  /** Called with every audit entry after it is written; its errors go to app.log. */
+  onAudit?: (entry: AuditEntry) => unknown;
+  /** `alog*` resolve only after the line is fsync'ed (group commit: one fsync per tick). */
+  fsync?: boolean;
+  /**
+   * Faster mode: lines are gathered and written in one write(2) per event-loop
+   * turn (or 64 KiB) instead of one per call. A crash can lose the last
+   * turn's lines, so it is off by default.
+   */
+  buffered?: boolean;
+  /** Currency written beside an amount when the call gives none (default "MMK", as the original). */
+  currency?: string;
+  /** service.name of the records (default OTEL_SERVICE_NAME, else "auditx"). */
+  serviceName?: string;
+  /** Written as `hostname` (default os.hostname()). */
+  hostname?: string;
+  /** Brute-force detection of logSecurity and checkRateLimit(). */
+  rateLimit?: RateLimitOptions;
+  /** Longest string field kept whole (default 32 KiB); longer ones are cut and marked. */
+  maxStringLength?: number;
+  /** OTLP export: true for the defaults and OTEL_* variables, or settings. Also on with OTEL_LOGS_EXPORTER=otlp. */
+  otlp?: boolean | OtlpOptions;
+  /** Emit into this provider (which runs createAuditProcessors) instead of one of auditx's own. */
+  loggerProvider?: LoggerProvider;
+  /** More processors for auditx's own provider, after its own. */
+  processors?: LogRecordProcessor[];
+}

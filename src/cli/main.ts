@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/** `auditx <command>`: demo, ui, help. */
+
+const USAGE = `Usage: auditx <command> [options]
+
+Commands:
+  demo [--log-dir logs] [--serve] [--port 8080]   write a realistic ERP audit trail (and serve the viewer)
+  ui   [--log-dir logs] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--no-realtime]
+                                                  serve the read-only viewer over a log folder
+  help                                            this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "demo": {
+      const { runDemoCommand } = await import("./demo.js");
+      return runDemoCommand(rest);
+    }
+    case "ui": {
+      const { runUiCommand } = await import("../viewer/cli.js");
+      return runUiCommand(rest);
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`auditx: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`auditx: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,42 @@
+import type { Context } from "@opentelemetry/api";
+import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
+import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
+import type { AuditHub } from "./AuditHub.js";
+
+/** Publishes each audit entry to the connected hubs (live viewers); free when none is connected. */
+export class HubProcessor implements LogRecordProcessor {
+  private readonly hubs = new Set<AuditHub>();
+  errors = 0;
+
+  connect(hub: AuditHub): () => void {
+    this.hubs.add(hub);
+    return () => {
+      this.hubs.delete(hub);
+    };
+  }
+
+  get connected(): number {
+    return this.hubs.size;
+  }
+
+  onEmit(_record: SdkLogRecord, context?: Context): void {
+    if (this.hubs.size === 0) return;
+    const slot = context?.getValue(EMIT_SLOT) as EmitSlot | undefined;
+    if (slot?.kind !== "audit") return;
+    try {
+      const dict = slot.entry.toDict();
+      for (const hub of this.hubs) {
+        hub.publish("audit", dict);
+        if (slot.security) hub.publish("security", dict);
+      }
+    } catch {
+      this.errors++;
+    }
+  }
+
+  async forceFlush(): Promise<void> {}
+
+  async shutdown(): Promise<void> {
+    this.hubs.clear();
+  }
+}

@@ -1,0 +1,29 @@
+import type { Context } from "@opentelemetry/api";
+import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
+import { ATTR_STREAM } from "../api/attributes.js";
+
+/** Whether a record is an auditx record: every one carries `auditx.stream`. */
+export function isAuditxRecord(record: SdkLogRecord): boolean {
+  return typeof record.attributes[ATTR_STREAM] === "string";
+}
+
+/**
+ * Passes only auditx records to the processor it wraps, so that auditx's own
+ * OTLP path, inside a provider shared with the rest of a service, does not
+ * export that service's other logs a second time.
+ */
+export class AuditRecordFilter implements LogRecordProcessor {
+  constructor(private readonly inner: LogRecordProcessor) {}
+
+  onEmit(record: SdkLogRecord, context?: Context): void {
+    if (isAuditxRecord(record)) this.inner.onEmit(record, context);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}
