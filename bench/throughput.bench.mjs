@@ -63,7 +63,15 @@ const summary = Object.fromEntries(
 );
 
 console.log(`\n${records.toLocaleString("en-US")} records per run, median of ${runs} runs, Node ${process.version}\n`);
-console.log("variant".padEnd(18), "records/s".padStart(10), "peak RSS".padStart(10), "RSS growth*".padStart(12), "bytes/line".padStart(11), "  vs pino", " vs raw");
+console.log(
+  "variant".padEnd(18),
+  "records/s".padStart(10),
+  "peak RSS".padStart(10),
+  "RSS growth*".padStart(12),
+  "bytes/line".padStart(11),
+  "  vs pino",
+  " vs raw",
+);
 for (const [name, label] of variants) {
   const r = summary[name];
   console.log(

@@ -8,7 +8,15 @@ import type { AppMessage } from "../exporters/AppLogExporter.js";
 import { isOtlpEnabled } from "../exporters/otlp.js";
 import { createAuditResource } from "../exporters/resource.js";
 import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
-import { DEFAULT_LIMITS, type JsonObject, type NormalizeLimits, toAmount, toJsonObject, toMergedJsonObject, toText } from "../internal/normalize.js";
+import {
+  DEFAULT_LIMITS,
+  type JsonObject,
+  type NormalizeLimits,
+  toAmount,
+  toJsonObject,
+  toMergedJsonObject,
+  toText,
+} from "../internal/normalize.js";
 import { formatTimestamp } from "../internal/timestamp.js";
 import { VERSION } from "../internal/version.js";
 import type { AuditHub } from "../processors/AuditHub.js";
@@ -340,7 +348,12 @@ export class AuditLogger {
 
   // ---- the hot path ----------------------------------------------------------
 
-  private write(description: unknown, o: EntryOptions | undefined, extra: Record<string, unknown> | undefined, d: MethodDefaults): AuditEntry {
+  private write(
+    description: unknown,
+    o: EntryOptions | undefined,
+    extra: Record<string, unknown> | undefined,
+    d: MethodDefaults,
+  ): AuditEntry {
     const options = o ?? (NO_CONTEXT as EntryOptions);
     const ctx = currentContext() ?? NO_CONTEXT;
     let level = d.level;

@@ -1,4 +1,72 @@
-/** `auditx demo`: placeholder until the demo scenario lands. */
-export async function runDemoCommand(_args: string[]): Promise<number> {
+/**
+ * `auditx demo [--log-dir logs] [--serve] [--host 127.0.0.1] [--port 8080] [--interval 1500]`:
+ * writes the original's demo scenario and a day of multi-branch ERP activity
+ * into the log folder; with --serve, also serves the viewer and keeps writing
+ * live activity until Ctrl+C.
+ */
+
+import { parseArgs } from "node:util";
+import { AuditLogger } from "../api/AuditLogger.js";
+import { startLiveActivity, writeBusinessDay, writeOriginalScenario } from "../demo/scenario.js";
+import { defaultHub } from "../processors/AuditHub.js";
+
+export async function runDemoCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "log-dir": { type: "string", default: "logs" },
+      serve: { type: "boolean", default: false },
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8080" },
+      "api-key": { type: "string" },
+      interval: { type: "string", default: "1500" },
+      day: { type: "string", default: "240" },
+    },
+    strict: true,
+  });
+  const logDir = values["log-dir"] as string;
+  const port = Number(values.port);
+  const interval = Number(values.interval);
+  const dayCount = Number(values.day);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
+  if (!(interval >= 50)) throw new Error(`--interval must be at least 50 ms, got ${values.interval}`);
+  if (!Number.isInteger(dayCount) || dayCount < 0) throw new Error(`--day must be a whole number, got ${values.day}`);
+
+  // Console lines for the walkthrough and live events; the day's bulk is written quietly.
+  const narrated = new AuditLogger({ logDir, console: true, rateLimit: { maxAttempts: 5 } });
+  const quiet = new AuditLogger({ logDir, console: false });
+  process.stdout.write(`auditx demo: writing the audit trail to ${narrated.logDir}\n\n`);
+  writeOriginalScenario(narrated);
+  const written = writeBusinessDay(quiet, dayCount);
+  process.stdout.write(`\n… and ${written} entries of a business day across branches BR-YGN, BR-MDY and BR-NPT.\n`);
+
+  if (!values.serve) {
+    await Promise.all([narrated.shutdown(), quiet.shutdown()]);
+    process.stdout.write(`\nDone: see ${narrated.logDir}/audit.jsonl, security.jsonl and app.log, or run: auditx ui --log-dir ${logDir}\n`);
+    return 0;
+  }
+
+  const { startViewer } = await import("../viewer/index.js");
+  narrated.connectHub(defaultHub);
+  quiet.connectHub(defaultHub);
+  const viewer = await startViewer({
+    logDir,
+    host: values.host as string,
+    port,
+    apiKey: values["api-key"] as string | undefined,
+    realtime: true,
+  });
+  const stopActivity = startLiveActivity(narrated, interval);
+  process.stdout.write(`\nViewer: ${viewer.url}  (live activity every ${interval} ms; Ctrl+C to stop)\n\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  stopActivity();
+  await viewer.close();
+  await Promise.all([narrated.shutdown(), quiet.shutdown()]);
+  process.stdout.write("\nauditx demo: stopped.\n");
   return 0;
 }

@@ -1,4 +1,4 @@
-import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { LogRecordExporter, ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import { ATTR_HTTP_METHOD, ATTR_USER_ID } from "../api/attributes.js";
 import { DEFAULT_LIMITS, normalizeValue, toText } from "../internal/normalize.js";
@@ -33,7 +33,8 @@ export function formatAppLine(message: AppMessage): string {
   if (message.fields) {
     const fields = normalizeValue(message.fields, DEFAULT_LIMITS);
     // JSON.stringify escapes every control character, so the JSON part is one line too.
-    if (fields && typeof fields === "object" && Object.keys(fields).length > 0) line += ` | ${JSON.stringify(fields).replace(CONTROL, escapeControl)}`;
+    if (fields && typeof fields === "object" && Object.keys(fields).length > 0)
+      line += ` | ${JSON.stringify(fields).replace(CONTROL, escapeControl)}`;
   }
   return `${line}\n`;
 }

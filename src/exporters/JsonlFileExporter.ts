@@ -1,4 +1,4 @@
-import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { LogRecordExporter, ReadableLogRecord } from "@opentelemetry/sdk-logs";
 import type { AuditEntryFields } from "../api/AuditEntry.js";
 import { entryFromLogRecord, entryToJsonLine } from "../api/entrySchema.js";

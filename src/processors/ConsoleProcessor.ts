@@ -38,7 +38,10 @@ function amountText(entry: AuditEntry): string {
 /** The one-line summary of an entry, as the original printed it. */
 export function formatConsoleLine(entry: AuditEntry, colour: boolean): string {
   const level = entry.level.padEnd(8);
-  const where = [entry.module, entry.action].filter(Boolean).map((part) => oneLine(part, 64)).join(".");
+  const where = [entry.module, entry.action]
+    .filter(Boolean)
+    .map((part) => oneLine(part, 64))
+    .join(".");
   const subject = [entry.referenceNo, entry.entityType && entry.entityId ? `${entry.entityType}:${entry.entityId}` : ""]
     .filter(Boolean)
     .map((part) => oneLine(part, 128))
@@ -55,7 +58,10 @@ export class ConsoleProcessor implements LogRecordProcessor {
   private readonly colour: boolean;
   errors = 0;
 
-  constructor(private readonly target: ConsoleTarget = process.stdout) {
+  constructor(
+    private readonly target: ConsoleTarget = process.stdout,
+    private readonly report?: (source: string, error: unknown) => void,
+  ) {
     this.colour = useColour(target);
   }
 
@@ -68,10 +74,13 @@ export class ConsoleProcessor implements LogRecordProcessor {
         const { message } = slot;
         const level = message.level.padEnd(8);
         const head = this.colour ? `${LEVEL_COLOURS[message.level] ?? ""}[${level}]${RESET}` : `[${level}]`;
-        this.target.write(`${head} ${formatAppLogTime(message.millis)} | ${oneLine(message.user) || "SYSTEM"} | ${oneLine(message.message, 512)}\n`);
+        this.target.write(
+          `${head} ${formatAppLogTime(message.millis)} | ${oneLine(message.user) || "SYSTEM"} | ${oneLine(message.message, 512)}\n`,
+        );
       }
-    } catch {
-      this.errors++;
+    } catch (error) {
+      // Reported once: a broken stdout would otherwise add a line to app.log per record.
+      if (this.errors++ === 0) this.report?.("console", error);
     }
   }
 
