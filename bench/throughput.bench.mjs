@@ -85,4 +85,4 @@ for (const [name, label] of variants) {
     ` ${label}`,
   );
 }
-console.log("\n* RSS after the second quarter of the records vs after the last: flat means no per-record growth.");
+console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");

@@ -99,8 +99,8 @@ export interface OtlpOptions {
 export interface AuditLoggerOptions {
   /** Folder of audit.jsonl, security.jsonl and app.log (default "logs"). */
   logDir?: string;
-  /** Coloured one-line summary of each record on stdout (default false). */
-  console?: boolean;
+  /** One-line summary of each record on stdout (default false), or on the given stream; coloured on a TTY. */
+  console?: boolean | { write(text: string): unknown; isTTY?: boolean };
   /** Size at which a trail file rotates (default 10 MiB). */
   maxFileBytes?: number;
   /** Rotated backups kept per file (default 5). */

@@ -65,7 +65,8 @@ export class AuditPipeline implements PipelineLink {
     }
     processors.push(this.hub);
     if (options.console) {
-      this.console = new ConsoleProcessor(process.stdout, (source, error) => this.report(source, error));
+      const target = options.console === true ? process.stdout : options.console;
+      this.console = new ConsoleProcessor(target, (source, error) => this.report(source, error));
       processors.push(this.console);
     }
     if (isOtlpEnabled(options.otlp)) {
