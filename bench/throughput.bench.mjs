@@ -25,6 +25,7 @@ const variants = [
   ["auditx", "auditx logTransaction (default: durable, one write(2) per call)"],
   ["auditx-otel", "auditx with full OTel attributes (as with OTLP on)"],
   ["auditx-buffered", "auditx { buffered: true } (one write per tick)"],
+  ["auditx-integrity", "auditx { integrity: true } (SHA-256 hash chain on every line)"],
 ];
 
 const median = (values) => {

@@ -19,6 +19,14 @@ export type {
   ServiceOptions,
   TransactionOptions,
 } from "./api/options.js";
+export {
+  type ChainSummary,
+  type IntegrityProblem,
+  type IntegrityProblemKind,
+  type VerifyOptions,
+  type VerifyReport,
+  verifyTrail,
+} from "./api/verifyTrail.js";
 export { RequestContext, type RequestContextFields, type RequestContextSnapshot } from "./api/RequestContext.js";
 export { AppLogExporter } from "./exporters/AppLogExporter.js";
 export { JsonlFileExporter } from "./exporters/JsonlFileExporter.js";

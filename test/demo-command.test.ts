@@ -48,7 +48,8 @@ describe("auditx demo", () => {
     const branches = new Set(audit.map((e) => e.branch_id));
     expect([...branches].sort()).toEqual(["BR-MDY", "BR-NPT", "BR-YGN"]);
     const modules = new Set(audit.map((e) => e.module));
-    for (const module of ["sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "auth"]) expect(modules).toContain(module);
+    for (const module of ["sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "auth"])
+      expect(modules).toContain(module);
     const security = readLines(join(dir, "logs", "security.jsonl"));
     expect(security.length).toBeGreaterThanOrEqual(8);
     expect(security.every((e) => e.level === "SECURITY" || e.level === "CRITICAL")).toBe(true);

@@ -70,7 +70,14 @@ async function setup() {
   }
   const { createLogger } = await import("../../dist/index.js");
   const extra = variant === "auditx-otel" ? { processors: [{ onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} }] } : {};
-  const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 0, buffered: variant === "auditx-buffered", ...extra });
+  const logger = createLogger({
+    logDir: dir,
+    console: false,
+    maxFileBytes: 0,
+    buffered: variant === "auditx-buffered",
+    integrity: variant === "auditx-integrity",
+    ...extra,
+  });
   return { path, call: () => logger.logTransaction(description, options), end: () => logger.shutdown() };
 }
 

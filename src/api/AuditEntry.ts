@@ -32,6 +32,10 @@ export interface AuditEntryDict {
   trace_id?: string;
   span_id?: string;
   service?: string;
+  chain_id?: string;
+  seq?: number;
+  prev_hash?: string;
+  hash?: string;
 }
 
 /** Every field of an entry; text fields are "" and maps undefined when empty. */
@@ -99,6 +103,15 @@ export class AuditEntry implements AuditEntryFields {
   readonly traceId: string;
   readonly spanId: string;
   readonly service: string;
+  /**
+   * Integrity fields, set by the trail writer when `integrity` is on: the
+   * writer's hash chain, this entry's place in it, the previous entry's hash
+   * and this line's own (see `auditx verify`). Empty otherwise.
+   */
+  chainId = "";
+  seq = 0;
+  prevHash = "";
+  hash = "";
 
   constructor(fields: AuditEntryFields) {
     this.timestamp = fields.timestamp;

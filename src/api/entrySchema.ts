@@ -23,7 +23,7 @@ function isEmptyMap(value: JsonObject | undefined): value is undefined {
 }
 
 /** The JSONL object of an entry. */
-export function entryToDict(e: AuditEntryFields): AuditEntryDict {
+export function entryToDict(e: AuditEntryFields & Partial<IntegrityFields>): AuditEntryDict {
   const d: Record<string, unknown> = { timestamp: e.timestamp, level: e.level };
   if (e.module) d.module = e.module;
   if (e.action) d.action = e.action;
@@ -53,6 +53,12 @@ export function entryToDict(e: AuditEntryFields): AuditEntryDict {
   if (e.traceId) d.trace_id = e.traceId;
   if (e.spanId) d.span_id = e.spanId;
   if (e.service) d.service = e.service;
+  if (e.chainId) {
+    d.chain_id = e.chainId;
+    d.seq = e.seq;
+    d.prev_hash = e.prevHash;
+    d.hash = e.hash;
+  }
   return d as unknown as AuditEntryDict;
 }
 
@@ -95,6 +101,28 @@ export function entryToJsonLine(e: AuditEntryFields): string {
   return `${s}}\n`;
 }
 
+/** The integrity fields an entry carries when its trail writer seals lines. */
+export interface IntegrityFields {
+  chainId: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** Appends the integrity fields to a line from entryToJsonLine (chain, seq, previous hash; then the hash of all that). */
+export function sealLine(line: string, fields: IntegrityFields, hashOf: (content: string) => string): string {
+  const content = `${line.slice(0, -2)},"chain_id":${q(fields.chainId)},"seq":${fields.seq},"prev_hash":"${fields.prevHash}"}`;
+  fields.hash = hashOf(content);
+  return `${content.slice(0, -1)},"hash":"${fields.hash}"}\n`;
+}
+
+/** The content and recorded hash of a sealed line (the inverse of sealLine), or undefined for an unsealed one. */
+export function unsealLine(line: string): { content: string; hash: string } | undefined {
+  const match = /,"hash":"([A-Za-z0-9_-]+)"}$/.exec(line);
+  if (!match) return undefined;
+  return { content: `${line.slice(0, match.index)}}`, hash: match[1] as string };
+}
+
 const TEXT_LIMIT = DEFAULT_LIMITS.maxStringLength;
 
 function statusOf(value: unknown): number | null {
@@ -108,7 +136,7 @@ function statusOf(value: unknown): number | null {
  */
 export function entryFromDict(dict: Record<string, unknown>): AuditEntry {
   const text = (key: string) => toText(dict[key], TEXT_LIMIT);
-  return new AuditEntry({
+  const entry = new AuditEntry({
     timestamp: text("timestamp"),
     level: parseLevel(dict.level) ?? LogLevel.INFO,
     module: text("module"),
@@ -138,6 +166,13 @@ export function entryFromDict(dict: Record<string, unknown>): AuditEntry {
     spanId: text("span_id"),
     service: text("service"),
   });
+  if (typeof dict.chain_id === "string" && typeof dict.seq === "number") {
+    entry.chainId = dict.chain_id;
+    entry.seq = dict.seq;
+    entry.prevHash = text("prev_hash");
+    entry.hash = text("hash");
+  }
+  return entry;
 }
 
 /** The stream of an entry: security for SECURITY and CRITICAL, audit otherwise. */

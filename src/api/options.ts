@@ -94,6 +94,10 @@ export interface OtlpOptions {
   maxExportBatchSize?: number;
   scheduledDelayMillis?: number;
   exportTimeoutMillis?: number;
+  /** Longest wait of flush()/shutdown() for the collector, even when it hangs (default 5000). */
+  flushTimeoutMillis?: number;
+  /** Shortest interval between two app.log reports of failed or dropped exports (default 60 000). */
+  reportIntervalMillis?: number;
 }
 
 export interface AuditLoggerOptions {
@@ -125,6 +129,11 @@ export interface AuditLoggerOptions {
   rateLimit?: RateLimitOptions;
   /** Longest string field kept whole (default 32 KiB); longer ones are cut and marked. */
   maxStringLength?: number;
+  /**
+   * Tamper evidence: each audit line carries chain_id, seq, prev_hash and hash
+   * (a SHA-256 chain, or HMAC-SHA-256 with `key`); `auditx verify` checks it.
+   */
+  integrity?: boolean | { key: string };
   /** OTLP export: true for the defaults and OTEL_* variables, or settings. Also on with OTEL_LOGS_EXPORTER=otlp. */
   otlp?: boolean | OtlpOptions;
   /** Emit into this provider (which runs createAuditProcessors) instead of one of auditx's own. */

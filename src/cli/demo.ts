@@ -33,8 +33,9 @@ export async function runDemoCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(dayCount) || dayCount < 0) throw new Error(`--day must be a whole number, got ${values.day}`);
 
   // Console lines for the walkthrough and live events; the day's bulk is written quietly.
-  const narrated = new AuditLogger({ logDir, console: true, rateLimit: { maxAttempts: 5 } });
-  const quiet = new AuditLogger({ logDir, console: false });
+  // Sealed into hash chains, so that `auditx verify` has something to check.
+  const narrated = new AuditLogger({ logDir, console: true, integrity: true, rateLimit: { maxAttempts: 5 } });
+  const quiet = new AuditLogger({ logDir, console: false, integrity: true });
   process.stdout.write(`auditx demo: writing the audit trail to ${narrated.logDir}\n\n`);
   writeOriginalScenario(narrated);
   const written = writeBusinessDay(quiet, dayCount);

@@ -7,6 +7,8 @@ Commands:
   demo [--log-dir logs] [--serve] [--port 8080]   write a realistic ERP audit trail (and serve the viewer)
   ui   [--log-dir logs] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--no-realtime]
                                                   serve the read-only viewer over a log folder
+  verify [--log-dir logs] [--file audit.jsonl] [--key KEY] [--json]
+                                                  check the hash chains of a trail written with integrity on
   help                                            this text
 `;
 
@@ -20,6 +22,10 @@ async function main(argv: string[]): Promise<number> {
     case "ui": {
       const { runUiCommand } = await import("../viewer/cli.js");
       return runUiCommand(rest);
+    }
+    case "verify": {
+      const { runVerifyCommand } = await import("./verify.js");
+      return runVerifyCommand(rest);
     }
     case undefined:
     case "help":

@@ -2,12 +2,14 @@ import { join, resolve } from "node:path";
 import type { LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import type { AuditLoggerOptions } from "../api/options.js";
 import { AppLogExporter } from "../exporters/AppLogExporter.js";
+import { IntegrityChain } from "../exporters/IntegrityChain.js";
 import { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
 import { createOtlpProcessor, isOtlpEnabled, type OtlpExportStats, type OtlpProcessorHandle } from "../exporters/otlp.js";
 import type { PipelineLink } from "../internal/emitSlot.js";
 import type { AuditHub } from "./AuditHub.js";
 import { CallbackProcessor } from "./CallbackProcessor.js";
 import { ConsoleProcessor } from "./ConsoleProcessor.js";
+import { ContainedProcessor } from "./ContainedProcessor.js";
 import { HubProcessor } from "./HubProcessor.js";
 import { AuditRecordFilter } from "./recordFilter.js";
 import { StreamRouter } from "./StreamRouter.js";
@@ -17,7 +19,7 @@ export interface AuditStats {
   logDir: string;
   written: { audit: number; security: number; app: number };
   rotations: number;
-  errors: { write: number; onAudit: number; console: number; hub: number; report: number };
+  errors: { write: number; onAudit: number; console: number; hub: number; report: number; processors?: number };
   otlp?: OtlpExportStats;
 }
 
@@ -38,6 +40,7 @@ export class AuditPipeline implements PipelineLink {
   private readonly callback?: CallbackProcessor;
   private readonly console?: ConsoleProcessor;
   private readonly otlp?: OtlpProcessorHandle;
+  private readonly extra: ContainedProcessor[] = [];
   private readonly counts = { audit: 0, security: 0, app: 0 };
   readonly errors = { write: 0, report: 0 };
 
@@ -57,7 +60,10 @@ export class AuditPipeline implements PipelineLink {
         this.report("buffered write", error);
       };
     }
-    const router = new StreamRouter({ audit: this.audit, security: this.security, app: this.app, counts: this.counts, link: this });
+    const chain = options.integrity
+      ? new IntegrityChain(typeof options.integrity === "object" ? options.integrity.key : undefined)
+      : undefined;
+    const router = new StreamRouter({ audit: this.audit, security: this.security, app: this.app, counts: this.counts, link: this, chain });
     const processors: LogRecordProcessor[] = [router];
     if (options.onAudit) {
       this.callback = new CallbackProcessor(options.onAudit, (source, error) => this.report(source, error));
@@ -75,7 +81,11 @@ export class AuditPipeline implements PipelineLink {
       );
       processors.push(new AuditRecordFilter(this.otlp.processor));
     }
-    if (options.processors) processors.push(...options.processors);
+    for (const processor of options.processors ?? []) {
+      const contained = new ContainedProcessor(processor, (source, error) => this.report(source, error));
+      this.extra.push(contained);
+      processors.push(contained);
+    }
     this.processors = processors;
   }
 
@@ -125,6 +135,7 @@ export class AuditPipeline implements PipelineLink {
         report: this.errors.report,
       },
     };
+    if (this.extra.length > 0) stats.errors.processors = this.extra.reduce((sum, processor) => sum + processor.errors, 0);
     if (this.otlp) stats.otlp = this.otlp.stats();
     return stats;
   }

@@ -3,6 +3,7 @@ import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
 import { ATTR_HTTP_METHOD, ATTR_USER_ID, Stream } from "../api/attributes.js";
 import { entryFromLogRecord, entryToJsonLine, isSecurityLevel, streamOfRecord } from "../api/entrySchema.js";
 import type { AppLogExporter } from "../exporters/AppLogExporter.js";
+import type { IntegrityChain } from "../exporters/IntegrityChain.js";
 import type { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
 import { EMIT_SLOT, type EmitSlot, type PipelineLink } from "../internal/emitSlot.js";
 import { toText } from "../internal/normalize.js";
@@ -14,6 +15,8 @@ export interface StreamRouterTargets {
   app: AppLogExporter;
   counts: { audit: number; security: number; app: number };
   link: PipelineLink;
+  /** Seals each audit line into a hash chain when `integrity` is on. */
+  chain?: IntegrityChain;
 }
 
 /**
@@ -28,7 +31,7 @@ export class StreamRouter implements LogRecordProcessor {
 
   onEmit(record: SdkLogRecord, context?: Context): void {
     const slot = context?.getValue(EMIT_SLOT) as EmitSlot | undefined;
-    const { audit, security, app, counts, link } = this.targets;
+    const { audit, security, app, counts, link, chain } = this.targets;
     if (slot) {
       slot.handledBy = link;
       if (slot.kind === "app") {
@@ -36,8 +39,10 @@ export class StreamRouter implements LogRecordProcessor {
         counts.app++;
         return;
       }
-      const line = entryToJsonLine(slot.entry);
+      const { entry } = slot;
+      const line = chain ? chain.seal(entry, entryToJsonLine(entry)) : entryToJsonLine(entry);
       audit.writeLine(line);
+      chain?.commit(entry);
       counts.audit++;
       if (slot.security) {
         security.writeLine(line);
@@ -59,8 +64,9 @@ export class StreamRouter implements LogRecordProcessor {
       return;
     }
     const entry = entryFromLogRecord(record);
-    const line = entryToJsonLine(entry);
+    const line = chain ? chain.seal(entry, entryToJsonLine(entry)) : entryToJsonLine(entry);
     audit.writeLine(line);
+    chain?.commit(entry);
     counts.audit++;
     if (isSecurityLevel(entry.level)) {
       security.writeLine(line);
