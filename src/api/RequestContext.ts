@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { toText } from "../internal/normalize.js";
 
 /** Who and where: the fields a request or job carries into every audit entry. */
 export interface RequestContextFields {
@@ -23,7 +24,7 @@ function pick(fields: RequestContextFields | undefined, into: RequestContextFiel
   if (!fields) return into;
   for (const name of FIELD_NAMES) {
     const value = fields[name];
-    if (value !== undefined && value !== null) into[name] = String(value);
+    if (value !== undefined && value !== null) into[name] = typeof value === "string" ? value : toText(value, 1024);
   }
   return into;
 }

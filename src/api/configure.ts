@@ -29,22 +29,25 @@ export function createLogger(options: AuditLoggerOptions = {}): AuditLogger {
   return new AuditLogger(options);
 }
 
-const boundMethods = new WeakMap<AuditLogger, Map<PropertyKey, unknown>>();
+const methods = new Map<PropertyKey, (...args: unknown[]) => unknown>();
 
 /**
  * The global logger as a lazy proxy: `audit.logTransaction(...)` always
- * reaches the logger of the latest configure(), created on first use.
+ * reaches the logger of the latest configure(), created on first use — also
+ * through a method taken from `audit` earlier.
  */
 export const audit: AuditLogger = new Proxy(Object.create(AuditLogger.prototype) as AuditLogger, {
   get(_target, property) {
     const logger = getGlobalLogger();
     const value = Reflect.get(logger, property, logger);
     if (typeof value !== "function") return value;
-    let methods = boundMethods.get(logger);
-    if (!methods) boundMethods.set(logger, (methods = new Map()));
-    let bound = methods.get(property);
-    if (!bound) methods.set(property, (bound = (value as (...args: unknown[]) => unknown).bind(logger)));
-    return bound;
+    let method = methods.get(property);
+    if (!method) {
+      method = (...args: unknown[]) =>
+        (Reflect.get(getGlobalLogger(), property) as (...a: unknown[]) => unknown).apply(getGlobalLogger(), args);
+      methods.set(property, method);
+    }
+    return method;
   },
   set() {
     return false;
