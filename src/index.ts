@@ -19,6 +19,7 @@ export type {
   ServiceOptions,
   TransactionOptions,
 } from "./api/options.js";
+export { RequestContext, type RequestContextFields, type RequestContextSnapshot } from "./api/RequestContext.js";
 export {
   type ChainSummary,
   type IntegrityProblem,
@@ -27,14 +28,13 @@ export {
   type VerifyReport,
   verifyTrail,
 } from "./api/verifyTrail.js";
-export { RequestContext, type RequestContextFields, type RequestContextSnapshot } from "./api/RequestContext.js";
 export { AppLogExporter } from "./exporters/AppLogExporter.js";
 export { JsonlFileExporter } from "./exporters/JsonlFileExporter.js";
 export type { OtlpExportStats } from "./exporters/otlp.js";
+export type { JsonObject, JsonValue } from "./internal/normalize.js";
 export { AuditHub, type AuditHubOptions, defaultHub, type HubEvent, type HubListener, type HubSource } from "./processors/AuditHub.js";
 export { type AuditProcessors, type AuditStats, createAuditProcessors } from "./processors/AuditPipeline.js";
 export { CallbackProcessor } from "./processors/CallbackProcessor.js";
 export { ConsoleProcessor } from "./processors/ConsoleProcessor.js";
 export { HubProcessor } from "./processors/HubProcessor.js";
 export { StreamRouter } from "./processors/StreamRouter.js";
-export type { JsonObject, JsonValue } from "./internal/normalize.js";

@@ -6,7 +6,7 @@ import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
 import { LoggerProvider } from "@opentelemetry/sdk-logs";
 import type { AppMessage } from "../exporters/AppLogExporter.js";
 import { isOtlpEnabled } from "../exporters/otlp.js";
-import { createAuditResource } from "../exporters/resource.js";
+import { createAuditResource, DEFAULT_SERVICE_NAME } from "../exporters/resource.js";
 import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
 import {
   DEFAULT_LIMITS,
@@ -22,7 +22,7 @@ import { VERSION } from "../internal/version.js";
 import type { AuditHub } from "../processors/AuditHub.js";
 import { AuditPipeline, type AuditStats, pipelineOf } from "../processors/AuditPipeline.js";
 import { AuditEntry } from "./AuditEntry.js";
-import { ATTR_APP_FIELDS, ATTR_HTTP_METHOD, ATTR_STREAM, ATTR_USER_ID, Stream } from "./attributes.js";
+import { ATTR_APP_FIELDS, ATTR_HTTP_METHOD, ATTR_SERVICE_NAME, ATTR_STREAM, ATTR_USER_ID, Stream } from "./attributes.js";
 import { entryToAttributes, isSecurityLevel } from "./entrySchema.js";
 import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "./enums.js";
 import { AuditConfigError, AuditInputError, AuditWriteError } from "./errors.js";
@@ -79,7 +79,7 @@ export class AuditLogger {
   private readonly rateLimiter: RateLimiter;
   private readonly currency: string;
   private readonly hostname: string;
-  private readonly service: string;
+  private readonly service: string = "";
   private readonly limits: NormalizeLimits;
   private readonly fsync: boolean;
   /** Whether records carry the full attribute set (anything besides the trail may read them). */
@@ -104,10 +104,11 @@ export class AuditLogger {
     } else {
       this.pipeline = new AuditPipeline(options);
       this.logDir = this.pipeline.logDir;
-      this.provider = new LoggerProvider({
-        resource: createAuditResource({ serviceName: options.serviceName, hostname: options.hostname }),
-        processors: this.pipeline.processors,
-      });
+      const resource = createAuditResource({ serviceName: options.serviceName, hostname: options.hostname });
+      // OTEL_RESOURCE_ATTRIBUTES may name the service too: the trail says what the Resource says.
+      const resourceService = resource.attributes[ATTR_SERVICE_NAME];
+      if (!this.service && typeof resourceService === "string" && resourceService !== DEFAULT_SERVICE_NAME) this.service = resourceService;
+      this.provider = new LoggerProvider({ resource, processors: this.pipeline.processors });
       this.otelLogger = this.provider.getLogger("auditx", VERSION);
       this.fullAttributes = isOtlpEnabled(options.otlp) || (options.processors?.length ?? 0) > 0;
     }
@@ -419,7 +420,8 @@ export class AuditLogger {
       message: toText(message, max),
       fields: fields && Object.keys(fields).length > 0 ? fields : undefined,
     };
-    const attributes: LogAttributes = { [ATTR_STREAM]: Stream.APP, [ATTR_USER_ID]: appMessage.user, [ATTR_HTTP_METHOD]: appMessage.method };
+    const attributes: LogAttributes = { [ATTR_STREAM]: Stream.APP, [ATTR_USER_ID]: appMessage.user };
+    if (appMessage.method !== "N/A") attributes[ATTR_HTTP_METHOD] = appMessage.method;
     if (appMessage.fields && this.fullAttributes) {
       const normalized = toJsonObject(appMessage.fields, this.limits);
       if (normalized) attributes[ATTR_APP_FIELDS] = normalized as JsonObject as LogAttributes[string];

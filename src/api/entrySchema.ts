@@ -188,7 +188,7 @@ export function streamOf(level: string): A.Stream {
 export function entryToAttributes(e: AuditEntryFields): LogAttributes {
   const a: LogAttributes = { [A.ATTR_STREAM]: streamOf(e.level) };
   if (e.user) a[A.ATTR_USER_ID] = e.user;
-  if (e.userRole) a[A.ATTR_USER_ROLES] = [e.userRole];
+  if (e.userRole) a[A.ATTR_USER_ROLES] = e.userRole.includes(",") ? splitRoles(e.userRole) : [e.userRole];
   if (e.ip) a[A.ATTR_CLIENT_ADDRESS] = e.ip;
   if (e.sessionId) a[A.ATTR_SESSION_ID] = e.sessionId;
   if (e.method) a[A.ATTR_HTTP_METHOD] = e.method;
@@ -218,6 +218,14 @@ export function entryToAttributes(e: AuditEntryFields): LogAttributes {
   if (!isEmptyMap(e.newValues)) a[A.ATTR_NEW_VALUES] = e.newValues as AnyValueMap;
   if (!isEmptyMap(e.metadata)) a[A.ATTR_METADATA] = e.metadata as AnyValueMap;
   return a;
+}
+
+/** "manager, approver" -> ["manager", "approver"]: user.roles is a list. */
+function splitRoles(roles: string): string[] {
+  return roles
+    .split(",")
+    .map((role) => role.trim())
+    .filter(Boolean);
 }
 
 function attrText(value: AnyValue | undefined): string {

@@ -15,9 +15,10 @@ export interface AppMessage {
   fields?: Record<string, unknown>;
 }
 
-// Every control character, and the Unicode line separators, could start a forged line in a text log.
-const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
-const HAS_CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
+// Every control character (C0 and C1: U+0085 NEL is a line break to many readers), and the
+// Unicode line separators, could start a forged line in a text log.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const escapeControl = (char: string) =>
   char === "\n" ? "\\n" : char === "\r" ? "\\r" : char === "\t" ? "\\t" : `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
 

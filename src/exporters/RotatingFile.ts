@@ -43,6 +43,9 @@ export class RotatingFile {
   private pending = "";
   private flushScheduled = false;
   private syncWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** fsync(2) calls in flight, and descriptors whose close waits for them (closing would fail them with EBADF). */
+  private syncsInFlight = 0;
+  private retiredFds: number[] = [];
   /** Rotations this process performed. */
   rotations = 0;
   /** Lines written by this process. */
@@ -75,7 +78,14 @@ export class RotatingFile {
 
   private writeNow(text: string): void {
     if (this.fd < 0) this.open();
-    else this.checkRotation();
+    else {
+      try {
+        this.checkRotation();
+      } catch (error) {
+        // The path cannot even be stat'ed (its folder replaced by a file, say): a typed error, like a failed write.
+        throw error instanceof AuditWriteError ? error : this.writeError(error);
+      }
+    }
     let written: number;
     try {
       written = writeSync(this.fd, text);
@@ -121,24 +131,60 @@ export class RotatingFile {
   }
 
   private rotate(): void {
-    const locked = withFileLock(`${this.path}.lock`, () => {
-      const onDisk = statSync(this.path, { throwIfNoEntry: false });
-      // Under the lock, rotate only if nobody did it since our check.
-      if (onDisk && onDisk.ino === this.ino && onDisk.size >= this.maxBytes) {
-        for (let i = this.backupCount - 1; i >= 1; i--) {
-          try {
-            renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-          }
-        }
-        renameSync(this.path, `${this.path}.1`);
-        this.rotations++;
-      }
-      this.reopen();
-    });
+    let locked: boolean;
+    try {
+      locked = withFileLock(`${this.path}.lock`, () => this.rotateLocked());
+    } catch (error) {
+      // The file cannot be (re)opened: the write fails as it would anyway.
+      if (error instanceof AuditWriteError) throw error;
+      // A rotation that fails (a backup slot taken by a folder, a lock file that cannot be
+      // made) must not cost records: keep appending to the current file, report it, and
+      // try again after another maxBytes.
+      this.size = 0;
+      const code = (error as NodeJS.ErrnoException)?.code;
+      this.onBackgroundError?.(
+        new AuditWriteError(`cannot rotate audit trail ${this.path}${code ? ` (${code})` : ""}`, this.path, { cause: error }),
+      );
+      return;
+    }
     // Lock held too long by a stuck process: keep writing to the current file rather than lose lines.
     if (!locked) this.size = 0;
+  }
+
+  /** Renames the file to .1 (shifting the backups) unless another process did, then reopens; runs under the lock. */
+  private rotateLocked(): void {
+    const onDisk = statSync(this.path, { throwIfNoEntry: false });
+    // Under the lock, rotate only if nobody did it since our check.
+    if (onDisk && onDisk.ino === this.ino && onDisk.size >= this.maxBytes) {
+      // Shift only up to the first free slot: with a large backupCount, trying every
+      // slot would cost backupCount renames per rotation, under the lock.
+      for (let i = this.firstFreeBackup() - 1; i >= 1; i--) {
+        try {
+          renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        }
+      }
+      renameSync(this.path, `${this.path}.1`);
+      this.rotations++;
+    }
+    this.reopen();
+  }
+
+  /**
+   * The first free backup slot, or backupCount when all are taken (its file is
+   * then the one dropped). Backups are numbered without gaps, so a binary
+   * search finds it in log2(backupCount) stats.
+   */
+  private firstFreeBackup(): number {
+    let low = 1;
+    let high = this.backupCount;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (statSync(`${this.path}.${middle}`, { throwIfNoEntry: false })) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   private open(): void {
@@ -159,27 +205,35 @@ export class RotatingFile {
   private reopen(): void {
     const previous = this.fd;
     this.fd = -1;
-    this.open();
-    if (previous >= 0) {
-      // Make what went to the old file durable before letting go of it (waiters of sync() rely on it).
-      if (this.syncWaiters.length > 0) {
-        try {
-          fsyncSync(previous);
-        } catch {}
+    try {
+      this.open();
+    } finally {
+      if (previous >= 0) {
+        // Make what went to the old file durable before letting go of it (waiters of sync() rely on it).
+        if (this.syncWaiters.length > 0) {
+          try {
+            fsyncSync(previous);
+          } catch {}
+        }
+        this.release(previous);
       }
-      try {
-        closeSync(previous);
-      } catch {}
     }
   }
 
   private closeFd(): void {
-    if (this.fd >= 0) {
-      try {
-        closeSync(this.fd);
-      } catch {}
-    }
+    if (this.fd >= 0) this.release(this.fd);
     this.fd = -1;
+  }
+
+  /** Closes a descriptor we let go of, or defers that while an fsync may be running on it. */
+  private release(fd: number): void {
+    if (this.syncsInFlight > 0) {
+      this.retiredFds.push(fd);
+      return;
+    }
+    try {
+      closeSync(fd);
+    } catch {}
   }
 
   private writeError(error: unknown): AuditWriteError {
@@ -199,11 +253,17 @@ export class RotatingFile {
     try {
       this.flushPending();
     } catch (error) {
+      // Those lines are lost: whoever waits for them to be durable (alog* with fsync) must hear it.
+      const waiters = this.takeSyncWaiters();
+      if (waiters.length > 0) {
+        const wrapped = error instanceof AuditWriteError ? error : this.writeError(error);
+        for (const waiter of waiters) waiter.reject(wrapped);
+      }
       this.onBackgroundError?.(error as Error);
     }
   }
 
-  /** Where errors of background (buffered) writes go; set by the owner. */
+  /** Where errors no caller sees go (buffered writes, failed rotations); set by the owner. */
   onBackgroundError?: (error: Error) => void;
 
   /** Writes buffered lines now (synchronously). */
@@ -223,26 +283,37 @@ export class RotatingFile {
   }
 
   private runSync(): void {
-    const waiters = this.syncWaiters;
-    this.syncWaiters = [];
-    const fail = (error: unknown) => {
+    const fail = (waiters: typeof this.syncWaiters, error: unknown) => {
       const wrapped = this.writeError(error);
       for (const waiter of waiters) waiter.reject(wrapped);
     };
     try {
+      // Waiters stay registered during this write, so a rotation it causes fsyncs the old file for them.
       this.flushPending();
     } catch (error) {
-      fail(error);
+      fail(this.takeSyncWaiters(), error);
       return;
     }
+    const waiters = this.takeSyncWaiters();
+    if (waiters.length === 0) return; // close() served them already
     if (this.fd < 0) {
       for (const waiter of waiters) waiter.resolve();
       return;
     }
+    this.syncsInFlight++;
     fsync(this.fd, (error) => {
-      if (error) fail(error);
+      if (--this.syncsInFlight === 0) {
+        for (const fd of this.retiredFds.splice(0)) this.release(fd);
+      }
+      if (error) fail(waiters, error);
       else for (const waiter of waiters) waiter.resolve();
     });
+  }
+
+  private takeSyncWaiters(): typeof this.syncWaiters {
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    return waiters;
   }
 
   /** Flushes and closes; later writes throw. */
@@ -252,6 +323,17 @@ export class RotatingFile {
       this.flushPending();
     } finally {
       this.closed = true;
+      // sync() waiters not served yet: their lines must be durable before the descriptor goes.
+      const waiters = this.takeSyncWaiters();
+      if (waiters.length > 0) {
+        try {
+          if (this.fd >= 0) fsyncSync(this.fd);
+          for (const waiter of waiters) waiter.resolve();
+        } catch (error) {
+          const wrapped = this.writeError(error);
+          for (const waiter of waiters) waiter.reject(wrapped);
+        }
+      }
       this.closeFd();
     }
   }

@@ -1,30 +1,164 @@
+import { getNumberFromEnv, getStringFromEnv } from "@opentelemetry/core";
+import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
+import { CompressionAlgorithm, type OTLPExporterNodeConfigBase } from "@opentelemetry/otlp-exporter-base";
+import { convertLegacyHttpOptions } from "@opentelemetry/otlp-exporter-base/node-http";
 import type { LogRecordProcessor } from "@opentelemetry/sdk-logs";
+import { AuditConfigError } from "../api/errors.js";
 import type { OtlpOptions } from "../api/options.js";
+import { OtlpExportProcessor, type OtlpExportStats } from "./OtlpExportProcessor.js";
+import { unrefExporterRetries } from "./UnrefRetryingTransport.js";
 
-/** What the OTLP path has done since start, for `logger.stats()`. */
-export interface OtlpExportStats {
-  exported: number;
-  failed: number;
-  dropped: number;
-  lastError?: string;
-}
+export type { OtlpExportStats } from "./OtlpExportProcessor.js";
 
 export interface OtlpProcessorHandle {
   processor: LogRecordProcessor;
   stats(): OtlpExportStats;
 }
 
+/** Defaults of the OTLP path; OTEL_BLRP_* variables and the options override them. */
+export const OTLP_DEFAULTS = {
+  maxQueueSize: 2048,
+  maxExportBatchSize: 512,
+  scheduledDelayMillis: 1000,
+  exportTimeoutMillis: 30_000,
+  flushTimeoutMillis: 5000,
+  reportIntervalMillis: 60_000,
+} as const;
+
 /** Whether OTLP export is on: the option, else OTEL_LOGS_EXPORTER=otlp. */
 export function isOtlpEnabled(option: boolean | OtlpOptions | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (option !== undefined) return option !== false;
-  return (env.OTEL_LOGS_EXPORTER ?? "").split(",").some((name) => name.trim() === "otlp");
+  return (env.OTEL_LOGS_EXPORTER ?? "").split(",").some((name) => name.trim().toLowerCase() === "otlp");
 }
 
-/** Placeholder until the OTLP path lands: a processor that exports nothing. */
-export function createOtlpProcessor(_option: true | OtlpOptions, _report: (message: string) => void): OtlpProcessorHandle {
-  const stats: OtlpExportStats = { exported: 0, failed: 0, dropped: 0 };
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new AuditConfigError(`otlp.${name} must be a number > 0, got ${JSON.stringify(value)}`);
+  }
+  return Math.ceil(value);
+}
+
+function validUrl(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new AuditConfigError(`otlp.url must be a string, got ${JSON.stringify(value)}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AuditConfigError(`otlp.url is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new AuditConfigError(`otlp.url must be http: or https:, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function validHeaders(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new AuditConfigError("otlp.headers must be an object of strings");
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, text] of Object.entries(value)) {
+    // A header value with a line break would let a value forge another header.
+    if (typeof text !== "string" || /[\r\n]/.test(text) || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new AuditConfigError(`otlp.headers[${JSON.stringify(name)}] must be a valid header name with a one-line string value`);
+    }
+    headers[name] = text;
+  }
+  return headers;
+}
+
+function compressionOf(value: unknown): CompressionAlgorithm | undefined {
+  if (value === undefined) return undefined;
+  if (value === "gzip") return CompressionAlgorithm.GZIP;
+  if (value === "none") return CompressionAlgorithm.NONE;
+  throw new AuditConfigError(`otlp.compression must be "gzip" or "none", got ${JSON.stringify(value)}`);
+}
+
+/** The settings of the OTLP path: options first, then the standard OTEL_* variables, then the defaults. */
+export function resolveOtlpSettings(option: true | OtlpOptions) {
+  const o: OtlpOptions = option === true ? {} : option;
+  if (o === null || typeof o !== "object") throw new AuditConfigError("otlp must be true, false or an object of settings");
+  const exporterConfig: OTLPExporterNodeConfigBase = {};
+  const url = validUrl(o.url);
+  if (url !== undefined) exporterConfig.url = url;
+  const headers = validHeaders(o.headers);
+  if (headers !== undefined) exporterConfig.headers = headers;
+  const compression = compressionOf(o.compression);
+  if (compression !== undefined) exporterConfig.compression = compression;
+  if (o.timeoutMillis !== undefined) exporterConfig.timeoutMillis = positiveInteger("timeoutMillis", o.timeoutMillis, 10_000);
+  // The exporter merges the same way (code, then OTEL_EXPORTER_OTLP_[LOGS_]*); this copy only tells where it sends.
+  const endpoint = convertLegacyHttpOptions(exporterConfig, "LOGS", "v1/logs", {}).url;
+  const maxQueueSize = positiveInteger(
+    "maxQueueSize",
+    o.maxQueueSize,
+    getNumberFromEnv("OTEL_BLRP_MAX_QUEUE_SIZE") ?? OTLP_DEFAULTS.maxQueueSize,
+  );
+  const maxExportBatchSize = Math.min(
+    maxQueueSize,
+    positiveInteger(
+      "maxExportBatchSize",
+      o.maxExportBatchSize,
+      getNumberFromEnv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") ?? OTLP_DEFAULTS.maxExportBatchSize,
+    ),
+  );
   return {
-    processor: { onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} },
-    stats: () => ({ ...stats }),
+    exporterConfig,
+    endpoint,
+    maxQueueSize,
+    maxExportBatchSize,
+    scheduledDelayMillis: positiveInteger(
+      "scheduledDelayMillis",
+      o.scheduledDelayMillis,
+      getNumberFromEnv("OTEL_BLRP_SCHEDULE_DELAY") ?? OTLP_DEFAULTS.scheduledDelayMillis,
+    ),
+    exportTimeoutMillis: positiveInteger(
+      "exportTimeoutMillis",
+      o.exportTimeoutMillis,
+      getNumberFromEnv("OTEL_BLRP_EXPORT_TIMEOUT") ?? OTLP_DEFAULTS.exportTimeoutMillis,
+    ),
+    flushTimeoutMillis: positiveInteger("flushTimeoutMillis", o.flushTimeoutMillis, OTLP_DEFAULTS.flushTimeoutMillis),
+    reportIntervalMillis: positiveInteger("reportIntervalMillis", o.reportIntervalMillis, OTLP_DEFAULTS.reportIntervalMillis),
   };
+}
+
+/**
+ * The protocol asked for by OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL when it is one
+ * auditx cannot honour: it sends OTLP/HTTP JSON, which every OTLP/HTTP
+ * receiver accepts beside http/protobuf, but a gRPC endpoint does not.
+ */
+function unsupportedProtocol(): string | undefined {
+  const protocol = (getStringFromEnv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL") ?? getStringFromEnv("OTEL_EXPORTER_OTLP_PROTOCOL"))?.trim();
+  return protocol === undefined || protocol === "" || protocol.startsWith("http/") ? undefined : protocol;
+}
+
+/**
+ * The OTLP/HTTP (JSON) path: OTLPLogExporter behind a bounded, counted
+ * BatchLogRecordProcessor. `report` receives failure summaries (rate
+ * limited) for app.log.
+ */
+export function createOtlpProcessor(option: true | OtlpOptions, report: (message: string) => void): OtlpProcessorHandle {
+  const settings = resolveOtlpSettings(option);
+  const protocol = unsupportedProtocol();
+  if (protocol !== undefined) {
+    report(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported for audit records; they go as OTLP/HTTP JSON to ${settings.endpoint}`);
+  }
+  const exporter = new OTLPLogExporter(settings.exporterConfig);
+  const transport = unrefExporterRetries(exporter);
+  const processor = new OtlpExportProcessor({
+    exporter,
+    endpoint: settings.endpoint,
+    maxQueueSize: settings.maxQueueSize,
+    maxExportBatchSize: settings.maxExportBatchSize,
+    scheduledDelayMillis: settings.scheduledDelayMillis,
+    exportTimeoutMillis: settings.exportTimeoutMillis,
+    flushTimeoutMillis: settings.flushTimeoutMillis,
+    reportIntervalMillis: settings.reportIntervalMillis,
+    report,
+    stopRetrying: transport ? () => transport.stopRetrying() : undefined,
+  });
+  if (transport) transport.onBackoff = (error) => processor.deliveryStalled(error);
+  return { processor, stats: () => processor.stats() };
 }

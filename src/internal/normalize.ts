@@ -48,9 +48,11 @@ export function toAmount(value: unknown): number | null {
     const parsed = Number(value);
     return Number.isFinite(parsed) ? parsed : null;
   }
-  if (value !== null && typeof value === "object" && typeof (value as { valueOf(): unknown }).valueOf === "function") {
-    // Decimal libraries (decimal.js, big.js) convert through valueOf/toString.
+  if (value !== null && typeof value === "object") {
+    // Decimal libraries (decimal.js, big.js) convert through valueOf/toString; the
+    // valueOf lookup is inside the try too, since a Proxy or getter can throw there.
     try {
+      if (typeof (value as { valueOf(): unknown }).valueOf !== "function") return null;
       const parsed = Number(value);
       return Number.isFinite(parsed) ? parsed : null;
     } catch {

@@ -40,6 +40,7 @@ export class AuditPipeline implements PipelineLink {
   private readonly callback?: CallbackProcessor;
   private readonly console?: ConsoleProcessor;
   private readonly otlp?: OtlpProcessorHandle;
+  private readonly otlpFilter?: AuditRecordFilter;
   private readonly extra: ContainedProcessor[] = [];
   private readonly counts = { audit: 0, security: 0, app: 0 };
   readonly errors = { write: 0, report: 0 };
@@ -54,16 +55,28 @@ export class AuditPipeline implements PipelineLink {
     this.audit = new JsonlFileExporter({ path: join(this.logDir, "audit.jsonl"), ...fileOptions });
     this.security = new JsonlFileExporter({ path: join(this.logDir, "security.jsonl"), ...fileOptions });
     this.app = new AppLogExporter({ path: join(this.logDir, "app.log"), ...fileOptions });
-    for (const file of [this.audit.file, this.security.file, this.app.file]) {
+    for (const file of [this.audit.file, this.security.file]) {
       file.onBackgroundError = (error) => {
         this.errors.write++;
-        this.report("buffered write", error);
+        this.report("trail file", error);
       };
     }
+    // app.log's own failures are only counted: a report would go to app.log, fail again next turn, forever.
+    this.app.file.onBackgroundError = () => {
+      this.errors.write++;
+    };
     const chain = options.integrity
       ? new IntegrityChain(typeof options.integrity === "object" ? options.integrity.key : undefined)
       : undefined;
-    const router = new StreamRouter({ audit: this.audit, security: this.security, app: this.app, counts: this.counts, link: this, chain });
+    const router = new StreamRouter({
+      audit: this.audit,
+      security: this.security,
+      app: this.app,
+      counts: this.counts,
+      link: this,
+      chain,
+      beforeClose: () => Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown()]),
+    });
     const processors: LogRecordProcessor[] = [router];
     if (options.onAudit) {
       this.callback = new CallbackProcessor(options.onAudit, (source, error) => this.report(source, error));
@@ -77,9 +90,10 @@ export class AuditPipeline implements PipelineLink {
     }
     if (isOtlpEnabled(options.otlp)) {
       this.otlp = createOtlpProcessor(options.otlp === undefined ? true : (options.otlp as true), (message) =>
-        this.report("otlp", message),
+        this.notice("otlp", message),
       );
-      processors.push(new AuditRecordFilter(this.otlp.processor));
+      this.otlpFilter = new AuditRecordFilter(this.otlp.processor);
+      processors.push(this.otlpFilter);
     }
     for (const processor of options.processors ?? []) {
       const contained = new ContainedProcessor(processor, (source, error) => this.report(source, error));
@@ -94,9 +108,24 @@ export class AuditPipeline implements PipelineLink {
    * itself fails, the error is only counted).
    */
   report(source: string, error: unknown): void {
+    let message: string;
     try {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      this.app.write({ millis: Date.now(), level: "ERROR", user: "auditx", method: "N/A", message: `${source} failed: ${message}` });
+      message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    } catch {
+      // A thrown value whose toString throws says nothing more than this.
+      message = "(an unprintable value)";
+    }
+    this.writeReport("ERROR", `${source} failed: ${message}`);
+  }
+
+  /** A sink's notice that is not a failure of its own (an OTLP backlog, say), as a WARNING in app.log. */
+  notice(source: string, message: string): void {
+    this.writeReport("WARNING", `${source}: ${message}`);
+  }
+
+  private writeReport(level: string, message: string): void {
+    try {
+      this.app.write({ millis: Date.now(), level, user: "auditx", method: "N/A", message });
     } catch {
       this.errors.report++;
     }

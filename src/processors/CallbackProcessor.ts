@@ -5,6 +5,9 @@ import { entryFromLogRecord, streamOfRecord } from "../api/entrySchema.js";
 import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
 import { isAuditxRecord } from "./recordFilter.js";
 
+/** How long flush and shutdown wait for async callbacks: within the SDK's 30 s forceFlush timeout, so flush() reports rather than rejects. */
+const SETTLE_TIMEOUT_MS = 20_000;
+
 /**
  * Calls the user's `onAudit` with every audit entry once it is in the trail.
  * Isolated: a throw or a rejected promise never reaches the caller; it is
@@ -17,6 +20,7 @@ export class CallbackProcessor implements LogRecordProcessor {
   constructor(
     private readonly onAudit: (entry: AuditEntry) => unknown,
     private readonly report: (source: string, error: unknown) => void,
+    private readonly settleTimeoutMs = SETTLE_TIMEOUT_MS,
   ) {}
 
   onEmit(record: SdkLogRecord, context?: Context): void {
@@ -46,9 +50,21 @@ export class CallbackProcessor implements LogRecordProcessor {
     this.report("onAudit", error);
   }
 
-  /** Waits for callbacks still running (an async onAudit writing to a database, say). */
+  /**
+   * Waits for callbacks still running (an async onAudit writing to a database,
+   * say), at most `settleTimeoutMs`: one that never settles must not hang
+   * flush() or shutdown().
+   */
   async forceFlush(): Promise<void> {
-    await Promise.all(this.pending);
+    if (this.pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.settleTimeoutMs);
+      timer.unref();
+    });
+    const late = await Promise.race([Promise.all(this.pending).then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) this.report("onAudit", new Error(`${this.pending.size} callback(s) still running after ${this.settleTimeoutMs} ms`));
   }
 
   async shutdown(): Promise<void> {

@@ -15,6 +15,8 @@ export interface StreamRouterTargets {
   app: AppLogExporter;
   counts: { audit: number; security: number; app: number };
   link: PipelineLink;
+  /** Sinks that may still report to app.log while shutting down: the files close after them. */
+  beforeClose?: () => Promise<unknown>;
   /** Seals each audit line into a hash chain when `integrity` is on. */
   chain?: IntegrityChain;
 }
@@ -80,7 +82,8 @@ export class StreamRouter implements LogRecordProcessor {
   }
 
   async shutdown(): Promise<void> {
-    const { audit, security, app } = this.targets;
+    const { audit, security, app, beforeClose } = this.targets;
+    await beforeClose?.().catch(() => {});
     await Promise.all([audit.shutdown(), security.shutdown(), app.shutdown()]);
   }
 }

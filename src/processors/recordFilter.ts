@@ -13,6 +13,8 @@ export function isAuditxRecord(record: SdkLogRecord): boolean {
  * export that service's other logs a second time.
  */
 export class AuditRecordFilter implements LogRecordProcessor {
+  private shutdownDone?: Promise<void>;
+
   constructor(private readonly inner: LogRecordProcessor) {}
 
   onEmit(record: SdkLogRecord, context?: Context): void {
@@ -23,7 +25,9 @@ export class AuditRecordFilter implements LogRecordProcessor {
     return this.inner.forceFlush();
   }
 
+  /** Idempotent: every call waits for the first, so the trail files can close after it. */
   shutdown(): Promise<void> {
-    return this.inner.shutdown();
+    this.shutdownDone ??= this.inner.shutdown();
+    return this.shutdownDone;
   }
 }

@@ -1,0 +1,97 @@
+import type { AuditHub, HubSource } from "../processors/AuditHub.js";
+import type { TrailEntry, TrailIndex } from "./TrailIndex.js";
+
+/** One entry for live views; ids increase, also across restarts (they start from the clock). */
+export interface LiveEvent {
+  id: number;
+  source: HubSource;
+  entry: TrailEntry;
+}
+
+export type LiveListener = (event: LiveEvent) => void;
+
+/** Identities of hub entries remembered to skip their line when the tail reads it. */
+const REMEMBERED_IDENTITIES = 20_000;
+
+const field = (entry: TrailEntry, name: string): string => {
+  const value = entry[name];
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : "";
+};
+
+function identityOf(source: HubSource, entry: TrailEntry): string {
+  return [
+    source,
+    field(entry, "timestamp"),
+    field(entry, "level"),
+    field(entry, "description"),
+    field(entry, "request_id"),
+    field(entry, "user"),
+    field(entry, "reference_no"),
+    field(entry, "entity_id"),
+  ].join("\u0000");
+}
+
+/**
+ * The live stream of new entries: pushed at once by the in-process hub, and
+ * read by the tail from the files (entries other processes wrote). An entry
+ * the hub already delivered is the same line the tail finds a moment later:
+ * the hub's identities are counted (a multiset, so twin entries both pass) and
+ * the tail skips what was counted.
+ */
+export class LiveFeed {
+  private readonly listeners = new Set<LiveListener>();
+  private readonly pushed = new Map<string, number>();
+  private nextId = Date.now() * 1000;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(hub: AuditHub | null, indexes: Record<HubSource, TrailIndex>) {
+    if (hub) {
+      this.detach.push(
+        hub.subscribe(({ source, entry }) => {
+          const identity = identityOf(source, entry as unknown as TrailEntry);
+          const count = this.pushed.get(identity) ?? 0;
+          this.pushed.delete(identity); // re-inserted last: the eviction order is by latest push
+          this.pushed.set(identity, count + 1);
+          if (this.pushed.size > REMEMBERED_IDENTITIES) this.pushed.delete(this.pushed.keys().next().value!);
+          this.emit(source, entry as unknown as TrailEntry);
+        }),
+      );
+    }
+    for (const source of ["audit", "security"] as const) {
+      this.detach.push(
+        indexes[source].onAppend((entries) => {
+          for (const entry of entries) {
+            const identity = identityOf(source, entry);
+            const count = this.pushed.get(identity);
+            if (count === undefined) this.emit(source, entry);
+            else if (count <= 1) this.pushed.delete(identity);
+            else this.pushed.set(identity, count - 1);
+          }
+        }),
+      );
+    }
+  }
+
+  subscribe(listener: LiveListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  close(): void {
+    for (const detach of this.detach) detach();
+    this.listeners.clear();
+  }
+
+  private emit(source: HubSource, entry: TrailEntry): void {
+    const event: LiveEvent = { id: ++this.nextId, source, entry };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // One broken transport must not starve the others.
+      }
+    }
+  }
+}

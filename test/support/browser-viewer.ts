@@ -1,0 +1,21 @@
+/** Starts the real viewer for a browser test on 127.0.0.1 and a free port, with a hub of its own. */
+import { AuditHub } from "../../src/index.js";
+import { startViewer } from "../../src/viewer/index.js";
+
+export interface TestViewer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startTestViewer(options: { logDir: string; apiKey?: string; port?: number }): Promise<TestViewer> {
+  const running = await startViewer({
+    logDir: options.logDir,
+    apiKey: options.apiKey,
+    host: "127.0.0.1",
+    port: options.port ?? 0,
+    realtime: true,
+    // A hub per viewer: entries other tests write in this process must not show up here.
+    hub: new AuditHub(),
+  });
+  return { url: running.url, close: () => running.close() };
+}

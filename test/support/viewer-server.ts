@@ -1,0 +1,152 @@
+/** Shared helpers of the viewer's API tests: temp trails, a real viewer on 127.0.0.1, SSE and WebSocket readers. */
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WebSocket } from "ws";
+import { type RunningViewer, type StartViewerOptions, startViewer } from "../../src/viewer/index.js";
+
+export function viewerTempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "auditx-viewer-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export type Line = Record<string, unknown>;
+
+/** A JSONL entry shaped like the logger's, with a deterministic timestamp. */
+export function entryLine(index: number, fields: Line = {}): Line {
+  const time = new Date(Date.UTC(2026, 5, 28, 9, 0, 0) + index * 60_000);
+  return {
+    timestamp: time.toISOString().replace("Z", "+00:00"),
+    level: "AUDIT",
+    module: "sales",
+    action: "POST",
+    description: `Entry number ${index}`,
+    user: "admin",
+    branch_id: "BR-YGN",
+    request_id: `req-${index}`,
+    status: 200,
+    success: true,
+    ...fields,
+  };
+}
+
+export function writeTrail(path: string, lines: Array<Line | string>): void {
+  writeFileSync(
+    path,
+    lines.map((line) => (typeof line === "string" ? line : JSON.stringify(line))).join("\n") + (lines.length ? "\n" : ""),
+  );
+}
+
+export function appendTrail(path: string, lines: Array<Line | string>): void {
+  appendFileSync(path, lines.map((line) => (typeof line === "string" ? line : JSON.stringify(line))).join("\n") + "\n");
+}
+
+export async function startTestViewer(options: StartViewerOptions): Promise<RunningViewer> {
+  const running = await startViewer({ host: "127.0.0.1", port: 0, pollIntervalMs: 100, ...options });
+  await running.viewer.ready;
+  return running;
+}
+
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+/** Polls `check` until it returns true (or fails after `timeoutMs`). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface SseEvent {
+  id?: string;
+  data: any;
+}
+
+/** An SSE client over fetch streaming: collects the events as they come. */
+export class SseReader {
+  readonly events: SseEvent[] = [];
+  status = 0;
+  headers: Headers | null = null;
+  private readonly abort = new AbortController();
+  readonly done: Promise<void>;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.done = this.run(url, headers).catch(() => {});
+  }
+
+  private async run(url: string, headers: Record<string, string>): Promise<void> {
+    const response = await fetch(url, { headers, signal: this.abort.signal });
+    this.status = response.status;
+    this.headers = response.headers;
+    if (!response.body || response.status !== 200) return;
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event: SseEvent = { data: undefined };
+        const data: string[] = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("id:")) event.id = line.slice(3).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        }
+        if (data.length) {
+          event.data = JSON.parse(data.join("\n"));
+          this.events.push(event);
+        }
+        end = buffer.indexOf("\n\n");
+      }
+    }
+  }
+
+  entries(): SseEvent[] {
+    return this.events.filter((event) => event.data?.type === "entry");
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
+
+/** A WebSocket client that collects the messages. */
+export async function openWebSocket(url: string, headers: Record<string, string> = {}): Promise<{ socket: WebSocket; messages: any[] }> {
+  const socket = new WebSocket(url, { headers });
+  const messages: any[] = [];
+  socket.on("message", (data) => messages.push(JSON.parse(String(data))));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+    socket.once("unexpected-response", (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
+  });
+  return { socket, messages };
+}
+
+/** The status code a refused WebSocket upgrade answered with. */
+export function webSocketRefusal(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once("open", () => {
+      socket.close();
+      reject(new Error("the WebSocket was accepted"));
+    });
+    socket.once("unexpected-response", (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once("error", () => {});
+  });
+}

@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ROOT } from "./support/core-trail.js";
+import { entryLine, getJson, viewerTempDir, writeTrail } from "./support/viewer-server.js";
+
+const KEY = "cli-key-not-to-be-printed";
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Runs a compiled bin (npm test builds first) and waits for the URL it prints. */
+function startBin(bin: string, args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [join(ROOT, "dist", "cli", bin), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 15_000);
+    const check = () => {
+      const match = /http:\/\/127\.0\.0\.1:\d+\//.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[0], output: () => output, exit });
+      }
+    };
+    child.stdout!.on("data", check);
+    exit.then(() => reject(new Error(`exited early: ${output}`)));
+  });
+}
+
+describe("auditx ui / auditx-ui", () => {
+  const children: ChildProcess[] = [];
+  const temp = viewerTempDir();
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  });
+
+  it("prints the URL on 127.0.0.1, answers with the key, never prints the key, and stops on SIGTERM", async () => {
+    writeTrail(join(temp.dir, "audit.jsonl"), [entryLine(1), entryLine(2)]);
+    const started = await startBin("main.js", ["ui", "--log-dir", temp.dir, "--port", "0", "--api-key", KEY]);
+    children.push(started.child);
+    expect((await getJson(`${started.url}api/stats`)).status).toBe(401);
+    const stats = await getJson(`${started.url}api/stats`, { "X-API-Key": KEY });
+    expect(stats.body.audit.total).toBe(2);
+    started.child.kill("SIGTERM");
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toContain("stopped");
+    expect(started.output()).not.toContain(KEY);
+  });
+
+  it("runs as auditx-ui with --no-realtime and stops on SIGINT", async () => {
+    const started = await startBin("ui-bin.js", ["--log-dir", join(temp.dir, "missing"), "--port", "0", "--no-realtime"]);
+    children.push(started.child);
+    expect((await getJson(`${started.url}api/config`)).body.realtime).toBe(false);
+    expect((await getJson(`${started.url}api/stats`)).body.audit.total).toBe(0);
+    started.child.kill("SIGINT");
+    expect(await started.exit).toBe(0);
+  });
+
+  it("rejects bad options with exit code 2 and a message", async () => {
+    for (const args of [
+      ["ui", "--port", "abc"],
+      ["ui", "--port", "70000"],
+      ["ui", "--bogus"],
+    ]) {
+      const child = spawn(process.execPath, [join(ROOT, "dist", "cli", "main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
+      let stderr = "";
+      child.stderr!.on("data", (chunk) => (stderr += chunk));
+      const code = await new Promise((resolve) => child.once("exit", resolve));
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr, args.join(" ")).toMatch(/auditx ui: /);
+    }
+    temp.cleanup();
+  });
+});

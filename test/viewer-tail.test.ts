@@ -1,0 +1,222 @@
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { AuditHub, createLogger } from "../src/index.js";
+import { DIST_INDEX, readJsonl, trailFiles } from "./support/core-trail.js";
+import {
+  appendTrail,
+  entryLine,
+  eventually,
+  getJson,
+  openWebSocket,
+  SseReader,
+  startTestViewer,
+  viewerTempDir,
+  writeTrail,
+} from "./support/viewer-server.js";
+
+describe("viewer tail and live streams", () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  function temp(): string {
+    const t = viewerTempDir();
+    cleanups.push(t.cleanup);
+    return t.dir;
+  }
+
+  it("indexes and streams (SSE and WebSocket) entries another process appends", async () => {
+    const dir = temp();
+    writeTrail(join(dir, "audit.jsonl"), [entryLine(0)]);
+    const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
+    cleanups.push(() => running.close());
+    const sse = new SseReader(`${running.url}api/stream`);
+    cleanups.push(() => sse.close());
+    const { socket, messages } = await openWebSocket(`${running.url.replace("http:", "ws:")}api/ws`);
+    cleanups.push(() => socket.terminate());
+    await eventually(() => sse.events.length > 0 && messages.length > 0, 5000, "connected events");
+    expect(sse.events[0]!.data).toEqual({ type: "connected" });
+    expect(messages[0]).toEqual({ type: "connected" });
+
+    const added = [entryLine(1), entryLine(2, { level: "SECURITY" })];
+    appendTrail(join(dir, "audit.jsonl"), added);
+    appendTrail(join(dir, "security.jsonl"), [added[1]!]);
+    await eventually(() => sse.entries().length === 3 && messages.length === 4, 10_000, "three live entries");
+    const got = sse.entries().map((event) => [event.data.source, event.data.entry.request_id]);
+    expect(got.sort()).toEqual([
+      ["audit", "req-1"],
+      ["audit", "req-2"],
+      ["security", "req-2"],
+    ]);
+    expect(
+      messages
+        .slice(1)
+        .map((m) => [m.type, m.source, m.entry.request_id])
+        .sort(),
+    ).toEqual([
+      ["entry", "audit", "req-1"],
+      ["entry", "audit", "req-2"],
+      ["entry", "security", "req-2"],
+    ]);
+    const ids = sse.entries().map((event) => Number(event.id));
+    expect(new Set(ids).size).toBe(3);
+    expect((await getJson(`${running.url}api/entries`)).body.total).toBe(3);
+  });
+
+  it("pushes what an in-process logger writes once, from the hub, not again from the tail", async () => {
+    const dir = temp();
+    const hub = new AuditHub();
+    const logger = createLogger({ logDir: dir, console: false });
+    cleanups.push(() => logger.shutdown());
+    const running = await startTestViewer({ logDir: dir, hub, logger });
+    cleanups.push(() => running.close());
+    const sse = new SseReader(`${running.url}api/stream`);
+    cleanups.push(() => sse.close());
+    await eventually(() => sse.events.length > 0, 5000, "connected");
+    for (let i = 0; i < 20; i++) logger.log(`same text`, { user: "twin", requestId: "r-same" });
+    logger.logSecurity("Login failed", { user: "mallory", success: false });
+    await eventually(async () => (await getJson(`${running.url}api/entries`)).body.total === 21, 10_000, "indexed");
+    await running.viewer.refresh();
+    await sleep(300);
+    const audit = sse.entries().filter((e) => e.data.source === "audit");
+    const security = sse.entries().filter((e) => e.data.source === "security");
+    expect(audit).toHaveLength(21);
+    expect(security).toHaveLength(1);
+    expect(security[0]!.data.entry.user).toBe("mallory");
+    const recent = await getJson(`${running.url}api/recent?limit=5`);
+    expect(recent.body.source).toBe("audit");
+    expect(recent.body.items[0].user).toBe("mallory");
+    expect(recent.body.items).toHaveLength(5);
+  });
+
+  it("follows rotation while tailing: every entry indexed and streamed exactly once", async () => {
+    const dir = temp();
+    const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 16 * 1024, backupCount: 1000 });
+    cleanups.push(() => logger.shutdown());
+    for (let i = 0; i < 100; i++) logger.log(`before ${i}`, { user: "writer", requestId: `n-${i}` });
+    const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
+    cleanups.push(() => running.close());
+    const sse = new SseReader(`${running.url}api/stream`);
+    cleanups.push(() => sse.close());
+    await eventually(() => sse.events.length > 0, 5000, "connected");
+    const total = 1500;
+    for (let i = 100; i < total; i++) {
+      logger.log(`entry ${i} ${"x".repeat(i % 50)}`, { user: "writer", requestId: `n-${i}` });
+      if (i % 37 === 0) await sleep(3);
+    }
+    expect(trailFiles(dir, "audit.jsonl").length).toBeGreaterThan(20);
+    await eventually(async () => (await getJson(`${running.url}api/stats`)).body.audit.total === total, 20_000, "all entries indexed");
+    await running.viewer.refresh();
+    const onDisk = trailFiles(dir, "audit.jsonl").flatMap((file) => readJsonl(file).map((e) => e.request_id));
+    expect(onDisk).toHaveLength(total);
+    const indexed: string[] = [];
+    for (let offset = 0; offset < total; offset += 500) {
+      const { body } = await getJson(`${running.url}api/entries?limit=500&offset=${offset}`);
+      indexed.push(...body.items.map((e: { request_id: string }) => e.request_id));
+    }
+    expect(indexed.reverse()).toEqual(onDisk);
+    await eventually(() => sse.entries().length >= total - 100, 10_000, "streamed entries");
+    await sleep(300);
+    const streamed = sse.entries().map((e) => e.data.entry.request_id);
+    expect(streamed).toEqual(onDisk.slice(100));
+  });
+
+  it("follows two other processes writing and rotating the same trail: each entry indexed and streamed once", async () => {
+    const dir = temp();
+    const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
+    cleanups.push(() => running.close());
+    const sse = new SseReader(`${running.url}api/stream`);
+    cleanups.push(() => sse.close());
+    await eventually(() => sse.events.length > 0, 5000, "connected");
+    // Compiled code (npm test builds first): each writer logs in bursts, rotating every 8 KiB.
+    const writer = `
+      import { createLogger } from ${JSON.stringify(DIST_INDEX)};
+      const [dir, tag, count] = process.argv.slice(1);
+      const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 8192, backupCount: 1000 });
+      for (let i = 0; i < Number(count); i++) {
+        logger.log("entry " + i, { user: tag, requestId: tag + "-" + i });
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2));
+      }
+      await logger.shutdown();`;
+    const runWriter = (tag: string) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ["--input-type=module", "-e", writer, dir, tag, "600"], { stdio: "ignore" });
+        cleanups.push(() => {
+          if (child.exitCode === null) child.kill("SIGKILL");
+        });
+        child.once("exit", resolve);
+      });
+    expect(await Promise.all([runWriter("w1"), runWriter("w2")])).toEqual([0, 0]);
+    await eventually(async () => (await getJson(`${running.url}api/stats`)).body.audit.total === 1200, 20_000, "1200 indexed");
+    await running.viewer.refresh();
+    await sleep(200);
+    const onDisk = trailFiles(dir, "audit.jsonl").flatMap((file) => readJsonl(file).map((e) => e.request_id));
+    expect(onDisk).toHaveLength(1200);
+    expect(new Set(onDisk).size).toBe(1200);
+    const streamed = sse.entries().map((e) => e.data.entry.request_id);
+    expect(streamed).toHaveLength(1200);
+    expect(new Set(streamed)).toEqual(new Set(onDisk));
+    // Each writer's own entries arrive in the order it wrote them.
+    for (const tag of ["w1", "w2"]) {
+      const mine = streamed.filter((id: string) => id.startsWith(`${tag}-`));
+      expect(mine).toEqual(Array.from({ length: 600 }, (_, i) => `${tag}-${i}`));
+    }
+  });
+
+  it("forgets backups that rotation deleted, and re-reads a file truncated in place", async () => {
+    const dir = temp();
+    const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 4 * 1024, backupCount: 2 });
+    cleanups.push(() => logger.shutdown());
+    const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
+    cleanups.push(() => running.close());
+    for (let i = 0; i < 200; i++) {
+      logger.log(`entry ${i}`, { requestId: `d-${i}` });
+      if (i % 20 === 0) await sleep(5);
+    }
+    await logger.flush();
+    const onDisk = () => trailFiles(dir, "audit.jsonl").flatMap((file) => readJsonl(file).map((e) => e.request_id));
+    expect(onDisk().length).toBeLessThan(200);
+    await eventually(async () => (await getJson(`${running.url}api/stats`)).body.audit.total === onDisk().length, 10_000, "index = files");
+    const { body } = await getJson(`${running.url}api/entries?limit=500`);
+    expect(body.items.map((e: { request_id: string }) => e.request_id).reverse()).toEqual(onDisk());
+
+    writeFileSync(join(dir, "audit.jsonl"), `${JSON.stringify(entryLine(1, { request_id: "after-truncate" }))}\n`);
+    await eventually(
+      async () => (await getJson(`${running.url}api/entries?limit=1`)).body.items[0]?.request_id === "after-truncate",
+      10_000,
+      "truncation",
+    );
+    expect((await getJson(`${running.url}api/stats`)).body.audit.total).toBe(onDisk().length);
+  });
+
+  it("resumes an SSE stream with Last-Event-ID: connected first, then the missed events", async () => {
+    const dir = temp();
+    writeTrail(join(dir, "audit.jsonl"), []);
+    const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
+    cleanups.push(() => running.close());
+    const first = new SseReader(`${running.url}api/stream`);
+    await eventually(() => first.events.length > 0, 5000, "connected");
+    appendTrail(join(dir, "audit.jsonl"), [entryLine(1), entryLine(2)]);
+    await eventually(() => first.entries().length === 2, 10_000, "two entries");
+    const lastSeen = first.entries()[0]!.id!;
+    first.close();
+    const second = new SseReader(`${running.url}api/stream`, { "Last-Event-ID": lastSeen });
+    cleanups.push(() => second.close());
+    await eventually(() => second.events.length >= 2, 5000, "resumed events");
+    expect(second.events[0]!.data).toEqual({ type: "connected" });
+    expect(second.events.slice(1).map((e) => e.data.entry.request_id)).toEqual(["req-2"]);
+  });
+
+  it("has no live routes with realtime off, but still shows new entries in queries", async () => {
+    const dir = temp();
+    const running = await startTestViewer({ logDir: dir, realtime: false });
+    cleanups.push(() => running.close());
+    expect((await getJson(`${running.url}api/config`)).body.realtime).toBe(false);
+    expect((await getJson(`${running.url}api/stream`)).status).toBe(404);
+    appendTrail(join(dir, "audit.jsonl"), [entryLine(1)]);
+    await eventually(async () => (await getJson(`${running.url}api/entries`)).body.total === 1, 10_000, "tail without realtime");
+  });
+});

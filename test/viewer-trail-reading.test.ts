@@ -1,0 +1,134 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunningViewer } from "../src/viewer/index.js";
+import { entryLine, eventually, getJson, startTestViewer, viewerTempDir, writeTrail } from "./support/viewer-server.js";
+
+describe("viewer trail reading", () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function viewerOn(dir: string): Promise<string> {
+    const running: RunningViewer = await startTestViewer({ logDir: dir });
+    cleanups.push(() => running.close());
+    return running.url;
+  }
+
+  function temp(): string {
+    const t = viewerTempDir();
+    cleanups.push(t.cleanup);
+    return t.dir;
+  }
+
+  it("skips and counts malformed lines and invalid UTF-8, keeping every good entry", async () => {
+    const dir = temp();
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from('{"timestamp":"2026-06-28T10:00:00+00:00","level":"AUDIT","description":"bad '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}\n'),
+    ]);
+    const good = [entryLine(1), entryLine(2), entryLine(3)];
+    writeFileSync(
+      join(dir, "audit.jsonl"),
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify(good[0])}\n{not json\n[1,2,3]\n"text"\n\n   \n`),
+        invalidUtf8,
+        Buffer.from(`${JSON.stringify(good[1])}\r\n${JSON.stringify(good[2])}\n{"truncated":`),
+      ]),
+    );
+    const base = await viewerOn(dir);
+    const { body } = await getJson(`${base}api/entries`);
+    // The unterminated last line of the active file may still be being written: not counted yet.
+    expect(body.items).toEqual([...good].reverse());
+    const stats = await getJson(`${base}api/stats`);
+    expect(stats.body.audit.total).toBe(3);
+    expect(stats.body.audit.malformed).toBe(4);
+    expect(stats.body.security).toMatchObject({ total: 0, malformed: 0, latest_timestamp: null });
+  });
+
+  it("reads rotated backups oldest first as one trail, and a finished backup's last line without newline", async () => {
+    const dir = temp();
+    writeTrail(join(dir, "audit.jsonl.3"), [entryLine(0), entryLine(1)]);
+    writeFileSync(join(dir, "audit.jsonl.2"), `${JSON.stringify(entryLine(2))}\n${JSON.stringify(entryLine(3))}`);
+    writeTrail(join(dir, "audit.jsonl.1"), [entryLine(4)]);
+    writeTrail(join(dir, "audit.jsonl"), [entryLine(5), entryLine(6)]);
+    writeTrail(join(dir, "audit.jsonl.bak"), [entryLine(99)]);
+    writeTrail(join(dir, "security.jsonl.1"), [entryLine(7, { level: "SECURITY" })]);
+    writeTrail(join(dir, "security.jsonl"), [entryLine(8, { level: "CRITICAL" })]);
+    const base = await viewerOn(dir);
+    const { body } = await getJson(`${base}api/entries?limit=100`);
+    expect(body.total).toBe(7);
+    expect(body.items.map((e: { request_id: string }) => e.request_id)).toEqual([
+      "req-6",
+      "req-5",
+      "req-4",
+      "req-3",
+      "req-2",
+      "req-1",
+      "req-0",
+    ]);
+    const security = await getJson(`${base}api/entries?source=security`);
+    expect(security.body.items.map((e: { request_id: string }) => e.request_id)).toEqual(["req-8", "req-7"]);
+  });
+
+  it("reads files of the Python original: microsecond and offset-less timestamps, ASCII-escaped text", async () => {
+    const dir = temp();
+    const python = [
+      '{"timestamp": "2026-06-28T16:10:59.123456+06:30", "level": "AUDIT", "module": "sales", "action": "POST", "description": "Invoice \\u1000\\u102d\\u102f posted", "user": "admin", "success": true, "status": null}',
+      '{"timestamp": "2026-06-28T11:00:00.5", "level": "INFO", "module": "crm", "description": "no offset", "user": "admin", "success": true, "status": null}',
+      '{"timestamp": "2026-06-29T02:00:00Z", "level": "ERROR", "module": "hr", "description": "zulu", "user": "admin", "success": false, "status": 500}',
+    ];
+    writeTrail(join(dir, "audit.jsonl"), python);
+    const base = await viewerOn(dir);
+    const { body } = await getJson(`${base}api/entries`);
+    expect(body.total).toBe(3);
+    expect(body.items.map((e: { description: string }) => e.description)).toEqual(["zulu", "no offset", "Invoice ကို posted"]);
+    // 16:10:59.123456+06:30 is 09:40:59.123Z: inside this window, and only it.
+    const window = await getJson(
+      `${base}api/entries?from=${encodeURIComponent("2026-06-28T09:40:00Z")}&to=${encodeURIComponent("2026-06-28T09:41:00Z")}`,
+    );
+    expect(window.body.items.map((e: { module: string }) => e.module)).toEqual(["sales"]);
+    const local = new Date(2026, 5, 28, 11, 0, 0, 500).getTime();
+    const around = (ms: number) => new Date(ms).toISOString();
+    const noOffset = await getJson(`${base}api/entries?from=${around(local - 1)}&to=${around(local + 1)}`);
+    expect(noOffset.body.items.map((e: { module: string }) => e.module)).toEqual(["crm"]);
+    // Non-ASCII free text finds the \u-escaped form too.
+    const text = await getJson(`${base}api/entries?q=${encodeURIComponent("ကို")}`);
+    expect(text.body.items.map((e: { module: string }) => e.module)).toEqual(["sales"]);
+  });
+
+  it("filters by time range with inclusive bounds, ISO date-times with offsets and plain dates", async () => {
+    const dir = temp();
+    // entryLine(i) is 2026-06-28T09:00Z + i minutes.
+    writeTrail(
+      join(dir, "audit.jsonl"),
+      Array.from({ length: 30 }, (_, i) => entryLine(i)),
+    );
+    const base = await viewerOn(dir);
+    const ids = async (query: string) =>
+      (await getJson(`${base}api/entries?limit=100&${query}`)).body.items.map((e: { request_id: string }) => e.request_id);
+    expect(await ids("from=2026-06-28T09:10:00Z&to=2026-06-28T09:12:00Z")).toEqual(["req-12", "req-11", "req-10"]);
+    expect(
+      await ids(`from=${encodeURIComponent("2026-06-28T15:55:00+06:30")}&to=${encodeURIComponent("2026-06-28T15:56:30+06:30")}`),
+    ).toEqual(["req-26", "req-25"]);
+    expect(await ids("from=2026-06-28T09:28:00.000Z")).toEqual(["req-29", "req-28"]);
+    expect(await ids("to=2026-06-28T09:01:00Z")).toEqual(["req-1", "req-0"]);
+    expect((await getJson(`${base}api/entries?from=2026-06-29T00:00:00Z`)).body.total).toBe(0);
+    expect((await getJson(`${base}api/entries?from=2026-06-27&to=2026-06-29`)).body.total).toBe(30);
+  });
+
+  it("starts on a log folder that does not exist yet, and shows entries once it does", async () => {
+    const parent = temp();
+    const dir = join(parent, "not-yet");
+    const base = await viewerOn(dir);
+    const empty = await getJson(`${base}api/stats`);
+    expect(empty.status).toBe(200);
+    expect(empty.body.audit).toMatchObject({ total: 0, failures: 0, modules: {}, levels: {}, latest_timestamp: null, malformed: 0 });
+    expect((await getJson(`${base}api/entries`)).body).toEqual({ items: [], total: 0, limit: 50, offset: 0, source: "audit" });
+    mkdirSync(dir);
+    writeTrail(join(dir, "audit.jsonl"), [entryLine(1)]);
+    await eventually(async () => (await getJson(`${base}api/entries`)).body.total === 1, 10_000, "the new folder's entry");
+  });
+});
