@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import Fastify from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AuditLogger, createLogger } from "../src/index.js";
-import { auditMiddleware as expressAudit } from "../src/integrations/express.js";
+import { type AuditLogger, createLogger, RequestContext } from "../src/index.js";
+import { auditErrorHandler, auditMiddleware as expressAudit } from "../src/integrations/express.js";
 import { auditPlugin } from "../src/integrations/fastify.js";
 import { type HttpAuditOptions, withAudit } from "../src/integrations/http.js";
 import { tempDir, waitFor } from "./support/core-trail.js";
@@ -78,9 +78,57 @@ describe("options", () => {
     expect(entry.request_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("rejects an invalid header name option with a TypeError at setup", () => {
+  it("a guard that replaces the context with set() still leaves the request's ids and IP in the completion entry", async () => {
+    const url = await serve((_req, res) => {
+      RequestContext.set({ user: "night-auditor", branchId: "BR-HQ" });
+      res.end("ok");
+    });
+    await rawRequest(`${url}/close-day`, { "x-request-id": "set-1", "x-session-id": "sess-9" });
+    const [entry] = await waitForCompletions(dir, 1);
+    expect(entry).toMatchObject({ user: "night-auditor", branch_id: "BR-HQ", request_id: "set-1", session_id: "sess-9", ip: "127.0.0.1" });
+  });
+
+  it("rejects invalid options with a TypeError at setup", () => {
     expect(() => withAudit(ok, { requestIdHeader: "X-Bad Header\r\n" })).toThrow(TypeError);
     expect(() => expressAudit({ sessionIdHeader: "" })).toThrow(TypeError);
+    expect(() => expressAudit({ excludePaths: "/healthz" as unknown as string[] })).toThrow(/excludePaths/);
+    expect(() => expressAudit({ redactQueryParams: [42 as unknown as string] })).toThrow(/redactQueryParams/);
+    expect(() => expressAudit({ logger: console as unknown as AuditLogger })).toThrow(/logger/);
+    expect(() => expressAudit({ skip: true as unknown as () => boolean })).toThrow(/skip/);
+  });
+
+  it("express without error handlers of its own: finalhandler's 500 is written as ERROR, with the message when auditErrorHandler is there", async () => {
+    for (const withHandler of [false, true]) {
+      const app = express();
+      app.set("env", "test"); // finalhandler stays quiet on stderr
+      app.use(expressAudit({ logger }));
+      app.get("/crash", () => {
+        throw new Error("ledger locked");
+      });
+      if (withHandler) app.use(auditErrorHandler());
+      const server = createServer(app);
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/crash`, {
+        headers: { "x-request-id": `crash-${withHandler}` },
+      });
+      expect(response.status).toBe(500);
+      expect(response.headers.get("x-request-id")).toBe(`crash-${withHandler}`);
+    }
+    const entries = await waitForCompletions(dir, 2);
+    const byId = Object.fromEntries(entries.map((entry) => [entry.request_id, entry]));
+    expect(byId["crash-false"]).toMatchObject({
+      level: "ERROR",
+      status: 500,
+      success: false,
+      description: "HTTP GET /crash completed with 500",
+    });
+    expect(byId["crash-true"]).toMatchObject({
+      level: "ERROR",
+      status: 500,
+      success: false,
+      description: "HTTP Request Failed: ledger locked",
+    });
   });
 
   it("logs a client that goes away before the response as 499, aborted, success false", async () => {
@@ -117,6 +165,28 @@ describe("options", () => {
   });
 });
 
+describe("node:http trustProxy", () => {
+  it.each([
+    [false, "127.0.0.1"],
+    [true, "198.51.100.1"],
+    [1, "10.0.0.9"],
+    [2, "203.0.113.5"],
+    [9, "198.51.100.1"],
+  ])("trustProxy %j takes %s from X-Forwarded-For: 198.51.100.1, 203.0.113.5, 10.0.0.9", async (trustProxy, expected) => {
+    const url = await serve(ok, { trustProxy });
+    await rawRequest(`${url}/ip`, { "X-Forwarded-For": "198.51.100.1, 203.0.113.5, 10.0.0.9" });
+    const [entry] = await waitForCompletions(dir, 1);
+    expect(entry.ip).toBe(expected);
+  });
+
+  it("stops at the first hop that is not an IP address", async () => {
+    const url = await serve(ok, { trustProxy: true });
+    await rawRequest(`${url}/ip`, { "X-Forwarded-For": "198.51.100.1, not-an-ip, 10.0.0.9" });
+    const [entry] = await waitForCompletions(dir, 1);
+    expect(entry.ip).toBe("10.0.0.9");
+  });
+});
+
 describe("route patterns in metadata", () => {
   it("express writes the matched route with its mount path", async () => {
     const app = express();
@@ -135,21 +205,71 @@ describe("route patterns in metadata", () => {
     expect(entry.metadata).toMatchObject({ route: "/invoices/:id" });
   });
 
+  it("fastify keeps the scope when body parsing resumes from another async context (a shared parser queue)", async () => {
+    // A parser pool started outside any request: its callbacks run in the pool's context, not the request's.
+    const pending: Array<() => void> = [];
+    const pool = setInterval(() => {
+      for (const resume of pending.splice(0)) resume();
+    }, 2);
+    const app = Fastify();
+    try {
+      await app.register(auditPlugin, { logger });
+      app.addContentTypeParser("application/x-erp-batch", { parseAs: "string" }, (_request, body, done) => {
+        pending.push(() => done(null, { lines: String(body).split("\n").length }));
+      });
+      app.addHook("preHandler", async (request) => {
+        RequestContext.update({ user: String(request.headers["x-user"]) });
+      });
+      app.post("/batches", async (request) => ({ context: RequestContext.get(), body: request.body }));
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const bodies = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const response = await fetch(`${base}/batches`, {
+            method: "POST",
+            headers: { "content-type": "application/x-erp-batch", "x-user": `loader-${i}`, "x-request-id": `batch-${i}` },
+            body: "a\nb\nc",
+          });
+          return (await response.json()) as { context: { user?: string; requestId?: string } };
+        }),
+      );
+      for (const [i, body] of bodies.entries()) expect(body.context).toMatchObject({ user: `loader-${i}`, requestId: `batch-${i}` });
+      const entries = await waitForCompletions(dir, 20);
+      for (const entry of entries) expect(entry.user).toBe(`loader-${String(entry.request_id).slice(6)}`);
+    } finally {
+      clearInterval(pool);
+      await app.close();
+    }
+  });
+
   it("fastify writes routeOptions.url, and a validation error as WARNING 400 with its message", async () => {
     const app = Fastify();
     await app.register(auditPlugin, { logger });
-    app.post("/stock-moves/:id", { schema: { body: { type: "object", required: ["qty"], properties: { qty: { type: "number" } } } } }, async () => ({
-      ok: true,
-    }));
+    app.post(
+      "/stock-moves/:id",
+      { schema: { body: { type: "object", required: ["qty"], properties: { qty: { type: "number" } } } } },
+      async () => ({
+        ok: true,
+      }),
+    );
     await app.listen({ port: 0, host: "127.0.0.1" });
     try {
       const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-      const good = await fetch(`${base}/stock-moves/7`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"qty":3}' });
+      const good = await fetch(`${base}/stock-moves/7`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"qty":3}',
+      });
       const bad = await fetch(`${base}/stock-moves/8`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
       expect([good.status, bad.status]).toEqual([200, 400]);
       const entries = await waitForCompletions(dir, 2);
       const byEndpoint = Object.fromEntries(entries.map((entry) => [entry.endpoint, entry]));
-      expect(byEndpoint["/stock-moves/7"]).toMatchObject({ level: "AUDIT", status: 200, success: true, metadata: { route: "/stock-moves/:id" } });
+      expect(byEndpoint["/stock-moves/7"]).toMatchObject({
+        level: "AUDIT",
+        status: 200,
+        success: true,
+        metadata: { route: "/stock-moves/:id" },
+      });
       expect(byEndpoint["/stock-moves/8"]).toMatchObject({ level: "WARNING", status: 400, success: false });
       expect(String(byEndpoint["/stock-moves/8"].description)).toMatch(/^HTTP Request Failed: .*qty/);
     } finally {

@@ -1,8 +1,9 @@
 /** express, fastify and koa are optional: importing auditx (or an adapter) never loads a framework it does not need. */
-import { beforeAll, describe, expect, it } from "vitest";
-import { modulesLoadedBy, packagesIn } from "./support/integration-module-graph.js";
-import { DIST_INDEX } from "./support/core-trail.js";
+
 import { existsSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DIST_INDEX } from "./support/core-trail.js";
+import { modulesLoadedBy, packagesIn } from "./support/integration-module-graph.js";
 
 const FRAMEWORKS = ["express", "fastify", "koa"];
 

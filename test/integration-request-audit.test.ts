@@ -46,7 +46,12 @@ describe.each(FRAMEWORKS)("%s adapter", (framework) => {
             "X-Branch": `BR-${i}`,
           },
         });
-        return { i, status: response.status, echoed: response.headers.get("x-request-id"), body: (await response.json()) as Record<string, string> };
+        return {
+          i,
+          status: response.status,
+          echoed: response.headers.get("x-request-id"),
+          body: (await response.json()) as Record<string, string>,
+        };
       }),
     );
     for (const { i, status, echoed, body } of responses) {
@@ -101,7 +106,14 @@ describe.each(FRAMEWORKS)("%s adapter", (framework) => {
     const completions = await waitForCompletions(dir, 20);
     for (const entry of completions) {
       const i = String(entry.request_id).slice(5);
-      expect(entry).toMatchObject({ action: "CREATE", method: "POST", status: 201, level: "AUDIT", user: `clerk-${i}`, branch_id: "BR-MDY" });
+      expect(entry).toMatchObject({
+        action: "CREATE",
+        method: "POST",
+        status: 201,
+        level: "AUDIT",
+        user: `clerk-${i}`,
+        branch_id: "BR-MDY",
+      });
     }
     const orders = auditEntries(dir).filter((entry) => entry.description === "Sales order created");
     expect(orders).toHaveLength(20);
@@ -133,7 +145,12 @@ describe.each(FRAMEWORKS)("%s adapter", (framework) => {
     const response = await fetch(`${url}/missing/thing`);
     expect(response.status).toBe(404);
     const [entry] = await waitForCompletions(dir, 1);
-    expect(entry).toMatchObject({ level: "WARNING", status: 404, success: false, description: "HTTP GET /missing/thing completed with 404" });
+    expect(entry).toMatchObject({
+      level: "WARNING",
+      status: 404,
+      success: false,
+      description: "HTTP GET /missing/thing completed with 404",
+    });
   });
 
   it("leaves the default and the configured excluded paths out of the trail", async () => {

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditHub } from "../src/index.js";
@@ -6,6 +7,7 @@ import {
   entryLine,
   eventually,
   getJson,
+  openWebSocket,
   SseReader,
   startTestViewer,
   viewerTempDir,
@@ -51,6 +53,27 @@ describe("viewer bounds and edge cases", () => {
     const second = new SseReader(`${running.url}api/stream`);
     await second.done;
     expect(second.status).toBe(503);
+  });
+
+  it("drops a WebSocket client that does not read, instead of buffering without end", async () => {
+    const dir = temp();
+    const hub = new AuditHub();
+    const running = await startTestViewer({ logDir: dir, hub, maxClientBufferBytes: 256 * 1024 });
+    cleanups.push(() => running.close());
+    const { socket, messages } = await openWebSocket(`${running.url.replace("http:", "ws:")}api/ws`);
+    cleanups.push(() => socket.terminate());
+    await eventually(() => messages.length === 1, 5000, "connected");
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+    const raw = (socket as unknown as { _socket: Socket })._socket;
+    raw.pause(); // a client that stops reading
+    const published = 300;
+    for (let i = 0; i < published; i++) hub.publish("audit", entryLine(i, { description: "x".repeat(100_000) }) as never);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    raw.resume();
+    expect(await closed).toBe(1006); // cut off, not closed politely
+    expect(messages.length - 1).toBeLessThan(published);
+    // The viewer itself goes on serving.
+    expect((await getJson(`${running.url}api/stats`)).status).toBe(200);
   });
 
   it("extends a cached free-text search with entries appended since", async () => {

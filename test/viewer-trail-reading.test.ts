@@ -48,11 +48,11 @@ describe("viewer trail reading", () => {
     expect(stats.body.security).toMatchObject({ total: 0, malformed: 0, latest_timestamp: null });
   });
 
-  it("reads rotated backups oldest first as one trail, and a finished backup's last line without newline", async () => {
+  it("reads rotated backups oldest first as one trail, a finished backup's last line without newline, a byte order mark", async () => {
     const dir = temp();
     writeTrail(join(dir, "audit.jsonl.3"), [entryLine(0), entryLine(1)]);
     writeFileSync(join(dir, "audit.jsonl.2"), `${JSON.stringify(entryLine(2))}\n${JSON.stringify(entryLine(3))}`);
-    writeTrail(join(dir, "audit.jsonl.1"), [entryLine(4)]);
+    writeFileSync(join(dir, "audit.jsonl.1"), `\uFEFF${JSON.stringify(entryLine(4))}\n`); // with a byte order mark
     writeTrail(join(dir, "audit.jsonl"), [entryLine(5), entryLine(6)]);
     writeTrail(join(dir, "audit.jsonl.bak"), [entryLine(99)]);
     writeTrail(join(dir, "security.jsonl.1"), [entryLine(7, { level: "SECURITY" })]);

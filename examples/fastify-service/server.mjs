@@ -82,9 +82,15 @@ app.post("/jobs/:id/assign", async (request, reply) => {
 app.post("/jobs/:id/complete", async (request, reply) => {
   const job = jobs.get(request.params.id);
   if (!job) return reply.code(404).send({ error: "no such job" });
-  if (job.technician !== RequestContext.get().user) throw Object.assign(new Error("only the assigned technician can complete a job"), { statusCode: 403 });
+  if (job.technician !== RequestContext.get().user)
+    throw Object.assign(new Error("only the assigned technician can complete a job"), { statusCode: 403 });
   job.status = "completed";
-  logger.logService("Service job completed", { action: AuditAction.UPDATE, jobId: job.id, technician: job.technician, statusLabel: "completed" });
+  logger.logService("Service job completed", {
+    action: AuditAction.UPDATE,
+    jobId: job.id,
+    technician: job.technician,
+    statusLabel: "completed",
+  });
   return job;
 });
 

@@ -71,7 +71,8 @@ function installExitHooks(): void {
  * line is in the trail (or throws AuditWriteError).
  */
 export class AuditLogger {
-  readonly logDir: string;
+  /** The folder given in the options, until the pipeline that writes the trail is known. */
+  private readonly configuredLogDir: string;
   private readonly otelLogger: Logger;
   private readonly provider?: LoggerProvider;
   private pipeline?: AuditPipeline;
@@ -99,11 +100,11 @@ export class AuditLogger {
       // The provider is the caller's: its processors (from createAuditProcessors) are found on first emit.
       this.otelLogger = options.loggerProvider.getLogger("auditx", VERSION);
       this.pipeline = pipelineOf(options.processors);
-      this.logDir = this.pipeline?.logDir ?? resolve(options.logDir ?? "logs");
+      this.configuredLogDir = resolve(options.logDir ?? "logs");
       this.fullAttributes = true;
     } else {
       this.pipeline = new AuditPipeline(options);
-      this.logDir = this.pipeline.logDir;
+      this.configuredLogDir = this.pipeline.logDir;
       const resource = createAuditResource({ serviceName: options.serviceName, hostname: options.hostname });
       // OTEL_RESOURCE_ATTRIBUTES may name the service too: the trail says what the Resource says.
       const resourceService = resource.attributes[ATTR_SERVICE_NAME];
@@ -114,6 +115,11 @@ export class AuditLogger {
     }
     loggers.add(this);
     installExitHooks();
+  }
+
+  /** Absolute path of the trail folder (with a caller's provider: the one its auditx processors write). */
+  get logDir(): string {
+    return this.pipeline?.logDir ?? this.configuredLogDir;
   }
 
   // ---- audit methods -------------------------------------------------------

@@ -88,6 +88,7 @@ export class RequestAuditor<Req = unknown, Res = unknown> {
 
   constructor(options: RequestAuditOptions<Req, Res> = {}) {
     if (options === null || typeof options !== "object") throw new TypeError("audit middleware options: expected an object");
+    validateOptions(options as RequestAuditOptions<never, never>);
     const requestIdHeader = headerName(options.requestIdHeader, "X-Request-ID", "requestIdHeader");
     this.loggerOption = options.logger;
     this.exclusion = new PathExclusion(options.excludePaths ?? DEFAULT_EXCLUDED_PATHS);
@@ -184,9 +185,10 @@ export class RequestAuditor<Req = unknown, Res = unknown> {
       userRole: store.userRole ?? "",
       companyId: store.companyId ?? "",
       branchId: store.branchId ?? "",
+      // A guard's RequestContext.set() replaces the fields: the request's own ids still identify it.
       requestId: store.requestId ?? request.requestId,
-      sessionId: store.sessionId ?? "",
-      ip: store.ip ?? "",
+      sessionId: store.sessionId ?? request.fields.sessionId ?? "",
+      ip: store.ip ?? request.fields.ip ?? "",
       method: request.method,
       endpoint: request.fields.endpoint,
       status: finalStatus,
@@ -209,6 +211,24 @@ function errorMessage(error: unknown): string {
     return JSON.stringify(error) ?? String(error);
   } catch {
     return String(error);
+  }
+}
+
+/** Mistakes in the options are reported when the middleware is built, not on the first request. */
+function validateOptions(options: RequestAuditOptions<never, never>): void {
+  const logger = options.logger as { log?: unknown; logSecurity?: unknown } | undefined;
+  if (logger !== undefined && (typeof logger?.log !== "function" || typeof logger.logSecurity !== "function")) {
+    throw new TypeError("logger: expected an AuditLogger (from createLogger() or configure())");
+  }
+  for (const name of ["excludePaths", "redactQueryParams"] as const) {
+    const rules = options[name];
+    if (rules === undefined) continue;
+    if (!Array.isArray(rules) || !rules.every((rule) => typeof rule === "string" || rule instanceof RegExp)) {
+      throw new TypeError(`${name}: expected an array of strings and RegExps`);
+    }
+  }
+  for (const name of ["skip", "describe", "metadata", "generateRequestId", "onWriteError"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`${name}: expected a function`);
   }
 }
 

@@ -22,7 +22,10 @@ export function auditMiddleware(options: ExpressAuditOptions = {}): RequestHandl
   const auditor = new RequestAuditor<Request, Response>(options);
   return function auditRequests(req: Request, res: Response, next: NextFunction): void {
     const url = req.originalUrl ?? req.url;
-    if ((req as AuditedExpressRequest)[AUDITED] || !auditor.audits(url, req)) return next();
+    if ((req as AuditedExpressRequest)[AUDITED] || !auditor.audits(url, req)) {
+      next();
+      return;
+    }
     const audited = auditor.begin({ method: req.method, url, headers: req.headers, ip: req.ip });
     (req as AuditedExpressRequest)[AUDITED] = audited;
     if (auditor.echoHeader) res.setHeader(auditor.echoHeader, audited.requestId);

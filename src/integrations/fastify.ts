@@ -1,5 +1,4 @@
 /** auditx/fastify: request auditing as a Fastify 5 plugin (fastify-plugin, so its hooks apply app-wide). */
-import { AsyncResource } from "node:async_hooks";
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import type { RequestAuditOptions } from "./RequestAuditOptions.js";
@@ -11,13 +10,7 @@ export type FastifyAuditOptions = RequestAuditOptions<FastifyRequest, FastifyRep
 
 const AUDITED = Symbol.for("auditx.auditedRequest");
 
-/** The request's audit record and the async resource that re-enters its RequestContext scope. */
-interface AuditedFastifyRequest {
-  audited: AuditedRequest;
-  scope: AsyncResource;
-}
-
-type Decorated = FastifyRequest & { [AUDITED]?: AuditedFastifyRequest | null };
+type Decorated = FastifyRequest & { [AUDITED]?: AuditedRequest | null };
 
 const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, options, done) => {
   const auditor = new RequestAuditor<FastifyRequest, FastifyReply>(options);
@@ -27,34 +20,26 @@ const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, options, do
     if (!auditor.audits(request.url, request)) return next();
     const audited = auditor.begin({ method: request.method, url: request.url, headers: request.headers, ip: request.ip });
     if (auditor.echoHeader) reply.header(auditor.echoHeader, audited.requestId);
-    auditor.run(audited, () => {
-      (request as Decorated)[AUDITED] = { audited, scope: new AsyncResource("auditx.request") };
-      next();
-    });
-  });
-
-  // Body parsing continues from the request stream's events, which need not run in the scope
-  // opened by onRequest: re-enter it so that preValidation, preHandler guards and the handler share it.
-  fastify.addHook("preValidation", (request, _reply, next) => {
-    const state = (request as Decorated)[AUDITED];
-    if (state) state.scope.runInAsyncScope(next);
-    else next();
+    (request as Decorated)[AUDITED] = audited;
+    // The rest of the lifecycle continues from next(): Fastify 5 resumes after body parsing in the
+    // parser's own AsyncResource, so preValidation, preHandler guards and the handler stay in this scope.
+    auditor.run(audited, next);
   });
 
   fastify.addHook("onError", (request, _reply, error, next) => {
-    (request as Decorated)[AUDITED]?.audited.fail(error);
+    (request as Decorated)[AUDITED]?.fail(error);
     next();
   });
 
   fastify.addHook("onResponse", (request, reply, next) => {
-    const state = (request as Decorated)[AUDITED];
-    if (state) complete(auditor, state, request, reply, reply.statusCode, false);
+    const audited = (request as Decorated)[AUDITED];
+    if (audited) complete(auditor, audited, request, reply, reply.statusCode, false);
     next();
   });
 
   fastify.addHook("onRequestAbort", (request, next) => {
-    const state = (request as Decorated)[AUDITED];
-    if (state) complete(auditor, state, request, undefined, undefined, true);
+    const audited = (request as Decorated)[AUDITED];
+    if (audited) complete(auditor, audited, request, undefined, undefined, true);
     next();
   });
 
@@ -63,15 +48,15 @@ const plugin: FastifyPluginCallback<FastifyAuditOptions> = (fastify, options, do
 
 function complete(
   auditor: RequestAuditor<FastifyRequest, FastifyReply>,
-  state: AuditedFastifyRequest,
+  audited: AuditedRequest,
   request: FastifyRequest,
   reply: FastifyReply | undefined,
   status: number | undefined,
   aborted: boolean,
 ): void {
   const route = request.routeOptions?.url;
-  if (typeof route === "string") state.audited.route = route;
-  auditor.complete(state.audited, request, reply as FastifyReply, status, aborted);
+  if (typeof route === "string") audited.route = route;
+  auditor.complete(audited, request, reply as FastifyReply, status, aborted);
 }
 
 /**

@@ -202,11 +202,6 @@ export class TrailIndex {
     return sum;
   }
 
-  /** Names of the files indexed, oldest first. */
-  get fileNames(): string[] {
-    return [...this.files.values()].sort((a, b) => a.id - b.id).map((file) => file.name);
-  }
-
   private async refreshOnce(notify: boolean): Promise<void> {
     if (this.closed) return;
     const seen = new Set<IndexedFile>();
@@ -246,8 +241,9 @@ export class TrailIndex {
       } catch {
         // unreadable: treat as deleted
       }
-      // Either way it is no longer the active file: read its lines first (they are older than the active file's).
-      file.active = false;
+      // Read its new lines first: they are older than the active file's. A deleted file will
+      // not grow any more, so its last line counts even without a newline.
+      if (deleted) file.active = false;
       await this.readAppended(file, notify);
       if (deleted || ++file.missing >= MISSING_LISTINGS_BEFORE_FORGET) this.forgetFile(file);
     }
@@ -342,6 +338,8 @@ export class TrailIndex {
   }
 
   private indexLine(file: IndexedFile, chunk: Buffer, start: number, end: number, base: number, checkUtf8: boolean): void {
+    // A byte order mark at the start of a file (an editor on Windows) is not part of the first entry.
+    if (base + start === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
     let stop = end;
     if (stop > start && chunk[stop - 1] === 13) stop--;
     if (stop === start) return;

@@ -27,7 +27,8 @@ export interface TestServerOptions {
   logger: AuditLogger;
   /** Framework's own proxy trust: Express `trust proxy`, Fastify `trustProxy`, Koa `app.proxy`, http `trustProxy`. */
   trustProxy?: boolean;
-  audit?: RequestAuditOptions<never, never>;
+  /** Options that do not depend on the framework's request type. */
+  audit?: Omit<RequestAuditOptions, "skip" | "describe" | "metadata" | "logger">;
 }
 
 export interface TestServer {

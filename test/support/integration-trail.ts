@@ -41,3 +41,14 @@ export function rawRequest(url: string, headers: Record<string, string>, method 
     req.end();
   });
 }
+
+/** Calls `probe` until it returns a value that is not undefined (one call at a time, 20 ms apart); rejects after `timeoutMs`. */
+export async function pollUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

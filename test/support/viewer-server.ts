@@ -47,6 +47,7 @@ export async function startTestViewer(options: StartViewerOptions): Promise<Runn
   return running;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the JSON answers of the API under test, read field by field
 export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const response = await fetch(url, { headers });
   const text = await response.text();
@@ -70,6 +71,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 
 export interface SseEvent {
   id?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: parsed event data, read field by field
   data: any;
 }
 
@@ -123,8 +125,10 @@ export class SseReader {
 }
 
 /** A WebSocket client that collects the messages. */
+// biome-ignore lint/suspicious/noExplicitAny: parsed messages, read field by field
 export async function openWebSocket(url: string, headers: Record<string, string> = {}): Promise<{ socket: WebSocket; messages: any[] }> {
   const socket = new WebSocket(url, { headers });
+  // biome-ignore lint/suspicious/noExplicitAny: parsed messages, read field by field
   const messages: any[] = [];
   socket.on("message", (data) => messages.push(JSON.parse(String(data))));
   await new Promise<void>((resolve, reject) => {
