@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `auditx <command>`: demo, ui, help. */
+import { describeError } from "./describeError.js";
 
 const USAGE = `Usage: auditx <command> [options]
 
@@ -44,7 +45,7 @@ main(process.argv.slice(2)).then(
     if (code !== undefined && code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`auditx: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`auditx: ${describeError(error)}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /** `auditx-ui`: the same as `auditx ui`. */
-import { runUiCommand } from "../viewer/cli.js";
+import { describeError } from "./describeError.js";
 
-runUiCommand(process.argv.slice(2)).then(
-  (code) => {
-    if (code) process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`auditx-ui: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+// Loaded on demand, so that a missing optional peer (express) gets a clear message.
+import("../viewer/cli.js")
+  .then(({ runUiCommand }) => runUiCommand(process.argv.slice(2)))
+  .then(
+    (code) => {
+      if (code) process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`auditx-ui: ${describeError(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
