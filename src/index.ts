@@ -3,7 +3,7 @@ export { AuditEntry, type AuditEntryDict, type AuditEntryFields } from "./api/Au
 export { AuditLogger } from "./api/AuditLogger.js";
 export * as attributes from "./api/attributes.js";
 export { audit, configure, createLogger } from "./api/configure.js";
-export { entryFromDict, entryFromLogRecord, entryToAttributes, entryToDict, entryToJsonLine } from "./api/entrySchema.js";
+export { entryFromDict, entryFromLogRecord, entryToAttributes, entryToDict, entryToJsonLine, TRAIL_FIELDS } from "./api/entrySchema.js";
 export { AuditAction, BusinessModule, LogLevel, SEVERITY_NUMBER } from "./api/enums.js";
 export { AuditConfigError, AuditInputError, AuditWriteError } from "./api/errors.js";
 export type {

@@ -11,6 +11,42 @@ import { AuditEntry, type AuditEntryDict, type AuditEntryFields } from "./AuditE
 import * as A from "./attributes.js";
 import { LogLevel, levelFromSeverity, parseLevel, SECURITY_LEVELS } from "./enums.js";
 
+/** The fields of an audit.jsonl line, in their order: the original's, then auditx's own. */
+export const TRAIL_FIELDS = [
+  "timestamp",
+  "level",
+  "module",
+  "action",
+  "description",
+  "user",
+  "user_role",
+  "company_id",
+  "branch_id",
+  "entity_type",
+  "entity_id",
+  "reference_no",
+  "amount",
+  "currency",
+  "old_values",
+  "new_values",
+  "metadata",
+  "request_id",
+  "session_id",
+  "ip",
+  "hostname",
+  "method",
+  "endpoint",
+  "status",
+  "success",
+  "trace_id",
+  "span_id",
+  "service",
+  "chain_id",
+  "seq",
+  "prev_hash",
+  "hash",
+] as const;
+
 /** The stream an entry of this level belongs to besides audit. */
 export function isSecurityLevel(level: string): boolean {
   return SECURITY_LEVELS.has(level);

@@ -1,40 +1,12 @@
 import type { ServerResponse } from "node:http";
+import { TRAIL_FIELDS } from "../api/entrySchema.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import type { TrailEntry, TrailIndex } from "./TrailIndex.js";
 
 export type ExportFormat = "csv" | "jsonl";
 
-/** CSV columns: the trail's fields in DESIGN.md order, then any other fields as one JSON object. */
-export const CSV_COLUMNS = [
-  "timestamp",
-  "level",
-  "module",
-  "action",
-  "description",
-  "user",
-  "user_role",
-  "company_id",
-  "branch_id",
-  "entity_type",
-  "entity_id",
-  "reference_no",
-  "amount",
-  "currency",
-  "old_values",
-  "new_values",
-  "metadata",
-  "request_id",
-  "session_id",
-  "ip",
-  "hostname",
-  "method",
-  "endpoint",
-  "status",
-  "success",
-  "trace_id",
-  "span_id",
-  "service",
-] as const;
+/** CSV columns: the trail's fields in order, then any other fields as one JSON object. */
+export const CSV_COLUMNS = TRAIL_FIELDS;
 const KNOWN = new Set<string>(CSV_COLUMNS);
 
 /** One CSV cell: quoted when needed; text that a spreadsheet would run as a formula gets a leading apostrophe. */
