@@ -98,7 +98,9 @@ export function entryToDict(e: AuditEntryFields & Partial<IntegrityFields>): Aud
   return d as unknown as AuditEntryDict;
 }
 
-const q = JSON.stringify;
+// Most field values need no escaping: quoting them directly skips a JSON.stringify call each.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const q = (text: string): string => (NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`);
 
 /**
  * The audit.jsonl line of an entry, newline included: the same text as
@@ -118,12 +120,12 @@ export function entryToJsonLine(e: AuditEntryFields): string {
   if (e.entityId) s += `,"entity_id":${q(e.entityId)}`;
   if (e.referenceNo) s += `,"reference_no":${q(e.referenceNo)}`;
   if (e.amount !== null) {
-    s += `,"amount":${q(e.amount)}`;
+    s += `,"amount":${e.amount}`;
     if (e.currency) s += `,"currency":${q(e.currency)}`;
   }
-  if (!isEmptyMap(e.oldValues)) s += `,"old_values":${q(e.oldValues)}`;
-  if (!isEmptyMap(e.newValues)) s += `,"new_values":${q(e.newValues)}`;
-  if (!isEmptyMap(e.metadata)) s += `,"metadata":${q(e.metadata)}`;
+  if (!isEmptyMap(e.oldValues)) s += `,"old_values":${JSON.stringify(e.oldValues)}`;
+  if (!isEmptyMap(e.newValues)) s += `,"new_values":${JSON.stringify(e.newValues)}`;
+  if (!isEmptyMap(e.metadata)) s += `,"metadata":${JSON.stringify(e.metadata)}`;
   if (e.requestId) s += `,"request_id":${q(e.requestId)}`;
   if (e.sessionId) s += `,"session_id":${q(e.sessionId)}`;
   if (e.ip) s += `,"ip":${q(e.ip)}`;
