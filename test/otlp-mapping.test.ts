@@ -111,11 +111,21 @@ describe("OTLP mapping of audit records", () => {
     expect(Number(BigInt(record.timeUnixNano ?? "0") / 1_000_000n)).toBe(Date.parse(String(line?.timestamp)));
   });
 
-  it("sends a whole amount as intValue: the JS transformer picks the type by Number.isInteger", async () => {
+  it("sends auditx.amount as a double whether the amount is whole or not", async () => {
     const l = open();
     l.logTransaction("Whole amount", { amount: 1_250_000 });
-    const record = (await exported(l)).get("Whole amount");
-    expect(record?.rawAttributes["auditx.amount"]).toEqual({ intValue: 1_250_000 });
+    l.logTransaction("Fractional amount", { amount: 1_250_000.5 });
+    // Text that looks like the attribute on the wire stays as it was written.
+    const lookalike = '"key":"auditx.amount","value":{"intValue":7}';
+    l.logTransaction(lookalike, { metadata: { note: lookalike }, amount: 7 });
+    const records = await exported(l);
+    expect(records.get("Whole amount")?.rawAttributes["auditx.amount"]).toEqual({ doubleValue: 1_250_000 });
+    expect(records.get("Fractional amount")?.rawAttributes["auditx.amount"]).toEqual({ doubleValue: 1_250_000.5 });
+    const forged = records.get(lookalike);
+    expect(forged?.rawAttributes["auditx.amount"]).toEqual({ doubleValue: 7 });
+    expect(forged?.attributes["auditx.metadata"]).toEqual({ note: lookalike });
+    // Other whole numbers keep their integer type.
+    expect(forged?.rawAttributes["auditx.success"]).toEqual({ boolValue: true });
   });
 
   it("sends old and new values as AnyValue maps, with values the SDK would drop made safe", async () => {

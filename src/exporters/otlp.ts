@@ -5,6 +5,7 @@ import { convertLegacyHttpOptions } from "@opentelemetry/otlp-exporter-base/node
 import type { LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { AuditConfigError } from "../api/errors.js";
 import type { OtlpOptions } from "../api/options.js";
+import { sendAmountsAsDouble } from "./AmountAsDoubleSerializer.js";
 import { OtlpExportProcessor, type OtlpExportStats } from "./OtlpExportProcessor.js";
 import { unrefExporterRetries } from "./UnrefRetryingTransport.js";
 
@@ -146,6 +147,7 @@ export function createOtlpProcessor(option: true | OtlpOptions, report: (message
     report(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported for audit records; they go as OTLP/HTTP JSON to ${settings.endpoint}`);
   }
   const exporter = new OTLPLogExporter(settings.exporterConfig);
+  if (!sendAmountsAsDouble(exporter)) report("auditx.amount goes as the OTel JS transformer types it (intValue when whole)");
   const transport = unrefExporterRetries(exporter);
   const processor = new OtlpExportProcessor({
     exporter,
