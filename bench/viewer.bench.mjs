@@ -64,8 +64,22 @@ const QUERIES = [
     variants: Q_VARIANTS.map((q) => `api/entries?q=${encodeURIComponent(q)}`),
     test: (_e, line) => line.toLowerCase().includes("golden trading"),
   },
+  {
+    // Every entry has this field name and no value contains it: the most work per entry for a search.
+    name: "q (a field name)",
+    variants: ["reference_no", "REFERENCE_NO", "Reference_No", "reference_NO", "REFERENCE_no"].map(
+      (q) => `api/entries?q=${encodeURIComponent(q)}`,
+    ),
+    test: (e) => valuesContain(e, "reference_no"),
+  },
   { name: "stats", path: "api/stats", stats: true },
 ];
+
+/** Whether any value of the entry, nested ones included, contains `text` (lower case) ignoring case. */
+function valuesContain(value, text) {
+  if (value !== null && typeof value === "object") return Object.values(value).some((v) => valuesContain(v, text));
+  return String(value).toLowerCase().includes(text);
+}
 
 const TARGETS = {
   "first page": 50,
@@ -77,6 +91,7 @@ const TARGETS = {
   "user+module+branch+failed": 100,
   reference_no: 100,
   "q (free text)": 1000,
+  "q (a field name)": 1000,
   stats: 50,
 };
 

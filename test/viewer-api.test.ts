@@ -123,6 +123,28 @@ describe("viewer REST API on a trail written by the logger", () => {
     expect(none.body.total).toBe(0);
   });
 
+  it("searches the values of an entry, not its field names", async () => {
+    const valueText = (value: unknown): string[] =>
+      value !== null && typeof value === "object"
+        ? Object.values(value as Record<string, unknown>).flatMap(valueText)
+        : [String(value).toLowerCase()];
+    const containing = (q: string) => newestFirst(written).filter((e) => valueText(e).some((text) => text.includes(q)));
+    // Field names every invoice has, which no value contains.
+    for (const q of ["reference_no", "amount", "entity_type", "user"]) {
+      expect(written.some((e) => q in e)).toBe(true);
+      expect(containing(q)).toEqual([]);
+      expect((await getJson(`${base}api/entries?q=${q}`)).body.total, q).toBe(0);
+    }
+    // Words that are both a value and part of a field name find the values.
+    for (const q of ["sales", "inv-4", "4000", "item"]) {
+      const expected = containing(q);
+      expect(expected.length, q).toBeGreaterThan(0);
+      const { body } = await getJson(`${base}api/entries?limit=500&q=${encodeURIComponent(q)}`);
+      expect(body.total, q).toBe(expected.length);
+      expect(body.items, q).toEqual(expected);
+    }
+  });
+
   it("reads the security trail as its own source", async () => {
     const expected = newestFirst(written).filter((e) => e.level === LogLevel.SECURITY || e.level === LogLevel.CRITICAL);
     const { body } = await getJson(`${base}api/entries?source=security&limit=500`);

@@ -87,6 +87,30 @@ describe("live entries", () => {
     await page.close();
   });
 
+  it("narrows live entries by free text in their values, as the server does, not in field names", async () => {
+    const { page, errors } = await browser.newPage({ width: 1400, height: 900 });
+    await openViewer(page, viewer.url);
+    await page.waitForFunction(() => document.getElementById("conn")?.dataset.state === "ws", undefined, { timeout: 15_000 });
+    const valuesMention = (value: unknown): boolean =>
+      value !== null && typeof value === "object"
+        ? Object.values(value as Record<string, unknown>).some(valuesMention)
+        : JSON.stringify(value).toLowerCase().includes("amount");
+    await page.fill("#f-q", "Amount");
+    const before = trailEntries(trail.logDir).filter(valuesMention).length;
+    await waitForTotal(page, before);
+
+    await writeFromAnotherProcess(trail.logDir, [
+      // Has an amount field, but no value says "amount".
+      { method: "logTransaction", description: "Cash sale posted", options: { module: "sales", action: "POST", amount: 12_500 } },
+      { method: "log", description: "Credit amount corrected", options: { module: "accounting", action: "UPDATE" } },
+    ]);
+    await page.locator("#rows tr.row", { hasText: "Credit amount corrected" }).waitFor({ timeout: 15_000 });
+    await waitForTotal(page, before + 1);
+    expect(await columnTexts(page, "desc")).not.toContain("Cash sale posted");
+    expect(seriousErrors(errors)).toEqual([]);
+    await page.close();
+  });
+
   it("falls back to SSE when the WebSocket is gone and still receives entries", async () => {
     const { page, errors } = await browser.newPage({ width: 1400, height: 900 });
     // The page's WebSocket is answered by the test and closed at once, as a proxy without WebSocket support would.

@@ -97,6 +97,39 @@ describe("viewer trail reading", () => {
     // Non-ASCII free text finds the \u-escaped form too.
     const text = await getJson(`${base}api/entries?q=${encodeURIComponent("ကို")}`);
     expect(text.body.items.map((e: { module: string }) => e.module)).toEqual(["sales"]);
+    // Field names do not count as text, with the original's ": " separators too; "zulu" is a value.
+    expect((await getJson(`${base}api/entries?q=description`)).body.total).toBe(0);
+    expect((await getJson(`${base}api/entries?q=escription`)).body.total).toBe(0);
+    const zulu = await getJson(`${base}api/entries?q=ZULU`);
+    expect(zulu.body.items.map((e: { module: string }) => e.module)).toEqual(["hr"]);
+  });
+
+  it("tells field names from values in free text, whatever the keys and values look like", async () => {
+    const dir = temp();
+    writeTrail(join(dir, "audit.jsonl"), [
+      // A value that quotes a key-like text: it is a value, so it counts.
+      JSON.stringify({ timestamp: "2026-06-28T09:00:00Z", level: "INFO", module: "crm", description: 'He said "amount": 5' }),
+      // Keys and values that start with characters that may follow a closing quote, with the original's separators.
+      '{"timestamp": "2026-06-28T09:01:00Z", "level": "INFO", "module": "hr", "description": ",reference kept", "metadata": {" note": "fine", ",odd": ":x"}}',
+      JSON.stringify({
+        timestamp: "2026-06-28T09:02:00Z",
+        level: "INFO",
+        module: "sales",
+        description: "plain",
+        metadata: { note: "kept" },
+      }),
+    ]);
+    const base = await viewerOn(dir);
+    const modules = async (q: string) =>
+      (await getJson(`${base}api/entries?q=${encodeURIComponent(q)}`)).body.items.map((e: { module: string }) => e.module);
+    expect(await modules("amount")).toEqual(["crm"]);
+    expect(await modules("note")).toEqual([]);
+    expect(await modules("odd")).toEqual([]);
+    expect(await modules("fine")).toEqual(["hr"]);
+    expect(await modules(":x")).toEqual(["hr"]);
+    expect(await modules(",reference")).toEqual(["hr"]);
+    expect(await modules("kept")).toEqual(["sales", "hr"]);
+    expect(await modules("metadata")).toEqual([]);
   });
 
   it("filters by time range with inclusive bounds, ISO date-times with offsets and plain dates", async () => {

@@ -73,7 +73,9 @@ function chunkFolder(): ChunkFolder {
  * Buffer.indexOf (memmem), and every candidate is confirmed on the original
  * bytes. Matching is case-insensitive for ASCII letters and exact otherwise.
  * A needle is also looked for in its JSON-escaped forms (quotes, and \uXXXX as
- * Python's json.dumps writes non-ASCII text).
+ * Python's json.dumps writes non-ASCII text). A match that lies inside a field
+ * name does not count: `q=amount` finds entries that mention an amount, not
+ * every entry that has one.
  */
 export class TextSearch {
   private readonly needles: Buffer[];
@@ -103,9 +105,10 @@ export class TextSearch {
   matchesLine(line: Buffer): boolean {
     const folded = Buffer.from(line.map((byte) => byte | 0x20));
     for (let v = 0; v < this.needles.length; v++) {
+      const needle = this.needles[v]!;
       let at = folded.indexOf(this.foldedNeedles[v]!, 0);
       while (at >= 0) {
-        if (sameIgnoringAsciiCase(line, at, this.needles[v]!)) return true;
+        if (sameIgnoringAsciiCase(line, at, needle) && !insideFieldName(line, 0, line.length, at, needle.length)) return true;
         at = folded.indexOf(this.foldedNeedles[v]!, at + 1);
       }
     }
@@ -142,7 +145,10 @@ export class TextSearch {
           let next = at + 1;
           if (sameIgnoringAsciiCase(raw, at, needle)) {
             const ordinal = entryAt(ordinals, offsets, lengths, position + at);
-            if (ordinal >= 0) {
+            // A line that began in an earlier chunk (longer than a chunk) is not checked for field names.
+            const lineStart = ordinal >= 0 ? offsets[ordinal]! - position : -1;
+            const lineEnd = ordinal >= 0 ? Math.min(read, lineStart + lengths[ordinal]!) : 0;
+            if (ordinal >= 0 && (lineStart < 0 || !insideFieldName(raw, lineStart, lineEnd, at, needle.length))) {
               bits[ordinal] = 1;
               // The rest of this line cannot add anything.
               next = Math.max(next, offsets[ordinal]! + lengths[ordinal]! - position);
@@ -154,6 +160,60 @@ export class TextSearch {
       position += usable;
     }
   }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+/** Bytes that may follow a closing quote in JSON (after it come only these). */
+function mayFollowClosingQuote(byte: number | undefined): boolean {
+  return byte === 0x2c || byte === COLON || byte === 0x7d || byte === 0x5d || byte === 0x20 || byte === 0x09;
+}
+
+/** Whether the quote at `quote` is escaped (an odd run of backslashes before it). */
+function isEscaped(bytes: Uint8Array, lineStart: number, quote: number): boolean {
+  let backslashes = 0;
+  for (let i = quote - 1; i >= lineStart && bytes[i] === BACKSLASH; i--) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+/**
+ * Whether bytes [at, at + length) of the JSON line at [lineStart, lineEnd)
+ * lie within one object key: inside a string whose closing quote is followed
+ * (after any spaces, as Python's json.dumps writes them) by a colon. Looks
+ * only around the match: the nearest unescaped quote before it opens the
+ * string that holds it unless what follows that quote could follow a closing
+ * quote, and only then (a key or value starting with ",:}] or a space) is
+ * the line read from its start.
+ */
+function insideFieldName(bytes: Uint8Array, lineStart: number, lineEnd: number, at: number, length: number): boolean {
+  let opening = at - 1;
+  while (opening >= lineStart && (bytes[opening] !== QUOTE || isEscaped(bytes, lineStart, opening))) opening--;
+  if (opening < lineStart) return false;
+  if (mayFollowClosingQuote(bytes[opening + 1]) && !insideStringFromLineStart(bytes, lineStart, at)) return false;
+  const end = at + length;
+  let closing = at;
+  for (; closing < lineEnd; closing++) {
+    const byte = bytes[closing]!;
+    if (byte === BACKSLASH) closing++;
+    else if (byte === QUOTE) break;
+  }
+  if (closing < end || closing >= lineEnd) return false;
+  let next = closing + 1;
+  while (next < lineEnd && (bytes[next] === 0x20 || bytes[next] === 0x09)) next++;
+  return next < lineEnd && bytes[next] === COLON;
+}
+
+/** Whether byte `at` is inside a string, reading the line's quotes from its start. */
+function insideStringFromLineStart(bytes: Uint8Array, lineStart: number, at: number): boolean {
+  let inString = false;
+  for (let i = lineStart; i < at; i++) {
+    const byte = bytes[i]!;
+    if (byte === BACKSLASH && inString) i++;
+    else if (byte === QUOTE) inString = !inString;
+  }
+  return inString;
 }
 
 function sameIgnoringAsciiCase(haystack: Uint8Array, at: number, needle: Uint8Array): boolean {

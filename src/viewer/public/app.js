@@ -206,8 +206,14 @@ function matchesView(entry) {
   if (f.from && !(time >= Date.parse(f.from))) return false;
   if (f.to && !(time <= Date.parse(f.to))) return false;
   if (state.entity && !(eq(entry.entity_type, state.entity.type) && eq(entry.entity_id, state.entity.id))) return false;
-  if (f.q && !JSON.stringify(entry).toLowerCase().includes(f.q.toLowerCase())) return false;
+  if (f.q && !valuesInclude(entry, f.q.toLowerCase())) return false;
   return true;
+}
+
+// Free text looks at values as the line writes them (quotes included), never at field names.
+function valuesInclude(value, needle) {
+  if (value !== null && typeof value === "object") return Object.values(value).some((v) => valuesInclude(v, needle));
+  return String(JSON.stringify(value)).toLowerCase().includes(needle);
 }
 
 function fillSelect(select, values, labels) {

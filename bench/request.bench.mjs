@@ -1,0 +1,115 @@
+// What request auditing costs a server: the same route on node:http and on
+// Express, with and without auditx's request auditing (one durable trail line
+// per request). Each server runs in a fresh child process; this process is the
+// client (keep-alive, 16 requests in flight, 127.0.0.1). Prints medians of
+// several runs, the ratio and the server time added per request.
+//
+//   npm run bench:request              (20k requests x 5 runs)
+//   node bench/request.bench.mjs --requests 50000 --runs 7
+import { fork } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: { requests: { type: "string", default: "20000" }, runs: { type: "string", default: "5" } },
+});
+const requests = Number(values.requests);
+const runs = Math.max(1, Number(values.runs));
+const worker = fileURLToPath(new URL("./support/request-worker.mjs", import.meta.url));
+
+// Per server: without auditing, with only an AsyncLocalStorage scope per request
+// (what any request-context library, OpenTelemetry's included, costs on this
+// Node), and with auditx's request auditing.
+const SERVERS = [
+  ["http", "node:http", "withAudit(handler)"],
+  ["express", "Express 5", "app.use(auditMiddleware())"],
+];
+
+const median = (list) => {
+  const sorted = [...list].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+const CONCURRENCY = 16;
+const headers = { "x-user": "admin", "x-request-id": "8f14e45f-ceea-467a-9e0b-7a3c2b6d1e90" };
+
+function get(agent, port, i) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, agent, path: `/api/sales/invoices/inv-${i}?branch=BR-YGN`, headers }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function load(agent, port, count) {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await get(agent, port, next++);
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+}
+
+/** One run: a fresh server process, a warm-up, then `requests` timed requests. */
+async function measure(variant, dir) {
+  const child = fork(worker, [variant, dir], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const messages = [];
+  let waiting;
+  child.on("message", (message) => (waiting ? waiting(message) : messages.push(message)));
+  const nextMessage = () => (messages.length > 0 ? Promise.resolve(messages.shift()) : new Promise((resolve) => (waiting = resolve)));
+  const { port } = await nextMessage();
+  waiting = undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    await load(agent, port, 2000);
+    const start = process.hrtime.bigint();
+    await load(agent, port, requests);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    child.send("stop");
+    const { trailBytes } = await nextMessage();
+    return { perSecond: requests / seconds, trailBytes };
+  } finally {
+    agent.destroy();
+    child.kill();
+  }
+}
+
+const results = new Map(SERVERS.flatMap(([server]) => [server, `${server}+context`, `${server}+audit`].map((variant) => [variant, []])));
+for (let run = 0; run < runs; run++) {
+  // Interleaved, so that machine noise hits every variant alike.
+  for (const variant of results.keys()) {
+    const dir = mkdtempSync(join(tmpdir(), "auditx-request-bench-"));
+    try {
+      const result = await measure(variant, dir);
+      if (variant.endsWith("+audit") && result.trailBytes === 0) throw new Error(`${variant} wrote no trail`);
+      results.get(variant).push(result.perSecond);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+console.log(
+  `\n${requests.toLocaleString("en-US")} requests per run (16 in flight, keep-alive, 127.0.0.1), median of ${runs} runs, Node ${process.version}\n`,
+);
+console.log(
+  "| server | requests/s without | with an AsyncLocalStorage scope only | with auditx | ratio | added per request | of which the scope |",
+);
+console.log("|:--|--:|--:|--:|--:|--:|--:|");
+const rate = (value) => Math.round(value).toLocaleString("en-US");
+for (const [server, name, how] of SERVERS) {
+  const without = median(results.get(server));
+  const scoped = median(results.get(`${server}+context`));
+  const audited = median(results.get(`${server}+audit`));
+  const micros = (from, to) => `${(1e6 / to - 1e6 / from).toFixed(1)} µs`;
+  console.log(
+    `| ${name}, ${how} | ${rate(without)} | ${rate(scoped)} | ${rate(audited)} | ${(audited / without).toFixed(2)}x | ${micros(without, audited)} | ${micros(without, scoped)} |`,
+  );
+}
