@@ -24,6 +24,13 @@ async function server() {
       // Only what any request-context library does: the request runs inside an AsyncLocalStorage scope.
       const storage = new AsyncLocalStorage();
       app.use((req, _res, next) => storage.run({ method: req.method }, next));
+    } else if (variant.endsWith("+pino")) {
+      const line = await pinoLine();
+      app.use((req, res, next) => {
+        const started = performance.now();
+        res.once("finish", () => line(req.method, req.originalUrl, req.ip, res.statusCode, started));
+        next();
+      });
     }
     app.get("/api/sales/invoices/:id", (_req, res) => res.json(invoice));
     return { server: createServer(app), logger };
@@ -36,9 +43,40 @@ async function server() {
     const storage = new AsyncLocalStorage();
     return { server: createServer((req, res) => storage.run({ method: req.method }, handler, req, res)), logger };
   }
+  if (variant.endsWith("+pino")) {
+    const line = await pinoLine();
+    return {
+      server: createServer((req, res) => {
+        const started = performance.now();
+        res.once("finish", () => line(req.method, req.url, req.socket.remoteAddress, res.statusCode, started));
+        handler(req, res);
+      }),
+      logger,
+    };
+  }
   if (!audited) return { server: createServer(handler), logger };
   const { withAudit } = await import("../../dist/integrations/http.js");
   return { server: createServer(withAudit(handler, { logger, module: "sales" })), logger };
+}
+
+/** A hand-rolled request log: one pino line per request (sync destination), the same fields auditx writes. */
+async function pinoLine() {
+  const { default: pino } = await import("pino");
+  const log = pino({ base: { hostname: "erp-app-01" } }, pino.destination({ dest: join(dir, "audit.jsonl"), sync: true }));
+  return (method, endpoint, ip, status, started) =>
+    log.info(
+      {
+        module: "sales",
+        action: "READ",
+        method,
+        endpoint,
+        ip,
+        status,
+        success: status < 400,
+        metadata: { duration_ms: performance.now() - started },
+      },
+      `HTTP ${method} completed with ${status}`,
+    );
 }
 
 const { server: httpServer, logger } = await server();
