@@ -3,7 +3,8 @@
  * every record of every process is in the trail exactly once, no line torn.
  * The children run the compiled library (npm run build first).
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIST_INDEX, type RunningChild, readTrail, spawnFixture, tempDir, trailFiles } from "./support/core-trail.js";
 
@@ -40,15 +41,24 @@ function expectEachOnce(seen: Map<string, number>, every: number): void {
 }
 
 describe.each([
-  ["one write per call", false],
-  ["buffered", true],
-])(`${PROCESSES} processes writing one folder with rotation (%s)`, (_mode, buffered) => {
+  ["one write per call", false, false],
+  ["buffered", true, false],
+  ["after a crash left the rotation locks behind", false, true],
+])(`${PROCESSES} processes writing one folder with rotation (%s)`, (_mode, buffered, staleLocks) => {
   const temp = tempDir("auditx-multi-");
   const children: RunningChild[] = [];
   let results: { code: number | null; signal: NodeJS.Signals | null }[] = [];
 
   beforeAll(async () => {
     expect(existsSync(DIST_INDEX), "run `npm run build` first").toBe(true);
+    if (staleLocks) {
+      // A process that died mid-rotation a minute ago: every writer finds these stale locks at its first rotation.
+      const aMinuteAgo = new Date(Date.now() - 60_000);
+      for (const name of ["audit.jsonl.lock", "security.jsonl.lock"]) {
+        writeFileSync(join(temp.dir, name), "99999\n");
+        utimesSync(join(temp.dir, name), aMinuteAgo, aMinuteAgo);
+      }
+    }
     for (let p = 0; p < PROCESSES; p++) {
       children.push(
         spawnFixture("core-writer.mjs", [
@@ -83,8 +93,8 @@ describe.each([
     expect(files.length).toBeGreaterThan(10);
     // A file can pass the limit by what writers put in before they notice the rotation; never by much.
     for (const file of files) expect(statSync(file).size).toBeLessThan(MAX_FILE_BYTES * 2);
-    // No lock left behind.
-    expect(readdirSync(temp.dir).filter((name) => name.endsWith(".lock"))).toEqual([]);
+    // No lock, and no stale lock set aside, left behind.
+    expect(readdirSync(temp.dir).filter((name) => name.includes(".lock"))).toEqual([]);
   });
 
   it("audit.jsonl and its backups hold every record exactly once, every line parses", () => {
