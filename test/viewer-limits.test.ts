@@ -86,6 +86,15 @@ describe("viewer bounds and edge cases", () => {
     await running.viewer.refresh();
     const { body } = await getJson(`${running.url}api/entries?q=needle`);
     expect(body.items.map((e: { request_id: string }) => e.request_id)).toEqual(["req-3", "req-1"]);
+    // Appended entries are matched on their values only, as the first scan does.
+    expect((await getJson(`${running.url}api/entries?q=reference`)).body.total).toBe(0);
+    appendTrail(join(dir, "audit.jsonl"), [
+      entryLine(5, { reference_no: "SI-5" }),
+      entryLine(6, { description: "reference checked", reference_no: "SI-6" }),
+    ]);
+    await running.viewer.refresh();
+    const reference = await getJson(`${running.url}api/entries?q=reference`);
+    expect(reference.body.items.map((e: { request_id: string }) => e.request_id)).toEqual(["req-6"]);
   });
 
   it("exports CSV safely: formulas neutralised, quotes and newlines quoted, extra fields kept", async () => {
