@@ -58,23 +58,31 @@ async function load(agent, port, count) {
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
 }
 
+/** The server's next message; fails if it exits first. */
+function reply(child) {
+  return new Promise((resolve, reject) => {
+    const exited = (code) => reject(new Error(`the server process exited (${code}) before answering`));
+    child.once("exit", exited);
+    child.once("message", (message) => {
+      child.off("exit", exited);
+      resolve(message);
+    });
+  });
+}
+
 /** One run: a fresh server process, a warm-up, then `requests` timed requests. */
 async function measure(variant, dir) {
   const child = fork(worker, [variant, dir], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const messages = [];
-  let waiting;
-  child.on("message", (message) => (waiting ? waiting(message) : messages.push(message)));
-  const nextMessage = () => (messages.length > 0 ? Promise.resolve(messages.shift()) : new Promise((resolve) => (waiting = resolve)));
-  const { port } = await nextMessage();
-  waiting = undefined;
+  const { port } = await reply(child);
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
     await load(agent, port, 2000);
     const start = process.hrtime.bigint();
     await load(agent, port, requests);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const stopped = reply(child);
     child.send("stop");
-    const { trailBytes } = await nextMessage();
+    const { trailBytes } = await stopped;
     return { perSecond: requests / seconds, trailBytes };
   } finally {
     agent.destroy();
