@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Tiers that need an OS service or a built Collector run on their own (npm run test:services, test:collector).
+    exclude: ["test/services/**", "test/collector/**", "**/node_modules/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: more workers only make the process-heavy tests slower.
