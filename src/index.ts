@@ -1,11 +1,8 @@
 /** auditx: ERP-grade audit logging on the OpenTelemetry Logs SDK. */
-export { AuditEntry, type AuditEntryDict, type AuditEntryFields } from "./api/AuditEntry.js";
 export { AuditLogger } from "./api/AuditLogger.js";
-export * as attributes from "./api/attributes.js";
+export type { AuditStats } from "./api/AuditPipeline.js";
 export { audit, configure, createLogger } from "./api/configure.js";
-export { entryFromDict, entryFromLogRecord, entryToAttributes, entryToDict, entryToJsonLine, TRAIL_FIELDS } from "./api/entrySchema.js";
-export { AuditAction, BusinessModule, LogLevel, SEVERITY_NUMBER } from "./api/enums.js";
-export { AuditConfigError, AuditInputError, AuditWriteError } from "./api/errors.js";
+export { type AuditProcessors, createAuditProcessors } from "./api/createAuditProcessors.js";
 export type {
   AuditingOptions,
   AuditLoggerOptions,
@@ -20,6 +17,17 @@ export type {
   TransactionOptions,
 } from "./api/options.js";
 export { RequestContext, type RequestContextFields, type RequestContextSnapshot } from "./api/RequestContext.js";
+export { AuditEntry, type AuditEntryDict, type AuditEntryFields } from "./entry/AuditEntry.js";
+export * as attributes from "./entry/attributes.js";
+export { entryFromDict } from "./entry/entryFromDict.js";
+export { AuditAction, BusinessModule, LogLevel, SEVERITY_NUMBER } from "./entry/enums.js";
+export { AuditConfigError, AuditInputError, AuditWriteError } from "./entry/errors.js";
+export { TRAIL_FIELDS } from "./entry/fields.js";
+export type { JsonObject, JsonValue } from "./entry/json.js";
+export { entryToDict, entryToJsonLine } from "./entry/jsonl.js";
+export { entryFromLogRecord, entryToAttributes } from "./entry/otel.js";
+export { AppLogExporter } from "./exporters/AppLogExporter.js";
+export { JsonlFileExporter } from "./exporters/JsonlFileExporter.js";
 export {
   type ChainSummary,
   type IntegrityProblem,
@@ -27,14 +35,9 @@ export {
   type VerifyOptions,
   type VerifyReport,
   verifyTrail,
-} from "./api/verifyTrail.js";
-export { AppLogExporter } from "./exporters/AppLogExporter.js";
-export { JsonlFileExporter } from "./exporters/JsonlFileExporter.js";
-export type { OtlpExportStats } from "./exporters/otlp.js";
-export type { JsonObject, JsonValue } from "./internal/normalize.js";
+} from "./integrity/verifyTrail.js";
+export type { OtlpExportStats } from "./otlp/OtlpExportProcessor.js";
 export { AuditHub, type AuditHubOptions, defaultHub, type HubEvent, type HubListener, type HubSource } from "./processors/AuditHub.js";
-export { type AuditProcessors, type AuditStats, createAuditProcessors } from "./processors/AuditPipeline.js";
 export { CallbackProcessor } from "./processors/CallbackProcessor.js";
 export { ConsoleProcessor } from "./processors/ConsoleProcessor.js";
 export { HubProcessor } from "./processors/HubProcessor.js";
-export { StreamRouter } from "./processors/StreamRouter.js";

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import * as A from "../src/api/attributes.js";
+import * as A from "../src/entry/attributes.js";
 import { LogLevel, SEVERITY_NUMBER } from "../src/index.js";
 import { ROOT } from "./support/core-trail.js";
 

@@ -4,8 +4,8 @@
  * _HEADERS, OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { isOtlpEnabled } from "../src/exporters/otlp.js";
 import { type AuditLogger, createLogger } from "../src/index.js";
+import { isOtlpEnabled } from "../src/otlp/settings.js";
 import { tempDir } from "./support/core-trail.js";
 import { OtlpReceiver } from "./support/otlp-receiver.js";
 

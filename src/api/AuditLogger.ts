@@ -1,31 +1,22 @@
-import { hostname as osHostname } from "node:os";
-import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { context, trace } from "@opentelemetry/api";
 import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
 import { LoggerProvider } from "@opentelemetry/sdk-logs";
-import type { AppMessage } from "../exporters/AppLogExporter.js";
-import { isOtlpEnabled } from "../exporters/otlp.js";
-import { createAuditResource, DEFAULT_SERVICE_NAME } from "../exporters/resource.js";
-import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
-import {
-  DEFAULT_LIMITS,
-  type JsonObject,
-  type NormalizeLimits,
-  toAmount,
-  toJsonObject,
-  toMergedJsonObject,
-  toText,
-} from "../internal/normalize.js";
+import type { AppMessage } from "../entry/AppMessage.js";
+import { AuditEntry } from "../entry/AuditEntry.js";
+import { Stream } from "../entry/attributes.js";
+import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "../entry/enums.js";
+import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
+import { type AuditEntryFields, UNSEALED } from "../entry/fields.js";
+import { entryToJsonLine } from "../entry/jsonl.js";
+import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
+import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
 import { formatTimestamp } from "../internal/timestamp.js";
 import { VERSION } from "../internal/version.js";
 import type { AuditHub } from "../processors/AuditHub.js";
-import { AuditPipeline, type AuditStats, pipelineOf } from "../processors/AuditPipeline.js";
-import { AuditEntry } from "./AuditEntry.js";
-import { ATTR_APP_FIELDS, ATTR_HTTP_METHOD, ATTR_SERVICE_NAME, ATTR_STREAM, ATTR_USER_ID, Stream } from "./attributes.js";
-import { entryToAttributes, isSecurityLevel } from "./entrySchema.js";
-import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "./enums.js";
-import { AuditConfigError, AuditInputError, AuditWriteError } from "./errors.js";
+import { type CarriedRecord, withCarriedRecord } from "../processors/RecordCarrier.js";
+import { AuditPipeline, type AuditStats } from "./AuditPipeline.js";
+import { pipelineInProvider, pipelineOf } from "./createAuditProcessors.js";
 import type {
   AuditingOptions,
   AuditLoggerOptions,
@@ -38,6 +29,7 @@ import type {
 } from "./options.js";
 import { RateLimiter } from "./RateLimiter.js";
 import { currentContext, type RequestContextFields } from "./RequestContext.js";
+import { type AuditSettings, resolveSettings } from "./settings.js";
 
 const NO_CONTEXT: RequestContextFields = {};
 
@@ -71,47 +63,33 @@ function installExitHooks(): void {
  * line is in the trail (or throws AuditWriteError).
  */
 export class AuditLogger {
-  /** The folder given in the options, until the pipeline that writes the trail is known. */
-  private readonly configuredLogDir: string;
+  private readonly settings: Readonly<AuditSettings>;
   private readonly otelLogger: Logger;
+  /** auditx's own provider; undefined when records go into the caller's. */
   private readonly provider?: LoggerProvider;
-  private pipeline?: AuditPipeline;
-  private readonly pendingHubs = new Set<AuditHub>();
+  /** The sinks behind the trail folder; undefined when the caller's provider runs none of auditx's. */
+  private readonly pipeline?: AuditPipeline;
+  private readonly hubs = new Set<AuditHub>();
   private readonly rateLimiter: RateLimiter;
-  private readonly currency: string;
-  private readonly hostname: string;
-  private readonly service: string = "";
-  private readonly limits: NormalizeLimits;
-  private readonly fsync: boolean;
   /** Whether records carry the full attribute set (anything besides the trail may read them). */
   private readonly fullAttributes: boolean;
   private emittedSinceFlush = false;
   private closed = false;
 
   constructor(options: AuditLoggerOptions = {}) {
-    validateOptions(options);
-    this.currency = options.currency ?? "MMK";
-    this.hostname = options.hostname ?? osHostname();
-    this.service = options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? "";
-    this.limits = { ...DEFAULT_LIMITS, maxStringLength: options.maxStringLength ?? DEFAULT_LIMITS.maxStringLength };
-    this.fsync = options.fsync ?? false;
-    this.rateLimiter = new RateLimiter(options.rateLimit);
-    if (options.loggerProvider) {
-      // The provider is the caller's: its processors (from createAuditProcessors) are found on first emit.
-      this.otelLogger = options.loggerProvider.getLogger("auditx", VERSION);
-      this.pipeline = pipelineOf(options.processors);
-      this.configuredLogDir = resolve(options.logDir ?? "logs");
+    const settings = resolveSettings(options);
+    this.settings = settings;
+    this.rateLimiter = new RateLimiter(settings.rateLimit);
+    if (settings.loggerProvider) {
+      // The caller's provider: it runs processors from createAuditProcessors, given here or found in it.
+      this.otelLogger = settings.loggerProvider.getLogger("auditx", VERSION);
+      this.pipeline = pipelineOf(settings.processors) ?? pipelineInProvider(settings.loggerProvider);
       this.fullAttributes = true;
     } else {
-      this.pipeline = new AuditPipeline(options);
-      this.configuredLogDir = this.pipeline.logDir;
-      const resource = createAuditResource({ serviceName: options.serviceName, hostname: options.hostname });
-      // OTEL_RESOURCE_ATTRIBUTES may name the service too: the trail says what the Resource says.
-      const resourceService = resource.attributes[ATTR_SERVICE_NAME];
-      if (!this.service && typeof resourceService === "string" && resourceService !== DEFAULT_SERVICE_NAME) this.service = resourceService;
-      this.provider = new LoggerProvider({ resource, processors: this.pipeline.processors });
+      this.pipeline = new AuditPipeline(settings);
+      this.provider = new LoggerProvider({ resource: settings.resource, processors: this.pipeline.processors });
       this.otelLogger = this.provider.getLogger("auditx", VERSION);
-      this.fullAttributes = isOtlpEnabled(options.otlp) || (options.processors?.length ?? 0) > 0;
+      this.fullAttributes = settings.otlp !== null || settings.processors.length > 0;
     }
     loggers.add(this);
     installExitHooks();
@@ -119,7 +97,7 @@ export class AuditLogger {
 
   /** Absolute path of the trail folder (with a caller's provider: the one its auditx processors write). */
   get logDir(): string {
-    return this.pipeline?.logDir ?? this.configuredLogDir;
+    return this.pipeline?.logDir ?? this.settings.logDir;
   }
 
   // ---- audit methods -------------------------------------------------------
@@ -252,7 +230,7 @@ export class AuditLogger {
 
   private async durable(write: () => AuditEntry): Promise<AuditEntry> {
     const entry = write();
-    if (this.fsync && this.pipeline) await this.pipeline.sync("audit");
+    if (this.settings.fsync && this.pipeline) await this.pipeline.sync("audit");
     return entry;
   }
 
@@ -302,17 +280,17 @@ export class AuditLogger {
 
   /** Publishes every entry this logger writes to `hub` (live viewers); returns the disconnect function. */
   connectHub(hub: AuditHub): () => void {
-    this.pendingHubs.add(hub);
+    this.hubs.add(hub);
     const disconnect = this.pipeline?.connectHub(hub);
     return () => {
-      this.pendingHubs.delete(hub);
+      this.hubs.delete(hub);
       disconnect?.();
     };
   }
 
   /** The hubs this logger publishes to. */
   connectedHubs(): AuditHub[] {
-    return [...this.pendingHubs];
+    return [...this.hubs];
   }
 
   /** Drains every sink (callbacks, OTLP) and makes the trail files durable. */
@@ -369,11 +347,12 @@ export class AuditLogger {
       if (!parsed) throw new AuditInputError(`unknown level ${JSON.stringify(String(options.level))}`);
       level = parsed;
     }
-    const max = this.limits.maxStringLength;
+    const limits = this.settings.limits;
+    const max = limits.maxStringLength;
     const millis = Date.now();
     const amount = options.amount === undefined ? null : toAmount(options.amount);
     const spanContext = trace.getSpanContext(context.active());
-    const entry = new AuditEntry({
+    const fields: AuditEntryFields = {
       timestamp: formatTimestamp(millis),
       level,
       module: toText(options.module ?? d.module, max),
@@ -387,37 +366,47 @@ export class AuditLogger {
       entityId: toText(options.entityId ?? d.entityId, max),
       referenceNo: toText(options.referenceNo, max),
       amount,
-      currency: amount === null ? "" : toText(options.currency ?? this.currency, max),
-      oldValues: options.oldValues === undefined ? undefined : toJsonObject(options.oldValues, this.limits),
-      newValues: options.newValues === undefined ? undefined : toJsonObject(options.newValues, this.limits),
+      currency: amount === null ? "" : toText(options.currency ?? this.settings.currency, max),
+      oldValues: options.oldValues === undefined ? undefined : toJsonObject(options.oldValues, limits),
+      newValues: options.newValues === undefined ? undefined : toJsonObject(options.newValues, limits),
       metadata: extra
-        ? toMergedJsonObject(options.metadata, extra, this.limits)
+        ? toMergedJsonObject(options.metadata, extra, limits)
         : options.metadata === undefined
           ? undefined
-          : toJsonObject(options.metadata, this.limits),
+          : toJsonObject(options.metadata, limits),
       requestId: toText(options.requestId ?? ctx.requestId, max),
       sessionId: toText(options.sessionId ?? ctx.sessionId, max),
       ip: toText(options.ip ?? ctx.ip, max),
-      hostname: this.hostname,
+      hostname: this.settings.hostname,
       method: toText(options.method ?? ctx.method, max),
       endpoint: toText(options.endpoint ?? ctx.endpoint, max),
-      status: options.status === undefined || options.status === null ? null : statusCode(options.status),
+      status: options.status === undefined || options.status === null ? null : toStatusCode(options.status),
       success: options.success === undefined ? true : options.success === true,
       traceId: spanContext?.traceId ?? "",
       spanId: spanContext?.spanId ?? "",
-      service: this.service,
-    });
+      service: this.settings.service,
+      ...UNSEALED,
+    };
+    const pipeline = this.writablePipeline();
+    let line = entryToJsonLine(fields);
+    const chain = pipeline.chain;
+    if (chain) {
+      // Sealed before the entry is built (and frozen), so the entry carries its integrity fields.
+      const sealed = chain.seal(line);
+      line = sealed.line;
+      Object.assign(fields, sealed.integrity);
+    }
+    const entry = new AuditEntry(fields);
     const security = isSecurityLevel(level);
-    const attributes: LogAttributes = this.fullAttributes
-      ? entryToAttributes(entry)
-      : { [ATTR_STREAM]: security ? Stream.SECURITY : Stream.AUDIT };
-    this.emit({ kind: "audit", entry, security }, millis, level, entry.description, attributes);
+    const attributes = this.fullAttributes ? entryToAttributes(entry) : streamAttributes(security ? Stream.SECURITY : Stream.AUDIT);
+    this.emit({ kind: "audit", entry, line, security }, millis, level, entry.description, attributes);
+    chain?.commit(entry);
     return entry;
   }
 
   private writeApp(level: LogLevel, message: unknown, fields?: Record<string, unknown>, user?: unknown, method?: unknown): void {
     const ctx = currentContext() ?? NO_CONTEXT;
-    const max = this.limits.maxStringLength;
+    const max = this.settings.limits.maxStringLength;
     const appMessage: AppMessage = {
       millis: Date.now(),
       level,
@@ -426,53 +415,51 @@ export class AuditLogger {
       message: toText(message, max),
       fields: fields && Object.keys(fields).length > 0 ? fields : undefined,
     };
-    const attributes: LogAttributes = { [ATTR_STREAM]: Stream.APP, [ATTR_USER_ID]: appMessage.user };
-    if (appMessage.method !== "N/A") attributes[ATTR_HTTP_METHOD] = appMessage.method;
-    if (appMessage.fields && this.fullAttributes) {
-      const normalized = toJsonObject(appMessage.fields, this.limits);
-      if (normalized) attributes[ATTR_APP_FIELDS] = normalized as JsonObject as LogAttributes[string];
-    }
+    this.writablePipeline();
+    const attributes = appMessageAttributes(
+      appMessage,
+      appMessage.fields && this.fullAttributes ? toJsonObject(appMessage.fields, this.settings.limits) : undefined,
+    );
     this.emit({ kind: "app", message: appMessage }, appMessage.millis, level, appMessage.message, attributes);
   }
 
-  private emit(slot: EmitSlot, millis: number, level: LogLevel, body: string, attributes: LogAttributes): void {
+  /** The pipeline that will write the next record; throws when there is none or it is closed. */
+  private writablePipeline(): AuditPipeline {
+    const pipeline = this.pipeline;
     if (this.closed) throw new AuditWriteError(`${this.logDir}: the logger is shut down`, this.logDir);
+    if (!pipeline) {
+      throw new AuditConfigError(
+        "configure({ loggerProvider }) was given a provider without auditx's processors: add createAuditProcessors(options) to it and pass them as `processors`",
+      );
+    }
+    if (pipeline.closed) throw new AuditWriteError(`${this.logDir}: the logger's provider is shut down`, this.logDir);
+    return pipeline;
+  }
+
+  private emit(carried: CarriedRecord, millis: number, level: LogLevel, body: string, attributes: LogAttributes): void {
     this.emittedSinceFlush = true;
+    const severityNumber = SEVERITY_NUMBER[level];
+    const emitContext = withCarriedRecord(context.active(), carried);
+    // A caller's provider may be configured to drop records (a minimum severity): the trail must not lose them unseen.
+    if (!this.provider && !this.otelLogger.enabled({ severityNumber, context: emitContext })) {
+      throw new AuditConfigError(
+        'the loggerProvider\'s configuration drops auditx records (its logger "auditx" is disabled for this severity)',
+      );
+    }
     try {
       this.otelLogger.emit({
         timestamp: millis,
-        severityNumber: SEVERITY_NUMBER[level],
+        severityNumber,
         severityText: level,
         body,
         attributes,
-        context: context.active().setValue(EMIT_SLOT, slot),
+        context: emitContext,
       });
     } catch (error) {
       if (error instanceof AuditWriteError && this.pipeline) this.pipeline.errors.write++;
       throw error;
     }
-    if (slot.handledBy === undefined) this.unhandled();
-    else if (this.pipeline === undefined) this.adopt(slot.handledBy as AuditPipeline);
   }
-
-  /** The record reached no auditx stream router: say why instead of losing it. */
-  private unhandled(): never {
-    if (this.provider) throw new AuditWriteError(`${this.logDir}: the logger's provider is shut down`, this.logDir);
-    throw new AuditConfigError(
-      "configure({ loggerProvider }) was given a provider without auditx's processors: add createAuditProcessors(options) to it",
-    );
-  }
-
-  /** First record through a caller's provider: now the pipeline (hub, fsync, stats) is known. */
-  private adopt(pipeline: AuditPipeline): void {
-    this.pipeline = pipeline;
-    for (const hub of this.pendingHubs) pipeline.connectHub(hub);
-  }
-}
-
-function statusCode(value: unknown): number | null {
-  const status = toAmount(value);
-  return status !== null && Number.isInteger(status) ? status : null;
 }
 
 /** The given fields without undefined values, or undefined when none is left. */
@@ -482,21 +469,6 @@ function compact(fields: Record<string, unknown>): Record<string, unknown> | und
     if (fields[key] !== undefined) (result ??= {})[key] = fields[key];
   }
   return result;
-}
-
-function validateOptions(options: AuditLoggerOptions): void {
-  const positive = (name: keyof AuditLoggerOptions, value: unknown) => {
-    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
-      throw new AuditConfigError(`${name} must be a number >= 0, got ${JSON.stringify(value)}`);
-    }
-  };
-  positive("maxFileBytes", options.maxFileBytes);
-  positive("backupCount", options.backupCount);
-  positive("maxStringLength", options.maxStringLength);
-  if (options.logDir !== undefined && (typeof options.logDir !== "string" || options.logDir === "")) {
-    throw new AuditConfigError("logDir must be a non-empty string");
-  }
-  if (options.onAudit !== undefined && typeof options.onAudit !== "function") throw new AuditConfigError("onAudit must be a function");
 }
 
 const LOG_DEFAULTS: MethodDefaults = { level: LogLevel.AUDIT, module: BusinessModule.SYSTEM, action: AuditAction.READ };

@@ -1,4 +1,4 @@
-import type { RateLimitOptions } from "./options.js";
+import type { RateLimitSettings } from "./settings.js";
 
 interface Attempts {
   count: number;
@@ -18,10 +18,10 @@ export class RateLimiter {
   readonly maxKeys: number;
   private readonly table = new Map<string, Attempts>();
 
-  constructor(options: RateLimitOptions = {}) {
-    this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 5));
-    this.windowMs = Math.max(1, Math.floor(options.windowMs ?? 300_000));
-    this.maxKeys = Math.max(1, Math.floor(options.maxKeys ?? 10_000));
+  constructor(settings: RateLimitSettings) {
+    this.maxAttempts = settings.maxAttempts;
+    this.windowMs = settings.windowMs;
+    this.maxKeys = settings.maxKeys;
   }
 
   /** Records one attempt; returns the attempt count in the current window. */

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { toText } from "../internal/normalize.js";
+import { toText } from "../entry/normalize.js";
 
 /** Who and where: the fields a request or job carries into every audit entry. */
 export interface RequestContextFields {

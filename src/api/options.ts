@@ -1,6 +1,10 @@
 import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
-import type { AuditEntry } from "./AuditEntry.js";
-import type { AuditAction, BusinessModule, LogLevel } from "./enums.js";
+import type { AuditEntry } from "../entry/AuditEntry.js";
+import type { AuditAction, BusinessModule, LogLevel } from "../entry/enums.js";
+import type { OtlpOptions } from "../otlp/settings.js";
+import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
+
+export type { OtlpOptions } from "../otlp/settings.js";
 
 /** A level as the enum gives it, or in lower case as the original accepted it. */
 export type LevelInput = LogLevel | Lowercase<LogLevel> | "warn" | "WARN";
@@ -81,30 +85,11 @@ export interface RateLimitOptions {
   maxKeys?: number;
 }
 
-/** OTLP/HTTP export to an OpenTelemetry Collector or a SIEM. */
-export interface OtlpOptions {
-  /** The logs endpoint (default from OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / _ENDPOINT, else http://localhost:4318/v1/logs). */
-  url?: string;
-  headers?: Record<string, string>;
-  compression?: "gzip" | "none";
-  /** Per-export timeout in ms. */
-  timeoutMillis?: number;
-  /** BatchLogRecordProcessor settings. */
-  maxQueueSize?: number;
-  maxExportBatchSize?: number;
-  scheduledDelayMillis?: number;
-  exportTimeoutMillis?: number;
-  /** Longest wait of flush()/shutdown() for the collector, even when it hangs (default 5000). */
-  flushTimeoutMillis?: number;
-  /** Shortest interval between two app.log reports of failed or dropped exports (default 60 000). */
-  reportIntervalMillis?: number;
-}
-
 export interface AuditLoggerOptions {
   /** Folder of audit.jsonl, security.jsonl and app.log (default "logs"). */
   logDir?: string;
   /** One-line summary of each record on stdout (default false), or on the given stream; coloured on a TTY. */
-  console?: boolean | { write(text: string): unknown; isTTY?: boolean };
+  console?: boolean | ConsoleTarget;
   /** Size at which a trail file rotates (default 10 MiB). */
   maxFileBytes?: number;
   /** Rotated backups kept per file (default 5). */

@@ -7,8 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { AuditLogger } from "../api/AuditLogger.js";
-import { startLiveActivity, writeBusinessDay, writeOriginalScenario } from "../demo/scenario.js";
 import { defaultHub } from "../processors/AuditHub.js";
+import { startLiveActivity, writeBusinessDay, writeOriginalScenario } from "./demoScenario.js";
 
 export async function runDemoCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -1,6 +1,6 @@
 /** `auditx verify [--log-dir logs] [--file audit.jsonl] [--key KEY] [--json]`: checks a trail's hash chains. */
 import { parseArgs } from "node:util";
-import { verifyTrail } from "../api/verifyTrail.js";
+import { verifyTrail } from "../integrity/verifyTrail.js";
 
 export async function runVerifyCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

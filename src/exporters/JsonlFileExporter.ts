@@ -1,8 +1,8 @@
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { LogRecordExporter, ReadableLogRecord } from "@opentelemetry/sdk-logs";
-import type { AuditEntryFields } from "../api/AuditEntry.js";
-import { entryFromLogRecord, entryToJsonLine } from "../api/entrySchema.js";
-import { RotatingFile, type RotatingFileOptions } from "./RotatingFile.js";
+import { entryToJsonLine } from "../entry/jsonl.js";
+import { entryFromLogRecord } from "../entry/otel.js";
+import { RotatingFile, type RotatingFileOptions } from "../trail/RotatingFile.js";
 
 /**
  * Writes audit entries as JSON Lines to a rotating file. The stream router
@@ -23,10 +23,6 @@ export class JsonlFileExporter implements LogRecordExporter {
   /** Writes one line already in trail form (see entryToJsonLine). */
   writeLine(line: string): void {
     this.file.write(line);
-  }
-
-  writeEntry(entry: AuditEntryFields): void {
-    this.file.write(entryToJsonLine(entry));
   }
 
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {

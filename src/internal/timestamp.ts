@@ -44,3 +44,8 @@ export function formatAppLogTime(millis: number): string {
   }
   return textCached;
 }
+
+/** Epoch milliseconds of an OTel HrTime ([seconds, nanoseconds]). */
+export function hrTimeMillis(hrTime: readonly [number, number]): number {
+  return hrTime[0] * 1000 + Math.floor(hrTime[1] / 1e6);
+}

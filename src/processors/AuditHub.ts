@@ -1,4 +1,4 @@
-import type { AuditEntryDict } from "../api/AuditEntry.js";
+import type { AuditEntryDict } from "../entry/fields.js";
 
 export type HubSource = "audit" | "security";
 

@@ -1,9 +1,9 @@
 import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
-import type { AuditEntry } from "../api/AuditEntry.js";
-import { entryFromLogRecord, streamOfRecord } from "../api/entrySchema.js";
-import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
-import { isAuditxRecord } from "./recordFilter.js";
+import type { AuditEntry } from "../entry/AuditEntry.js";
+import { Stream } from "../entry/attributes.js";
+import { entryFromLogRecord, isAuditxRecord, streamOfRecord } from "../entry/otel.js";
+import { carriedRecord } from "./RecordCarrier.js";
 
 /** How long flush and shutdown wait for async callbacks: within the SDK's 30 s forceFlush timeout, so flush() reports rather than rejects. */
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -24,13 +24,13 @@ export class CallbackProcessor implements LogRecordProcessor {
   ) {}
 
   onEmit(record: SdkLogRecord, context?: Context): void {
-    const slot = context?.getValue(EMIT_SLOT) as EmitSlot | undefined;
+    const carried = carriedRecord(context);
     let entry: AuditEntry;
-    if (slot) {
-      if (slot.kind !== "audit") return;
-      entry = slot.entry;
+    if (carried) {
+      if (carried.kind !== "audit") return;
+      entry = carried.entry;
     } else {
-      if (!isAuditxRecord(record) || streamOfRecord(record) === "app") return;
+      if (!isAuditxRecord(record) || streamOfRecord(record) === Stream.APP) return;
       entry = entryFromLogRecord(record);
     }
     try {

@@ -1,9 +1,9 @@
 import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
-import type { AuditEntry } from "../api/AuditEntry.js";
-import { oneLine } from "../exporters/AppLogExporter.js";
-import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
+import type { AuditEntry } from "../entry/AuditEntry.js";
 import { formatAppLogTime } from "../internal/timestamp.js";
+import { oneLine } from "../trail/appLogLine.js";
+import { carriedRecord } from "./RecordCarrier.js";
 
 const LEVEL_COLOURS: Record<string, string> = {
   DEBUG: "\x1b[90m",
@@ -66,12 +66,12 @@ export class ConsoleProcessor implements LogRecordProcessor {
   }
 
   onEmit(_record: SdkLogRecord, context?: Context): void {
-    const slot = context?.getValue(EMIT_SLOT) as EmitSlot | undefined;
-    if (!slot) return;
+    const carried = carriedRecord(context);
+    if (!carried) return;
     try {
-      if (slot.kind === "audit") this.target.write(formatConsoleLine(slot.entry, this.colour));
+      if (carried.kind === "audit") this.target.write(formatConsoleLine(carried.entry, this.colour));
       else {
-        const { message } = slot;
+        const { message } = carried;
         const level = message.level.padEnd(8);
         const head = this.colour ? `${LEVEL_COLOURS[message.level] ?? ""}[${level}]${RESET}` : `[${level}]`;
         this.target.write(

@@ -1,7 +1,7 @@
 import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
-import { EMIT_SLOT, type EmitSlot } from "../internal/emitSlot.js";
 import type { AuditHub } from "./AuditHub.js";
+import { carriedRecord } from "./RecordCarrier.js";
 
 /** Publishes each audit entry to the connected hubs (live viewers); free when none is connected. */
 export class HubProcessor implements LogRecordProcessor {
@@ -15,19 +15,15 @@ export class HubProcessor implements LogRecordProcessor {
     };
   }
 
-  get connected(): number {
-    return this.hubs.size;
-  }
-
   onEmit(_record: SdkLogRecord, context?: Context): void {
     if (this.hubs.size === 0) return;
-    const slot = context?.getValue(EMIT_SLOT) as EmitSlot | undefined;
-    if (slot?.kind !== "audit") return;
+    const carried = carriedRecord(context);
+    if (carried?.kind !== "audit") return;
     try {
-      const dict = slot.entry.toDict();
+      const dict = carried.entry.toDict();
       for (const hub of this.hubs) {
         hub.publish("audit", dict);
-        if (slot.security) hub.publish("security", dict);
+        if (carried.security) hub.publish("security", dict);
       }
     } catch {
       this.errors++;

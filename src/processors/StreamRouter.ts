@@ -1,24 +1,21 @@
 import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
-import { ATTR_HTTP_METHOD, ATTR_USER_ID, Stream } from "../api/attributes.js";
-import { entryFromLogRecord, entryToJsonLine, isSecurityLevel, streamOfRecord } from "../api/entrySchema.js";
+import { Stream } from "../entry/attributes.js";
+import { entryToJsonLine } from "../entry/jsonl.js";
+import { appMessageFromLogRecord, entryFromLogRecord, isAuditxRecord, isSecurityLevel, streamOfRecord } from "../entry/otel.js";
 import type { AppLogExporter } from "../exporters/AppLogExporter.js";
-import type { IntegrityChain } from "../exporters/IntegrityChain.js";
 import type { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
-import { EMIT_SLOT, type EmitSlot, type PipelineLink } from "../internal/emitSlot.js";
-import { toText } from "../internal/normalize.js";
-import { isAuditxRecord } from "./recordFilter.js";
+import type { IntegrityChain } from "../integrity/IntegrityChain.js";
+import { carriedRecord } from "./RecordCarrier.js";
 
 export interface StreamRouterTargets {
   audit: JsonlFileExporter;
   security: JsonlFileExporter;
   app: AppLogExporter;
-  counts: { audit: number; security: number; app: number };
-  link: PipelineLink;
+  /** Seals the audit lines of records from other code when `integrity` is on (the audit API seals its own). */
+  chain?: IntegrityChain;
   /** Sinks that may still report to app.log while shutting down: the files close after them. */
   beforeClose?: () => Promise<unknown>;
-  /** Seals each audit line into a hash chain when `integrity` is on. */
-  chain?: IntegrityChain;
 }
 
 /**
@@ -29,50 +26,47 @@ export interface StreamRouterTargets {
  * sees the error.
  */
 export class StreamRouter implements LogRecordProcessor {
+  /** Lines written per stream since start. */
+  readonly written = { audit: 0, security: 0, app: 0 };
+
   constructor(private readonly targets: StreamRouterTargets) {}
 
   onEmit(record: SdkLogRecord, context?: Context): void {
-    const slot = context?.getValue(EMIT_SLOT) as EmitSlot | undefined;
-    const { audit, security, app, counts, link, chain } = this.targets;
-    if (slot) {
-      slot.handledBy = link;
-      if (slot.kind === "app") {
-        app.write(slot.message);
-        counts.app++;
-        return;
-      }
-      const { entry } = slot;
-      const line = chain ? chain.seal(entry, entryToJsonLine(entry)) : entryToJsonLine(entry);
-      audit.writeLine(line);
-      chain?.commit(entry);
-      counts.audit++;
-      if (slot.security) {
-        security.writeLine(line);
-        counts.security++;
-      }
-      return;
+    const carried = carriedRecord(context);
+    if (carried?.kind === "app") {
+      this.targets.app.write(carried.message);
+      this.written.app++;
+    } else if (carried) {
+      this.writeAudit(carried.line, carried.security);
+    } else if (isAuditxRecord(record)) {
+      // A record from other code: only those that declare an auditx stream belong in the trail.
+      this.routeForeign(record);
     }
-    // A record from other code: only those that declare an auditx stream belong in the trail.
-    if (!isAuditxRecord(record)) return;
+  }
+
+  private routeForeign(record: SdkLogRecord): void {
     if (streamOfRecord(record) === Stream.APP) {
-      app.write({
-        millis: record.hrTime[0] * 1000 + Math.floor(record.hrTime[1] / 1e6),
-        level: record.severityText ?? "INFO",
-        user: toText(record.attributes[ATTR_USER_ID], 256),
-        method: toText(record.attributes[ATTR_HTTP_METHOD], 32),
-        message: toText(record.body, 32 * 1024),
-      });
-      counts.app++;
+      this.targets.app.write(appMessageFromLogRecord(record));
+      this.written.app++;
       return;
     }
     const entry = entryFromLogRecord(record);
-    const line = chain ? chain.seal(entry, entryToJsonLine(entry)) : entryToJsonLine(entry);
-    audit.writeLine(line);
-    chain?.commit(entry);
-    counts.audit++;
-    if (isSecurityLevel(entry.level)) {
-      security.writeLine(line);
-      counts.security++;
+    const { chain } = this.targets;
+    if (!chain) {
+      this.writeAudit(entryToJsonLine(entry), isSecurityLevel(entry.level));
+      return;
+    }
+    const sealed = chain.seal(entryToJsonLine(entry));
+    this.writeAudit(sealed.line, isSecurityLevel(entry.level));
+    chain.commit(sealed.integrity);
+  }
+
+  private writeAudit(line: string, security: boolean): void {
+    this.targets.audit.writeLine(line);
+    this.written.audit++;
+    if (security) {
+      this.targets.security.writeLine(line);
+      this.written.security++;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import { TRAIL_FIELDS } from "../api/entrySchema.js";
+import { TRAIL_FIELDS } from "../entry/fields.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import type { TrailEntry, TrailIndex } from "./TrailIndex.js";
 

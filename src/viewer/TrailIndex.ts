@@ -1,12 +1,11 @@
 import { isUtf8 } from "node:buffer";
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { timestampMillis } from "../internal/timestampMillis.js";
+import { listTrailSegments } from "../trail/segments.js";
 import { Dictionary } from "./Dictionary.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import { TextSearch } from "./TextSearch.js";
-import { listTrailFiles } from "./TrailFiles.js";
-import { timestampMillis } from "./timestampMillis.js";
 
 export type TrailEntry = Record<string, unknown>;
 
@@ -206,8 +205,9 @@ export class TrailIndex {
     if (this.closed) return;
     const seen = new Set<IndexedFile>();
     const order: IndexedFile[] = [];
-    for (const { name, backup } of listTrailFiles(this.dir, this.baseName)) {
-      const path = join(this.dir, name);
+    for (const { name, path, live, compressed } of listTrailSegments(this.dir, this.baseName)) {
+      // Compressed segments are read by the trail readers that stream them; this index maps byte offsets of plain files.
+      if (compressed) continue;
       let key: string;
       try {
         const stat = statSync(path);
@@ -225,7 +225,7 @@ export class TrailIndex {
         this.filesById.set(file.id, file);
       }
       file.name = name;
-      file.active = backup === 0;
+      file.active = live;
       file.missing = 0;
       if (!seen.has(file)) order.push(file);
       seen.add(file);

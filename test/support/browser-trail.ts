@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeActivity, writeOriginalScenario } from "../../src/demo/scenario.js";
+import { writeActivity, writeOriginalScenario } from "../../src/cli/demoScenario.js";
 import { AuditAction, type AuditLogger, BusinessModule, createLogger } from "../../src/index.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");

@@ -1,18 +1,17 @@
-import { join, resolve } from "node:path";
 import type { LogRecordProcessor } from "@opentelemetry/sdk-logs";
-import type { AuditLoggerOptions } from "../api/options.js";
 import { AppLogExporter } from "../exporters/AppLogExporter.js";
-import { IntegrityChain } from "../exporters/IntegrityChain.js";
 import { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
-import { createOtlpProcessor, isOtlpEnabled, type OtlpExportStats, type OtlpProcessorHandle } from "../exporters/otlp.js";
-import type { PipelineLink } from "../internal/emitSlot.js";
-import type { AuditHub } from "./AuditHub.js";
-import { CallbackProcessor } from "./CallbackProcessor.js";
-import { ConsoleProcessor } from "./ConsoleProcessor.js";
-import { ContainedProcessor } from "./ContainedProcessor.js";
-import { HubProcessor } from "./HubProcessor.js";
-import { AuditRecordFilter } from "./recordFilter.js";
-import { StreamRouter } from "./StreamRouter.js";
+import { IntegrityChain } from "../integrity/IntegrityChain.js";
+import { createOtlpProcessor, type OtlpProcessorHandle } from "../otlp/createOtlpProcessor.js";
+import type { OtlpExportStats } from "../otlp/OtlpExportProcessor.js";
+import type { AuditHub } from "../processors/AuditHub.js";
+import { AuditRecordFilter } from "../processors/AuditRecordFilter.js";
+import { CallbackProcessor } from "../processors/CallbackProcessor.js";
+import { ConsoleProcessor } from "../processors/ConsoleProcessor.js";
+import { ContainedProcessor } from "../processors/ContainedProcessor.js";
+import { HubProcessor } from "../processors/HubProcessor.js";
+import { StreamRouter } from "../processors/StreamRouter.js";
+import type { AuditSettings } from "./settings.js";
 
 /** What a logger has done since start: `logger.stats()`. */
 export interface AuditStats {
@@ -23,38 +22,32 @@ export interface AuditStats {
   otlp?: OtlpExportStats;
 }
 
-export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_BACKUP_COUNT = 5;
-
 /**
  * The set of auditx sinks behind one log folder: the trail files and the
  * processors that feed them, the callback, the hub, the console and OTLP.
  */
-export class AuditPipeline implements PipelineLink {
+export class AuditPipeline {
   readonly logDir: string;
   readonly audit: JsonlFileExporter;
   readonly security: JsonlFileExporter;
   readonly app: AppLogExporter;
   readonly hub = new HubProcessor();
   readonly processors: LogRecordProcessor[];
+  /** The hash chain sealing audit lines, when integrity is on. */
+  readonly chain?: IntegrityChain;
+  private readonly router: StreamRouter;
   private readonly callback?: CallbackProcessor;
   private readonly console?: ConsoleProcessor;
   private readonly otlp?: OtlpProcessorHandle;
   private readonly otlpFilter?: AuditRecordFilter;
   private readonly extra: ContainedProcessor[] = [];
-  private readonly counts = { audit: 0, security: 0, app: 0 };
   readonly errors = { write: 0, report: 0 };
 
-  constructor(options: AuditLoggerOptions = {}) {
-    this.logDir = resolve(options.logDir ?? "logs");
-    const fileOptions = {
-      maxBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
-      backupCount: options.backupCount ?? DEFAULT_BACKUP_COUNT,
-      buffered: options.buffered ?? false,
-    };
-    this.audit = new JsonlFileExporter({ path: join(this.logDir, "audit.jsonl"), ...fileOptions });
-    this.security = new JsonlFileExporter({ path: join(this.logDir, "security.jsonl"), ...fileOptions });
-    this.app = new AppLogExporter({ path: join(this.logDir, "app.log"), ...fileOptions });
+  constructor(settings: Readonly<AuditSettings>) {
+    this.logDir = settings.logDir;
+    this.audit = new JsonlFileExporter({ path: settings.paths.audit, ...settings.file });
+    this.security = new JsonlFileExporter({ path: settings.paths.security, ...settings.file });
+    this.app = new AppLogExporter({ path: settings.paths.app, ...settings.file });
     for (const file of [this.audit.file, this.security.file]) {
       file.onBackgroundError = (error) => {
         this.errors.write++;
@@ -65,37 +58,30 @@ export class AuditPipeline implements PipelineLink {
     this.app.file.onBackgroundError = () => {
       this.errors.write++;
     };
-    const chain = options.integrity
-      ? new IntegrityChain(typeof options.integrity === "object" ? options.integrity.key : undefined)
-      : undefined;
-    const router = new StreamRouter({
+    if (settings.integrity) this.chain = new IntegrityChain(settings.integrity.key);
+    this.router = new StreamRouter({
       audit: this.audit,
       security: this.security,
       app: this.app,
-      counts: this.counts,
-      link: this,
-      chain,
+      chain: this.chain,
       beforeClose: () => Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown()]),
     });
-    const processors: LogRecordProcessor[] = [router];
-    if (options.onAudit) {
-      this.callback = new CallbackProcessor(options.onAudit, (source, error) => this.report(source, error));
+    const processors: LogRecordProcessor[] = [this.router];
+    if (settings.onAudit) {
+      this.callback = new CallbackProcessor(settings.onAudit, (source, error) => this.report(source, error));
       processors.push(this.callback);
     }
     processors.push(this.hub);
-    if (options.console) {
-      const target = options.console === true ? process.stdout : options.console;
-      this.console = new ConsoleProcessor(target, (source, error) => this.report(source, error));
+    if (settings.console) {
+      this.console = new ConsoleProcessor(settings.console, (source, error) => this.report(source, error));
       processors.push(this.console);
     }
-    if (isOtlpEnabled(options.otlp)) {
-      this.otlp = createOtlpProcessor(options.otlp === undefined ? true : (options.otlp as true), (message) =>
-        this.notice("otlp", message),
-      );
+    if (settings.otlp) {
+      this.otlp = createOtlpProcessor(settings.otlp, (message) => this.notice("otlp", message));
       this.otlpFilter = new AuditRecordFilter(this.otlp.processor);
       processors.push(this.otlpFilter);
     }
-    for (const processor of options.processors ?? []) {
+    for (const processor of settings.processors) {
       const contained = new ContainedProcessor(processor, (source, error) => this.report(source, error));
       this.extra.push(contained);
       processors.push(contained);
@@ -135,6 +121,12 @@ export class AuditPipeline implements PipelineLink {
     return this.hub.connect(hub);
   }
 
+  /** Whether the trail files are closed (the provider running these processors was shut down). */
+  get closed(): boolean {
+    return this.audit.file.closed;
+  }
+
+  /** Resolves once the named streams' files are on stable storage. */
   sync(streams: "audit" | "all"): Promise<void> {
     const files = streams === "audit" ? [this.audit.file, this.security.file] : [this.audit.file, this.security.file, this.app.file];
     return Promise.all(files.map((file) => file.sync())).then(() => undefined);
@@ -154,7 +146,7 @@ export class AuditPipeline implements PipelineLink {
   stats(): AuditStats {
     const stats: AuditStats = {
       logDir: this.logDir,
-      written: { ...this.counts },
+      written: { ...this.router.written },
       rotations: this.audit.file.rotations + this.security.file.rotations + this.app.file.rotations,
       errors: {
         write: this.errors.write,
@@ -168,26 +160,4 @@ export class AuditPipeline implements PipelineLink {
     if (this.otlp) stats.otlp = this.otlp.stats();
     return stats;
   }
-}
-
-const PIPELINE = Symbol.for("auditx.pipeline");
-
-/** Processors returned by createAuditProcessors: an array to spread into any LoggerProvider. */
-export type AuditProcessors = LogRecordProcessor[] & { readonly [PIPELINE]: AuditPipeline };
-
-/**
- * auditx's processors (trail files, onAudit, hub, console, OTLP) for a
- * LoggerProvider of your own or NodeSDK's `logRecordProcessors`; then
- * `configure({ loggerProvider })` makes the audit API emit into it.
- */
-export function createAuditProcessors(options: AuditLoggerOptions = {}): AuditProcessors {
-  const pipeline = new AuditPipeline(options);
-  const processors = [...pipeline.processors];
-  Object.defineProperty(processors, PIPELINE, { value: pipeline });
-  return processors as AuditProcessors;
-}
-
-/** The pipeline behind processors made by createAuditProcessors, if they were. */
-export function pipelineOf(processors: LogRecordProcessor[] | undefined): AuditPipeline | undefined {
-  return (processors as Partial<AuditProcessors> | undefined)?.[PIPELINE];
 }

@@ -3,8 +3,8 @@
  * ERP activity, and live activity for the viewer: what `auditx demo` writes.
  */
 import type { AuditLogger } from "../api/AuditLogger.js";
-import { AuditAction, BusinessModule } from "../api/enums.js";
 import { RequestContext } from "../api/RequestContext.js";
+import { AuditAction, BusinessModule } from "../entry/enums.js";
 
 /** The original's walkthrough: login, invoice, stock transfer, service job, credit limit, brute force. */
 export function writeOriginalScenario(logger: AuditLogger): void {

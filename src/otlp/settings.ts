@@ -1,19 +1,29 @@
-import { getNumberFromEnv, getStringFromEnv } from "@opentelemetry/core";
-import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
+/**
+ * The settings of the OTLP path, resolved once: the options first, then the
+ * standard OTEL_* variables, then the defaults.
+ */
+import { getNumberFromEnv } from "@opentelemetry/core";
 import { CompressionAlgorithm, type OTLPExporterNodeConfigBase } from "@opentelemetry/otlp-exporter-base";
 import { convertLegacyHttpOptions } from "@opentelemetry/otlp-exporter-base/node-http";
-import type { LogRecordProcessor } from "@opentelemetry/sdk-logs";
-import { AuditConfigError } from "../api/errors.js";
-import type { OtlpOptions } from "../api/options.js";
-import { sendAmountsAsDouble } from "./AmountAsDoubleSerializer.js";
-import { OtlpExportProcessor, type OtlpExportStats } from "./OtlpExportProcessor.js";
-import { unrefExporterRetries } from "./UnrefRetryingTransport.js";
+import { AuditConfigError } from "../entry/errors.js";
 
-export type { OtlpExportStats } from "./OtlpExportProcessor.js";
-
-export interface OtlpProcessorHandle {
-  processor: LogRecordProcessor;
-  stats(): OtlpExportStats;
+/** OTLP/HTTP export to an OpenTelemetry Collector or a SIEM. */
+export interface OtlpOptions {
+  /** The logs endpoint (default from OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / _ENDPOINT, else http://localhost:4318/v1/logs). */
+  url?: string;
+  headers?: Record<string, string>;
+  compression?: "gzip" | "none";
+  /** Per-export timeout in ms. */
+  timeoutMillis?: number;
+  /** BatchLogRecordProcessor settings. */
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+  /** Longest wait of flush()/shutdown() for the collector, even when it hangs (default 5000). */
+  flushTimeoutMillis?: number;
+  /** Shortest interval between two app.log reports of failed or dropped exports (default 60 000). */
+  reportIntervalMillis?: number;
 }
 
 /** Defaults of the OTLP path; OTEL_BLRP_* variables and the options override them. */
@@ -79,7 +89,7 @@ function compressionOf(value: unknown): CompressionAlgorithm | undefined {
 }
 
 /** The settings of the OTLP path: options first, then the standard OTEL_* variables, then the defaults. */
-export function resolveOtlpSettings(option: true | OtlpOptions) {
+export function resolveOtlpSettings(option: true | OtlpOptions): OtlpSettings {
   const o: OtlpOptions = option === true ? {} : option;
   if (o === null || typeof o !== "object") throw new AuditConfigError("otlp must be true, false or an object of settings");
   const exporterConfig: OTLPExporterNodeConfigBase = {};
@@ -125,42 +135,15 @@ export function resolveOtlpSettings(option: true | OtlpOptions) {
   };
 }
 
-/**
- * The protocol asked for by OTEL_EXPORTER_OTLP_[LOGS_]PROTOCOL when it is one
- * auditx cannot honour: it sends OTLP/HTTP JSON, which every OTLP/HTTP
- * receiver accepts beside http/protobuf, but a gRPC endpoint does not.
- */
-function unsupportedProtocol(): string | undefined {
-  const protocol = (getStringFromEnv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL") ?? getStringFromEnv("OTEL_EXPORTER_OTLP_PROTOCOL"))?.trim();
-  return protocol === undefined || protocol === "" || protocol.startsWith("http/") ? undefined : protocol;
-}
-
-/**
- * The OTLP/HTTP (JSON) path: OTLPLogExporter behind a bounded, counted
- * BatchLogRecordProcessor. `report` receives failure summaries (rate
- * limited) for app.log.
- */
-export function createOtlpProcessor(option: true | OtlpOptions, report: (message: string) => void): OtlpProcessorHandle {
-  const settings = resolveOtlpSettings(option);
-  const protocol = unsupportedProtocol();
-  if (protocol !== undefined) {
-    report(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported for audit records; they go as OTLP/HTTP JSON to ${settings.endpoint}`);
-  }
-  const exporter = new OTLPLogExporter(settings.exporterConfig);
-  if (!sendAmountsAsDouble(exporter)) report("auditx.amount goes as the OTel JS transformer types it (intValue when whole)");
-  const transport = unrefExporterRetries(exporter);
-  const processor = new OtlpExportProcessor({
-    exporter,
-    endpoint: settings.endpoint,
-    maxQueueSize: settings.maxQueueSize,
-    maxExportBatchSize: settings.maxExportBatchSize,
-    scheduledDelayMillis: settings.scheduledDelayMillis,
-    exportTimeoutMillis: settings.exportTimeoutMillis,
-    flushTimeoutMillis: settings.flushTimeoutMillis,
-    reportIntervalMillis: settings.reportIntervalMillis,
-    report,
-    stopRetrying: transport ? () => transport.stopRetrying() : undefined,
-  });
-  if (transport) transport.onBackoff = (error) => processor.deliveryStalled(error);
-  return { processor, stats: () => processor.stats() };
+/** The resolved settings of the OTLP path. */
+export interface OtlpSettings {
+  exporterConfig: OTLPExporterNodeConfigBase;
+  /** Where records go (for stats and messages). */
+  endpoint: string;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  scheduledDelayMillis: number;
+  exportTimeoutMillis: number;
+  flushTimeoutMillis: number;
+  reportIntervalMillis: number;
 }

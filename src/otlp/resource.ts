@@ -9,7 +9,7 @@ import {
   type ResourceDetector,
   resourceFromAttributes,
 } from "@opentelemetry/resources";
-import { ATTR_HOST_NAME, ATTR_SERVICE_NAME } from "../api/attributes.js";
+import { ATTR_HOST_NAME, ATTR_SERVICE_NAME } from "../entry/attributes.js";
 import { VERSION } from "../internal/version.js";
 
 export interface AuditResourceOptions {

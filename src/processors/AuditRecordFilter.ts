@@ -1,11 +1,6 @@
 import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
-import { ATTR_STREAM } from "../api/attributes.js";
-
-/** Whether a record is an auditx record: every one carries `auditx.stream`. */
-export function isAuditxRecord(record: SdkLogRecord): boolean {
-  return typeof record.attributes[ATTR_STREAM] === "string";
-}
+import { isAuditxRecord } from "../entry/otel.js";
 
 /**
  * Passes only auditx records to the processor it wraps, so that auditx's own

@@ -11,7 +11,7 @@
  */
 import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { AuditWriteError } from "../api/errors.js";
+import { AuditWriteError } from "../entry/errors.js";
 import { withFileLock } from "../internal/fileLock.js";
 
 export interface RotatingFileOptions {
@@ -48,8 +48,6 @@ export class RotatingFile {
   private retiredFds: number[] = [];
   /** Rotations this process performed. */
   rotations = 0;
-  /** Lines written by this process. */
-  lines = 0;
   closed = false;
 
   constructor(options: RotatingFileOptions) {
@@ -63,7 +61,6 @@ export class RotatingFile {
   /** Appends whole lines (newline-terminated). Throws AuditWriteError when they cannot be written. */
   write(text: string): void {
     if (this.closed) throw new AuditWriteError(`${this.path}: the logger is shut down`, this.path);
-    this.lines++;
     if (this.buffered) {
       this.pending += text;
       if (this.pending.length >= BUFFER_LIMIT) this.flushPending();

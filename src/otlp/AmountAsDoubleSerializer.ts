@@ -1,12 +1,14 @@
 import type { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
 import { type IExportLogsServiceResponse, type ISerializer, JsonLogsSerializer } from "@opentelemetry/otlp-transformer";
 import type { ReadableLogRecord } from "@opentelemetry/sdk-logs";
+import { ATTR_AMOUNT } from "../entry/attributes.js";
 
 // JSON.stringify's exact output for the attribute when the transformer typed it
 // by Number.isInteger. Inside a string value every quote is escaped, so record
 // content cannot produce this text.
-const WHOLE_AMOUNT = /"key":"auditx\.amount","value":\{"intValue":/g;
-const DOUBLE_AMOUNT = '"key":"auditx.amount","value":{"doubleValue":';
+const AMOUNT_KEY = `"key":${JSON.stringify(ATTR_AMOUNT)}`;
+const WHOLE_AMOUNT = new RegExp(`${AMOUNT_KEY.replaceAll(".", "\\.")},"value":\\{"intValue":`, "g");
+const DOUBLE_AMOUNT = `${AMOUNT_KEY},"value":{"doubleValue":`;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -22,7 +24,7 @@ export const AmountAsDoubleSerializer: ISerializer<ReadableLogRecord[], IExportL
     const json = JsonLogsSerializer.serializeRequest(records);
     if (json === undefined) return undefined;
     const text = decoder.decode(json);
-    return text.includes('"auditx.amount"') ? encoder.encode(text.replace(WHOLE_AMOUNT, DOUBLE_AMOUNT)) : json;
+    return text.includes(AMOUNT_KEY) ? encoder.encode(text.replace(WHOLE_AMOUNT, DOUBLE_AMOUNT)) : json;
   },
   deserializeResponse: (data) => JsonLogsSerializer.deserializeResponse(data),
 };

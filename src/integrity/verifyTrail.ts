@@ -1,8 +1,8 @@
-import { createReadStream, existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { lineHasher } from "../exporters/IntegrityChain.js";
-import { unsealLine } from "./entrySchema.js";
+import { listTrailSegments } from "../trail/segments.js";
+import { lineHasher } from "./IntegrityChain.js";
+import { unsealLine } from "./sealedLine.js";
 
 export interface VerifyOptions {
   logDir: string;
@@ -39,18 +39,6 @@ export interface VerifyReport {
   problems: IntegrityProblem[];
 }
 
-/** The trail file and its backups, oldest first (audit.jsonl.5 … audit.jsonl.1, audit.jsonl). */
-export function trailFiles(logDir: string, file: string): string[] {
-  if (!existsSync(logDir)) return [];
-  const backups = readdirSync(logDir)
-    .map((name) => ({ name, n: name.startsWith(`${file}.`) ? Number(name.slice(file.length + 1)) : Number.NaN }))
-    .filter(({ n }) => Number.isInteger(n) && n > 0)
-    .sort((a, b) => b.n - a.n)
-    .map(({ name }) => join(logDir, name));
-  const current = join(logDir, file);
-  return existsSync(current) ? [...backups, current] : backups;
-}
-
 /**
  * Checks the hash chains of a trail written with `integrity` on: every sealed
  * line's hash, and per chain that sequence numbers follow each other and each
@@ -63,7 +51,7 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   const file = options.file ?? "audit.jsonl";
   const checkLinks = file === "audit.jsonl";
   const hashOf = lineHasher(options.key);
-  const files = trailFiles(options.logDir, file);
+  const files = listTrailSegments(options.logDir, file).map((segment) => segment.path);
   const chains = new Map<string, ChainSummary & { lastHash: string }>();
   const problems: IntegrityProblem[] = [];
   let lines = 0;

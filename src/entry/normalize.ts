@@ -5,9 +5,7 @@
  * silently by the OTel SDK.
  */
 
-export type JsonPrimitive = string | number | boolean | null;
-export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+import type { JsonObject, JsonValue } from "./json.js";
 
 export interface NormalizeLimits {
   /** Longest string kept whole; longer ones are cut and marked. */
@@ -187,4 +185,10 @@ function normalizeError(error: Error, limits: NormalizeLimits): JsonObject {
 export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
   if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
+}
+
+/** An HTTP status field: a whole number, or null for anything else. */
+export function toStatusCode(value: unknown): number | null {
+  const status = toAmount(value);
+  return status !== null && Number.isInteger(status) ? status : null;
 }

@@ -1,7 +1,7 @@
 /**
  * Names of the OTel log record attributes an audit entry maps to: semantic
  * conventions where one exists, `auditx.*` otherwise (DESIGN.md, "OTel
- * attribute mapping"). Only src/api/entrySchema.ts reads these.
+ * attribute mapping"). Only src/entry reads these; other floors import them from here.
  */
 export const ATTR_USER_ID = "user.id";
 export const ATTR_USER_ROLES = "user.roles";

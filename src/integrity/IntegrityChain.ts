@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { AuditEntry } from "../api/AuditEntry.js";
-import { sealLine } from "../api/entrySchema.js";
+import type { IntegrityFields } from "../entry/fields.js";
+import { sealLine } from "./sealedLine.js";
 
 /** Hashes are cut to 128 bits (22 base64url characters): ample against collisions, light on every line. */
 const HASH_CHARS = 22;
@@ -31,17 +31,14 @@ export class IntegrityChain {
     this.hashOf = lineHasher(key);
   }
 
-  /** The line with the entry's integrity fields appended (also set on the entry). */
-  seal(entry: AuditEntry, line: string): string {
-    entry.chainId = this.chainId;
-    entry.seq = this.seq + 1;
-    entry.prevHash = this.prevHash;
-    return sealLine(line, entry, this.hashOf);
+  /** The line sealed as the chain's next one, and its integrity fields; the chain moves on only at commit(). */
+  seal(line: string): { line: string; integrity: IntegrityFields } {
+    return sealLine(line, { chainId: this.chainId, seq: this.seq + 1, prevHash: this.prevHash }, this.hashOf);
   }
 
   /** Advances the chain once the sealed line is written, so a failed write leaves no hole. */
-  commit(entry: AuditEntry): void {
-    this.seq = entry.seq;
-    this.prevHash = entry.hash;
+  commit(integrity: IntegrityFields): void {
+    this.seq = integrity.seq;
+    this.prevHash = integrity.hash;
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * The options of a logger resolved once, at construction (as pino resolves
+ * its options): validated, defaults applied, the environment read. Every part
+ * of the logger and its pipeline reads these frozen settings; no default lives
+ * anywhere else.
+ */
+import { hostname as osHostname } from "node:os";
+import { join, resolve } from "node:path";
+import type { Resource } from "@opentelemetry/resources";
+import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
+import type { AuditEntry } from "../entry/AuditEntry.js";
+import { ATTR_SERVICE_NAME } from "../entry/attributes.js";
+import { AuditConfigError } from "../entry/errors.js";
+import { DEFAULT_LIMITS, type NormalizeLimits } from "../entry/normalize.js";
+import { createAuditResource, DEFAULT_SERVICE_NAME } from "../otlp/resource.js";
+import { isOtlpEnabled, type OtlpSettings, resolveOtlpSettings } from "../otlp/settings.js";
+import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
+import type { AuditLoggerOptions } from "./options.js";
+
+export const DEFAULT_LOG_DIR = "logs";
+export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_BACKUP_COUNT = 5;
+/** The original auditX's default currency. */
+export const DEFAULT_CURRENCY = "MMK";
+
+export interface RateLimitSettings {
+  maxAttempts: number;
+  windowMs: number;
+  maxKeys: number;
+}
+
+export interface AuditSettings {
+  /** Absolute path of the trail folder. */
+  logDir: string;
+  /** Absolute paths of the three trail files. */
+  paths: { audit: string; security: string; app: string };
+  file: { maxBytes: number; backupCount: number; buffered: boolean };
+  /** The trail's `service` field ("" when none is configured anywhere). */
+  service: string;
+  hostname: string;
+  currency: string;
+  limits: NormalizeLimits;
+  fsync: boolean;
+  rateLimit: RateLimitSettings;
+  /** Hash-chain sealing of audit lines: null when off; `key` for HMAC. */
+  integrity: { key?: string } | null;
+  /** The OTLP path, null when off. */
+  otlp: OtlpSettings | null;
+  console: ConsoleTarget | null;
+  onAudit: ((entry: AuditEntry) => unknown) | null;
+  /** More processors for auditx's own provider, after its own. */
+  processors: readonly LogRecordProcessor[];
+  /** The caller's provider to emit into, instead of auditx's own. */
+  loggerProvider: LoggerProvider | null;
+  /** The Resource of auditx's own provider. */
+  resource: Resource;
+}
+
+function nonNegative(name: keyof AuditLoggerOptions, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new AuditConfigError(`${name} must be a number >= 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function rateLimitSettings(options: AuditLoggerOptions["rateLimit"] = {}): RateLimitSettings {
+  return {
+    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
+    windowMs: Math.max(1, Math.floor(options.windowMs ?? 300_000)),
+    maxKeys: Math.max(1, Math.floor(options.maxKeys ?? 10_000)),
+  };
+}
+
+/** The trail's service name: the option, else OTEL_SERVICE_NAME, else a service.name in OTEL_RESOURCE_ATTRIBUTES. */
+function serviceOf(options: AuditLoggerOptions, resource: Resource, env: NodeJS.ProcessEnv): string {
+  if (options.serviceName) return options.serviceName;
+  if (env.OTEL_SERVICE_NAME) return env.OTEL_SERVICE_NAME;
+  const fromResource = resource.attributes[ATTR_SERVICE_NAME];
+  return typeof fromResource === "string" && fromResource !== DEFAULT_SERVICE_NAME ? fromResource : "";
+}
+
+/** Validates the options and resolves every setting; throws AuditConfigError on a bad option. */
+export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.ProcessEnv = process.env): Readonly<AuditSettings> {
+  if (options.logDir !== undefined && (typeof options.logDir !== "string" || options.logDir === "")) {
+    throw new AuditConfigError("logDir must be a non-empty string");
+  }
+  if (options.onAudit !== undefined && typeof options.onAudit !== "function") throw new AuditConfigError("onAudit must be a function");
+  const logDir = resolve(options.logDir ?? DEFAULT_LOG_DIR);
+  const maxBytes = nonNegative("maxFileBytes", options.maxFileBytes, DEFAULT_MAX_FILE_BYTES);
+  const backupCount = nonNegative("backupCount", options.backupCount, DEFAULT_BACKUP_COUNT);
+  const maxStringLength = nonNegative("maxStringLength", options.maxStringLength, DEFAULT_LIMITS.maxStringLength);
+  const resource = createAuditResource({ serviceName: options.serviceName, hostname: options.hostname });
+  const settings: AuditSettings = {
+    logDir,
+    paths: {
+      audit: join(logDir, "audit.jsonl"),
+      security: join(logDir, "security.jsonl"),
+      app: join(logDir, "app.log"),
+    },
+    file: { maxBytes, backupCount, buffered: options.buffered ?? false },
+    service: serviceOf(options, resource, env),
+    hostname: options.hostname ?? osHostname(),
+    currency: options.currency ?? DEFAULT_CURRENCY,
+    limits: { ...DEFAULT_LIMITS, maxStringLength },
+    fsync: options.fsync ?? false,
+    rateLimit: rateLimitSettings(options.rateLimit),
+    integrity: options.integrity ? (typeof options.integrity === "object" ? { key: options.integrity.key } : {}) : null,
+    otlp: isOtlpEnabled(options.otlp, env) ? resolveOtlpSettings(options.otlp === undefined ? true : (options.otlp as true)) : null,
+    console: options.console ? (options.console === true ? process.stdout : options.console) : null,
+    onAudit: options.onAudit ?? null,
+    processors: Object.freeze([...(options.processors ?? [])]),
+    loggerProvider: options.loggerProvider ?? null,
+    resource,
+  };
+  return Object.freeze(settings);
+}
