@@ -5,7 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { DIST_INDEX, type RunningChild, readTrail, spawnFixture, tempDir, waitFor } from "./support/core-trail.js";
+import { DIST_INDEX, type RunningChild, readTrail, spawnFixture, tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 
 const children: RunningChild[] = [];
 const dirs: ReturnType<typeof tempDir>[] = [];
@@ -31,7 +32,7 @@ async function crashRun(killAfter: number, reportEvery: number): Promise<{ repor
     JSON.stringify({ mode: "loop", logDir: temp.dir, reportEvery, maxFileBytes: 512 * 1024, backupCount: 10_000 }),
   ]);
   children.push(child);
-  await waitFor(() => lastReported(child) >= killAfter || child.child.exitCode !== null, 30_000, "the writer to report");
+  await eventually(() => lastReported(child) >= killAfter || child.child.exitCode !== null, 30_000, "the writer to report");
   child.child.kill("SIGKILL");
   const { signal } = await child.exited;
   expect(signal, child.stderr).toBe("SIGKILL");

@@ -1,9 +1,10 @@
 /** examples/express-erp end to end: start it, call the ERP API as different users, watch the live viewer, read the trail. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { tempDir, waitFor } from "./support/core-trail.js";
+import { tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { type RunningExample, startExample } from "./support/integration-example.js";
-import { auditEntries, completionEntries, pollUntil, type TrailEntry } from "./support/integration-trail.js";
+import { auditEntries, completionEntries, type TrailEntry } from "./support/integration-trail.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -62,7 +63,7 @@ describe("examples/express-erp", () => {
     expect((await fetch(`${erp.url}/healthz`)).status).toBe(200);
 
     const all = [posted, refused, denied, raised, moved, job, completed, anonymous];
-    await waitFor(() => all.every((response) => completionOf(response.requestId)), 20_000, "completion entries");
+    await eventually(() => all.every((response) => completionOf(response.requestId)), 20_000, "completion entries");
     const entries = auditEntries(dir);
 
     expect(completionOf(posted.requestId)).toMatchObject({
@@ -130,7 +131,7 @@ describe("examples/express-erp", () => {
       ),
     );
     expect(responses.every((response) => response.status === 200)).toBe(true);
-    await waitFor(() => responses.every((response) => completionOf(response.requestId)), 20_000, "100 completion entries");
+    await eventually(() => responses.every((response) => completionOf(response.requestId)), 20_000, "100 completion entries");
     for (let i = 0; i < 100; i++)
       expect(completionOf(`erp-${i}`)).toMatchObject({ user: `clerk-${i}`, branch_id: `BR-${i}`, action: "READ", status: 200 });
   });
@@ -143,9 +144,9 @@ describe("examples/express-erp", () => {
     const socket = new WebSocket(`${erp.url.replace("http", "ws")}/audit/api/ws`);
     const messages: Array<{ type: string; entry?: TrailEntry }> = [];
     socket.on("message", (data) => messages.push(JSON.parse(String(data))));
-    await waitFor(() => messages.some((message) => message.type === "connected"), 10_000, "WebSocket connected");
+    await eventually(() => messages.some((message) => message.type === "connected"), 10_000, "WebSocket connected");
     const posted = await call("POST", "/api/invoices", manager, { customerId: "C-100", amount: 10_000 });
-    await waitFor(
+    await eventually(
       () =>
         messages.some(
           (message) =>
@@ -158,8 +159,8 @@ describe("examples/express-erp", () => {
     );
     socket.close();
 
-    await waitFor(() => completionOf(posted.requestId) !== undefined, 10_000, "completion");
-    const found = await pollUntil(
+    await eventually(() => completionOf(posted.requestId) !== undefined, 10_000, "completion");
+    const found = await eventually(
       async () => {
         const body = (await (await fetch(`${erp.url}/audit/api/entries?user=thida&limit=50`)).json()) as { items: TrailEntry[] };
         return body.items.find((entry) => entry.request_id === posted.requestId && entry.description === "Sales invoice posted");

@@ -1,6 +1,7 @@
 /** examples/fastify-service end to end: bearer-token guard in preHandler, service jobs, the trail. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir, waitFor } from "./support/core-trail.js";
+import { tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { type RunningExample, startExample } from "./support/integration-example.js";
 import { auditEntries, completionEntries, type TrailEntry } from "./support/integration-trail.js";
 
@@ -51,7 +52,7 @@ describe("examples/fastify-service", () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
 
     const all = [opened, assigned, wrongTechnician, completed, invalid, unknown];
-    await waitFor(() => all.every((response) => completionOf(response.requestId)), 20_000, "completion entries");
+    await eventually(() => all.every((response) => completionOf(response.requestId)), 20_000, "completion entries");
     expect(completionOf(opened.requestId)).toMatchObject({
       level: "AUDIT",
       action: "CREATE",
@@ -94,7 +95,7 @@ describe("examples/fastify-service", () => {
   it("keeps 100 concurrent technicians' requests apart", async () => {
     const tokens = ["tok-kyaw", "tok-su"];
     const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => call("GET", `/jobs?n=${i}`, tokens[i % 2])));
-    await waitFor(() => responses.every((response) => completionOf(response.requestId)), 20_000, "100 completion entries");
+    await eventually(() => responses.every((response) => completionOf(response.requestId)), 20_000, "100 completion entries");
     for (const [i, response] of responses.entries()) {
       expect(completionOf(response.requestId)).toMatchObject({ user: i % 2 ? "su" : "kyaw", endpoint: `/jobs?n=${i}` });
     }

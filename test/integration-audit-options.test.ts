@@ -8,7 +8,8 @@ import { type AuditLogger, createLogger, RequestContext } from "../src/index.js"
 import { auditErrorHandler, auditMiddleware as expressAudit } from "../src/integrations/express.js";
 import { auditPlugin } from "../src/integrations/fastify.js";
 import { type HttpAuditOptions, withAudit } from "../src/integrations/http.js";
-import { tempDir, waitFor } from "./support/core-trail.js";
+import { tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { auditEntries, rawRequest, waitForCompletions } from "./support/integration-trail.js";
 
 let dir: string;
@@ -48,7 +49,7 @@ describe("options", () => {
     });
     await rawRequest(`${url}/a`, { "user-agent": "probe" });
     await rawRequest(`${url}/b`, { "user-agent": "pos-terminal" });
-    await waitFor(() => customEntries().length >= 1, 20_000, "the custom completion entry");
+    await eventually(() => customEntries().length >= 1, 20_000, "the custom completion entry");
     const [entry] = customEntries();
     expect(entry).toMatchObject({ description: "custom GET -> 200", module: "sales", endpoint: "/b" });
     expect(entry.metadata).toMatchObject({ agent: "pos-terminal" });
@@ -158,10 +159,10 @@ describe("options", () => {
     const url = await serve(ok, { onWriteError: (error) => failures.push(error) });
     await logger.shutdown();
     expect((await fetch(`${url}/after-shutdown`)).status).toBe(200);
-    await waitFor(() => failures.length === 1, 5000, "onWriteError");
+    await eventually(() => failures.length === 1, 5000, "onWriteError");
     expect((failures[0] as Error).name).toBe("AuditWriteError");
     expect((await fetch(`${url}/again`)).status).toBe(200);
-    await waitFor(() => failures.length === 2, 5000, "second onWriteError");
+    await eventually(() => failures.length === 2, 5000, "second onWriteError");
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditLogger, createLogger, type OtlpOptions } from "../src/index.js";
 import { rawLines, tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { OtlpReceiver } from "./support/otlp-receiver.js";
 
 let dir: string;
@@ -44,14 +45,6 @@ function expectAccounted(l: AuditLogger, total: number): void {
   expect(stats.exported + stats.failed + stats.dropped + stats.pending).toBe(total);
 }
 
-async function until(condition: () => boolean, what: string, timeoutMillis = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMillis;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("OTLP outage", () => {
   it("keeps the trail whole with the collector down, counts the failures, reports once, and recovers", async () => {
     await receiver.stop();
@@ -60,10 +53,10 @@ describe("OTLP outage", () => {
     // The trail has every record the moment the calls return.
     expect(rawLines(join(dir, "audit.jsonl"))).toHaveLength(40);
     await l.flush();
-    await until(() => (l.stats().otlp?.failed ?? 0) === 40, "40 failed records");
+    await eventually(() => (l.stats().otlp?.failed ?? 0) === 40, 15_000, "40 failed records");
     for (let i = 0; i < 40; i++) l.log(`still down ${i}`);
     await l.flush();
-    await until(() => (l.stats().otlp?.failed ?? 0) === 80, "80 failed records");
+    await eventually(() => (l.stats().otlp?.failed ?? 0) === 80, 15_000, "80 failed records");
     const stats = l.stats().otlp;
     expect(stats).toMatchObject({ exported: 0, failed: 80, dropped: 0, pending: 0 });
     expect(stats?.lastError).toMatch(/ECONNREFUSED|connect/i);
@@ -87,12 +80,12 @@ describe("OTLP outage", () => {
     const l = open({ timeoutMillis: 200, reportIntervalMillis: 400, maxExportBatchSize: 10 });
     for (let i = 0; i < 30; i++) l.log(`first ${i}`);
     await l.flush();
-    await until(() => otlpLines().length === 1, "the first report");
+    await eventually(() => otlpLines().length === 1, 15_000, "the first report");
     for (let i = 0; i < 30; i++) l.log(`second ${i}`);
     await l.flush();
-    await until(() => (l.stats().otlp?.failed ?? 0) === 60, "60 failed records");
+    await eventually(() => (l.stats().otlp?.failed ?? 0) === 60, 15_000, "60 failed records");
     // Failures after the first report wait for the interval, then come as one line with their sum.
-    await until(() => otlpLines().length === 2, "the second report");
+    await eventually(() => otlpLines().length === 2, 15_000, "the second report");
     const [first, second] = otlpLines();
     const notExported = (line: string | undefined) => Number(/(\d+) records not exported/.exec(line ?? "")?.[1]);
     expect(notExported(first) + notExported(second)).toBe(60);
@@ -109,7 +102,7 @@ describe("OTLP outage", () => {
     expect(Date.now() - flushStarted).toBeLessThan(8_000);
     expect(l.stats().otlp).toMatchObject({ exported: 0, failed: 0, pending: 12 });
     expect(l.stats().otlp?.lastError).toMatch(/ECONNREFUSED/);
-    await until(() => otlpLines().some((line) => line.includes("retrying with 12 records pending")), "the stall report");
+    await eventually(() => otlpLines().some((line) => line.includes("retrying with 12 records pending")), 15_000, "the stall report");
 
     const shutdownStarted = Date.now();
     await l.shutdown();
@@ -124,7 +117,7 @@ describe("OTLP outage", () => {
     const l = open({ timeoutMillis: 400 });
     for (let i = 0; i < 5; i++) l.log(`rejected ${i}`);
     await l.flush();
-    await until(() => (l.stats().otlp?.failed ?? 0) === 5, "5 failed records");
+    await eventually(() => (l.stats().otlp?.failed ?? 0) === 5, 15_000, "5 failed records");
     expect(receiver.rejected).toBeGreaterThanOrEqual(1);
     expect(l.stats().otlp?.exported).toBe(0);
     expectAccounted(l, 5);
@@ -152,7 +145,7 @@ describe("OTLP outage", () => {
     expect(stats?.dropped).toBe(total - 100);
     expectAccounted(l, total);
     // The drops are reported in app.log, once.
-    await until(() => otlpLines().length > 0, "a drop report");
+    await eventually(() => otlpLines().length > 0, 15_000, "a drop report");
     expect(otlpLines()[0]).toContain("900 records dropped");
   });
 
@@ -164,7 +157,7 @@ describe("OTLP outage", () => {
     await l.flush();
     // The receiver never answers: returning at all proves the bound; the clock only checks it is the flush timeout, not the export's.
     expect(Date.now() - started).toBeLessThan(10_000);
-    await until(() => receiver.rejected > 0, "the hanging request");
+    await eventually(() => receiver.rejected > 0, 15_000, "the hanging request");
     const shutdownStarted = Date.now();
     await l.shutdown();
     logger = undefined;

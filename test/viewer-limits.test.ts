@@ -2,10 +2,10 @@ import type { Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditHub } from "../src/index.js";
+import { eventually } from "./support/eventually.js";
 import {
   appendTrail,
   entryLine,
-  eventually,
   getJson,
   openWebSocket,
   SseReader,

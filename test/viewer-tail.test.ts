@@ -5,10 +5,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditHub, createLogger } from "../src/index.js";
 import { DIST_INDEX, readJsonl, trailFiles } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import {
   appendTrail,
   entryLine,
-  eventually,
   getJson,
   openWebSocket,
   SseReader,

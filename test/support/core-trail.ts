@@ -83,15 +83,6 @@ export interface RunningChild {
   stop(): void;
 }
 
-/** Resolves once `predicate()` holds, polling every 5 ms; rejects after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** The field order of an audit.jsonl line (DESIGN.md). */
 export const FIELD_ORDER = [
   "timestamp",

@@ -1,7 +1,8 @@
 /** Runs an example as its README says (`node examples/...` from the repository root), with a temp AUDITX_LOG_DIR. */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { ROOT, type RunningChild, waitFor } from "./core-trail.js";
+import { ROOT, type RunningChild } from "./core-trail.js";
+import { eventually } from "./eventually.js";
 
 export interface RunningExample extends RunningChild {
   url: string;
@@ -37,7 +38,7 @@ export async function startExample(relativePath: string, logDir: string, env: No
   const running = runExample(relativePath, logDir, { PORT: "0", ...env });
   let url: string | undefined;
   try {
-    await waitFor(
+    await eventually(
       () => {
         if (running.child.exitCode !== null) throw new Error(`${relativePath} exited early: ${running.stderr}`);
         url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(running.stdout)?.[1];

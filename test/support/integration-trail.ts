@@ -1,7 +1,8 @@
 /** Reading completion entries back from a trail, and raw HTTP requests for the header tests. */
 import { request } from "node:http";
 import { join } from "node:path";
-import { readJsonl, waitFor } from "./core-trail.js";
+import { readJsonl } from "./core-trail.js";
+import { eventually } from "./eventually.js";
 
 export type TrailEntry = Record<string, unknown> & { metadata?: Record<string, unknown> };
 
@@ -16,7 +17,7 @@ export function completionEntries(dir: string): TrailEntry[] {
 
 /** Waits until `count` completion entries are in the trail (they are written when the response has ended). */
 export async function waitForCompletions(dir: string, count: number): Promise<TrailEntry[]> {
-  await waitFor(() => completionEntries(dir).length >= count, 20_000, `${count} completion entries`);
+  await eventually(() => completionEntries(dir).length >= count, 20_000, `${count} completion entries`);
   return completionEntries(dir);
 }
 
@@ -40,15 +41,4 @@ export function rawRequest(url: string, headers: Record<string, string>, method 
     req.on("error", reject);
     req.end();
   });
-}
-
-/** Calls `probe` until it returns a value that is not undefined (one call at a time, 20 ms apart); rejects after `timeoutMs`. */
-export async function pollUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

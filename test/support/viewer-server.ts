@@ -61,14 +61,6 @@ export async function getJson(url: string, headers: Record<string, string> = {})
 }
 
 /** Polls `check` until it returns true (or fails after `timeoutMs`). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 export interface SseEvent {
   id?: string;
   // biome-ignore lint/suspicious/noExplicitAny: parsed event data, read field by field
