@@ -4,10 +4,11 @@
 //
 //   npm run bench                      (200k records x 5 runs)
 //   node bench/throughput.bench.mjs --records 1000000 --runs 3
+//   node bench/throughput.bench.mjs --previous ../auditx-old/dist   (adds that build's logTransaction, the previous design)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const args = process.argv.slice(2);
@@ -16,6 +17,8 @@ const option = (name, fallback) => {
   return at === -1 ? fallback : Number(args[at + 1]);
 };
 const records = option("records", 200_000);
+const previousAt = args.indexOf("--previous");
+const previous = previousAt === -1 ? undefined : resolve(args[previousAt + 1]);
 const runs = option("runs", 5);
 const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.meta.url));
 
@@ -27,6 +30,7 @@ const variants = [
   ["auditx-buffered", "auditx { buffered: true } (one write per tick)"],
   ["auditx-integrity", "auditx { integrity: true } (SHA-256 hash chain on every line)"],
 ];
+if (previous) variants.push(["auditx-previous", `auditx logTransaction, the build in ${previous}`]);
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -40,7 +44,10 @@ for (let run = 0; run < runs; run++) {
   for (const [name] of variants) {
     const dir = mkdtempSync(join(tmpdir(), "auditx-bench-"));
     try {
-      const out = execFileSync(process.execPath, ["--expose-gc", worker, name, String(records), dir], { encoding: "utf8" });
+      const out = execFileSync(process.execPath, ["--expose-gc", worker, name, String(records), dir], {
+        encoding: "utf8",
+        env: { ...process.env, AUDITX_PREVIOUS_DIST: previous ?? "" },
+      });
       results.get(name).push(JSON.parse(out));
     } finally {
       rmSync(dir, { recursive: true, force: true });

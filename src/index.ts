@@ -20,6 +20,7 @@ export { RequestContext, type RequestContextFields, type RequestContextSnapshot 
 export { AuditEntry, type AuditEntryDict, type AuditEntryFields } from "./entry/AuditEntry.js";
 export * as attributes from "./entry/attributes.js";
 export { entryFromDict } from "./entry/entryFromDict.js";
+export { entryIdOf } from "./entry/entryId.js";
 export { AuditAction, BusinessModule, LogLevel, SEVERITY_NUMBER } from "./entry/enums.js";
 export { AuditConfigError, AuditInputError, AuditWriteError } from "./entry/errors.js";
 export { TRAIL_FIELDS } from "./entry/fields.js";

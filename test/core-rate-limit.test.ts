@@ -1,6 +1,6 @@
 /** Brute-force detection: failed logins counted per IP, escalation, window expiry, bounded table. */
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AuditAction, type AuditLogger, createLogger, RequestContext } from "../src/index.js";
 import { readJsonl, readTrail, tempDir } from "./support/core-trail.js";
 
@@ -11,6 +11,7 @@ beforeEach(() => {
   ({ dir, cleanup } = tempDir());
 });
 afterEach(async () => {
+  vi.useRealTimers();
   try {
     await logger.shutdown();
   } finally {
@@ -20,7 +21,8 @@ afterEach(async () => {
 
 const failedLogin = (ip: string, user = "admin") =>
   logger.logSecurity("Login failed: bad password", { action: AuditAction.LOGIN, user, ip, success: false });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The windows run on Date.now(): a fake clock moves them without waiting. */
+const passTime = (ms: number) => vi.advanceTimersByTime(ms);
 
 describe("failed logins", () => {
   it("escalate to CRITICAL with brute_force metadata past maxAttempts, per IP", () => {
@@ -66,10 +68,13 @@ describe("failed logins", () => {
     expect(failedLogin("10.0.0.5").level).toBe("CRITICAL");
   });
 
-  it("start counting again once the window has passed", async () => {
-    logger = createLogger({ logDir: dir, rateLimit: { maxAttempts: 2, windowMs: 150 } });
+  it("start counting again once the window has passed, not before", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    logger = createLogger({ logDir: dir, rateLimit: { maxAttempts: 2, windowMs: 150_000 } });
     expect([1, 2, 3].map(() => failedLogin("10.1.1.1").level)).toEqual(["SECURITY", "SECURITY", "CRITICAL"]);
-    await sleep(200);
+    passTime(149_999);
+    expect(failedLogin("10.1.1.1").metadata?.failed_attempts).toBe(4);
+    passTime(1);
     const fresh = failedLogin("10.1.1.1");
     expect(fresh.level).toBe("SECURITY");
     expect(fresh.metadata?.failed_attempts).toBe(1);
@@ -99,12 +104,16 @@ describe("checkRateLimit / resetRateLimit", () => {
     expect(failedLogin("10.2.2.2").level).toBe("SECURITY");
   });
 
-  it("refuses again after the window only if the key keeps hitting", async () => {
-    logger = createLogger({ logDir: dir, rateLimit: { maxAttempts: 1, windowMs: 100 } });
+  it("refuses again after the window only if the key keeps hitting", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    logger = createLogger({ logDir: dir, rateLimit: { maxAttempts: 1, windowMs: 60_000 } });
     expect(logger.checkRateLimit("k")).toBe(true);
     expect(logger.checkRateLimit("k")).toBe(false);
-    await sleep(150);
+    passTime(30_000);
+    expect(logger.checkRateLimit("k")).toBe(false);
+    passTime(30_000);
     expect(logger.checkRateLimit("k")).toBe(true);
+    expect(logger.checkRateLimit("k")).toBe(false);
   });
 });
 

@@ -98,7 +98,8 @@ describe("field order and empty values", () => {
       context.disable();
     }
     const line = lastLine();
-    expect(Object.keys(line)).toEqual(FIELD_ORDER.slice(0, FIELD_ORDER.indexOf("service") + 1));
+    expect(Object.keys(line)).toEqual(FIELD_ORDER.slice(0, FIELD_ORDER.indexOf("id") + 1));
+    expect(line.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(line).toMatchObject({
       level: "AUDIT",
       module: "crm",
@@ -149,7 +150,7 @@ describe("field order and empty values", () => {
   it("leaves out empty values but always keeps status and success", () => {
     const entry = logger.log("Report viewed", { userRole: "", metadata: {}, oldValues: {}, referenceNo: "", status: null });
     const line = lastLine();
-    expect(Object.keys(line)).toEqual(["timestamp", "level", "module", "action", "description", "user", "hostname", "status", "success"]);
+    expect(Object.keys(line)).toEqual(["timestamp", "level", "module", "action", "description", "user", "hostname", "status", "success", "id"]);
     expect(line).toMatchObject({ level: "AUDIT", module: "system", action: "READ", user: "SYSTEM", status: null, success: true });
     expect(line).not.toHaveProperty("trace_id");
     expectLineIsEntry(entry);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditEntry, type AuditLogger, AuditWriteError, createLogger } from "../src/index.js";
 import { readJsonl, tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -143,7 +144,9 @@ describe("AuditWriteError", () => {
     logger = createLogger({ logDir: join(dir, "blocker", "logs"), buffered: true });
     logger.log("gathered");
     logger.info("app line");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => logger.stats().errors.write >= 2, 5000, "both background writes to fail");
+    // A report loop would fail once more per event-loop turn (each buffered write is flushed on the next one).
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
     const errors = logger.stats().errors.write;
     expect(errors).toBeGreaterThanOrEqual(2);
     expect(errors).toBeLessThan(10);

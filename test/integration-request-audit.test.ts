@@ -157,8 +157,8 @@ describe.each(FRAMEWORKS)("%s adapter", (framework) => {
     const { url } = await start({ audit: { excludePaths: ["/healthz", /^\/metrics\//] } });
     for (const path of ["/healthz", "/healthz?probe=1", "/metrics/internal"]) expect((await fetch(`${url}${path}`)).status).toBe(200);
     expect((await fetch(`${url}/whoami`)).status).toBe(200);
+    // /whoami came last: an entry of the excluded requests, answered before it, would be in the trail by now.
     const completions = await waitForCompletions(dir, 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(completionEntries(dir).map((entry) => entry.endpoint)).toEqual(["/whoami"]);
     expect(completions).toHaveLength(1);
   });

@@ -94,7 +94,10 @@ describe("OTLP mapping of audit records", () => {
       "auditx.currency": "MMK",
       "auditx.success": true,
       "auditx.metadata": { party: "Golden Trading Co." },
+      "log.record.uid": readJsonl(join(dir, "audit.jsonl"))[0]?.id,
     });
+    expect(record.attributes["log.record.uid"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(record.eventName).toBe("auditx.audit");
     expect(record.rawAttributes["auditx.amount"]).toEqual({ doubleValue: 1_250_000.5 });
     expect(record.rawAttributes["auditx.success"]).toEqual({ boolValue: true });
     expect(record.rawAttributes["auditx.metadata"]).toHaveProperty("kvlistValue");

@@ -1,6 +1,7 @@
 // One benchmark run in a fresh process: node throughput-worker.mjs <variant> <records> <dir>
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const [variant, recordsText, dir] = process.argv.slice(2);
 const records = Number(recordsText);
@@ -68,7 +69,8 @@ async function setup() {
     const logger = pino({ base: undefined, timestamp: false }, dest);
     return { path, call: () => logger.info(asDict()), end: async () => dest.flushSync() };
   }
-  const { createLogger } = await import("../../dist/index.js");
+  const dist = variant === "auditx-previous" ? pathToFileURL(join(process.env.AUDITX_PREVIOUS_DIST, "index.js")).href : "../../dist/index.js";
+  const { createLogger } = await import(dist);
   const extra = variant === "auditx-otel" ? { processors: [{ onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} }] } : {};
   const logger = createLogger({
     logDir: dir,

@@ -4,14 +4,15 @@ import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
 import { LoggerProvider } from "@opentelemetry/sdk-logs";
 import type { AppMessage } from "../entry/AppMessage.js";
 import { AuditEntry } from "../entry/AuditEntry.js";
-import { Stream } from "../entry/attributes.js";
+import { EVENT_NAME, Stream } from "../entry/attributes.js";
 import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "../entry/enums.js";
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
-import { type AuditEntryFields, UNSEALED } from "../entry/fields.js";
+import type { AuditEntryFields } from "../entry/fields.js";
 import { entryToJsonLine } from "../entry/jsonl.js";
 import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
 import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
 import { formatTimestamp } from "../internal/timestamp.js";
+import { uuidv7 } from "../internal/uuid.js";
 import { VERSION } from "../internal/version.js";
 import type { AuditHub } from "../processors/AuditHub.js";
 import { type CarriedRecord, withCarriedRecord } from "../processors/RecordCarrier.js";
@@ -385,7 +386,12 @@ export class AuditLogger {
       traceId: spanContext?.traceId ?? "",
       spanId: spanContext?.spanId ?? "",
       service: this.settings.service,
-      ...UNSEALED,
+      id: uuidv7(millis),
+      // Integrity fields: set below when the line is sealed.
+      chainId: "",
+      seq: 0,
+      prevHash: "",
+      hash: "",
     };
     const pipeline = this.writablePipeline();
     let line = entryToJsonLine(fields);
@@ -440,14 +446,16 @@ export class AuditLogger {
     this.emittedSinceFlush = true;
     const severityNumber = SEVERITY_NUMBER[level];
     const emitContext = withCarriedRecord(context.active(), carried);
+    const eventName = EVENT_NAME[carried.kind === "app" ? Stream.APP : carried.security ? Stream.SECURITY : Stream.AUDIT];
     // A caller's provider may be configured to drop records (a minimum severity): the trail must not lose them unseen.
-    if (!this.provider && !this.otelLogger.enabled({ severityNumber, context: emitContext })) {
+    if (!this.provider && !this.otelLogger.enabled({ severityNumber, context: emitContext, eventName })) {
       throw new AuditConfigError(
         'the loggerProvider\'s configuration drops auditx records (its logger "auditx" is disabled for this severity)',
       );
     }
     try {
       this.otelLogger.emit({
+        eventName,
         timestamp: millis,
         severityNumber,
         severityText: level,

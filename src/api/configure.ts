@@ -4,7 +4,7 @@ import type { AuditLoggerOptions } from "./options.js";
 let globalLogger: AuditLogger | undefined;
 
 /** The logger behind `audit`, created with the defaults on first use. */
-export function getGlobalLogger(): AuditLogger {
+function getGlobalLogger(): AuditLogger {
   globalLogger ??= new AuditLogger();
   return globalLogger;
 }

@@ -18,10 +18,10 @@ import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
 import type { AuditLoggerOptions } from "./options.js";
 
 export const DEFAULT_LOG_DIR = "logs";
-export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_BACKUP_COUNT = 5;
+const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+const DEFAULT_BACKUP_COUNT = 5;
 /** The original auditX's default currency. */
-export const DEFAULT_CURRENCY = "MMK";
+const DEFAULT_CURRENCY = "MMK";
 
 export interface RateLimitSettings {
   maxAttempts: number;

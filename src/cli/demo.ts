@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { AuditLogger } from "../api/AuditLogger.js";
+import { DEFAULT_LOG_DIR } from "../api/settings.js";
 import { defaultHub } from "../processors/AuditHub.js";
 import { startLiveActivity, writeBusinessDay, writeOriginalScenario } from "./demoScenario.js";
 
@@ -14,7 +15,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      "log-dir": { type: "string", default: "logs" },
+      "log-dir": { type: "string", default: DEFAULT_LOG_DIR },
       serve: { type: "boolean", default: false },
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8080" },

@@ -1,12 +1,14 @@
 /** `auditx verify [--log-dir logs] [--file audit.jsonl] [--key KEY] [--json]`: checks a trail's hash chains. */
+
 import { parseArgs } from "node:util";
+import { DEFAULT_LOG_DIR } from "../api/settings.js";
 import { verifyTrail } from "../integrity/verifyTrail.js";
 
 export async function runVerifyCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      "log-dir": { type: "string", default: "logs" },
+      "log-dir": { type: "string", default: DEFAULT_LOG_DIR },
       file: { type: "string", default: "audit.jsonl" },
       key: { type: "string", default: process.env.AUDITX_INTEGRITY_KEY },
       json: { type: "boolean", default: false },

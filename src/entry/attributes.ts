@@ -26,6 +26,8 @@ export const ATTR_SUCCESS = "auditx.success";
 export const ATTR_OLD_VALUES = "auditx.old_values";
 export const ATTR_NEW_VALUES = "auditx.new_values";
 export const ATTR_METADATA = "auditx.metadata";
+/** The entry's unique, time-ordered id (a UUIDv7). */
+export const ATTR_LOG_RECORD_UID = "log.record.uid";
 /** The extra fields of an app.log message (loggingCustom keys). */
 export const ATTR_APP_FIELDS = "auditx.fields";
 /** service and hostname travel on the Resource; these keep them for records from elsewhere. */
@@ -35,3 +37,10 @@ export const ATTR_SERVICE_NAME = "service.name";
 /** The three streams a record can belong to. */
 export const Stream = { AUDIT: "audit", SECURITY: "security", APP: "app" } as const;
 export type Stream = (typeof Stream)[keyof typeof Stream];
+
+/** The OTel event name of each stream's records (OTel Events need one). */
+export const EVENT_NAME: Readonly<Record<Stream, string>> = {
+  audit: "auditx.audit",
+  security: "auditx.security",
+  app: "auditx.app",
+};

@@ -57,6 +57,7 @@ export const ENTRY_FIELDS = [
   { key: "traceId", name: "trace_id", kind: "text", presence: "present", trusted: true },
   { key: "spanId", name: "span_id", kind: "text", presence: "present", trusted: true },
   { key: "service", name: "service", kind: "text", presence: "present" },
+  { key: "id", name: "id", kind: "text", presence: "present" },
   { key: "chainId", name: "chain_id", kind: "text", presence: "present" },
   { key: "seq", name: "seq", kind: "seq", presence: "sealed" },
   { key: "prevHash", name: "prev_hash", kind: "text", presence: "sealed", trusted: true },

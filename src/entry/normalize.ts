@@ -182,7 +182,7 @@ function normalizeError(error: Error, limits: NormalizeLimits): JsonObject {
 }
 
 /** Assigns a key as an own property, so that "__proto__" stays data and never changes a prototype. */
-export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+function setOwn(target: JsonObject, key: string, value: JsonValue): void {
   if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }

@@ -73,6 +73,7 @@ export function entryToAttributes(e: AuditEntryFields): LogAttributes {
   if (!isEmptyMap(e.oldValues)) a[A.ATTR_OLD_VALUES] = e.oldValues as AnyValueMap;
   if (!isEmptyMap(e.newValues)) a[A.ATTR_NEW_VALUES] = e.newValues as AnyValueMap;
   if (!isEmptyMap(e.metadata)) a[A.ATTR_METADATA] = e.metadata as AnyValueMap;
+  if (e.id) a[A.ATTR_LOG_RECORD_UID] = e.id;
   return a;
 }
 
@@ -138,6 +139,7 @@ export function entryFromLogRecord(record: ReadableLogRecord): AuditEntry {
     traceId: spanContext?.traceId ?? "",
     spanId: spanContext?.spanId ?? "",
     service: attrText(resource[A.ATTR_SERVICE_NAME] as AnyValue),
+    id: attrText(a[A.ATTR_LOG_RECORD_UID], 64),
     ...UNSEALED,
   });
 }

@@ -27,7 +27,7 @@ export interface OtlpOptions {
 }
 
 /** Defaults of the OTLP path; OTEL_BLRP_* variables and the options override them. */
-export const OTLP_DEFAULTS = {
+const OTLP_DEFAULTS = {
   maxQueueSize: 2048,
   maxExportBatchSize: 512,
   scheduledDelayMillis: 1000,

@@ -24,7 +24,7 @@ export interface ConsoleTarget {
 }
 
 /** Whether to colour: a TTY, and neither NO_COLOR nor FORCE_COLOR=0 set (FORCE_COLOR forces it). */
-export function useColour(target: ConsoleTarget, env: NodeJS.ProcessEnv = process.env): boolean {
+function useColour(target: ConsoleTarget, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false";
   return target.isTTY === true;
@@ -36,7 +36,7 @@ function amountText(entry: AuditEntry): string {
 }
 
 /** The one-line summary of an entry, as the original printed it. */
-export function formatConsoleLine(entry: AuditEntry, colour: boolean): string {
+function formatConsoleLine(entry: AuditEntry, colour: boolean): string {
   const level = entry.level.padEnd(8);
   const where = [entry.module, entry.action]
     .filter(Boolean)

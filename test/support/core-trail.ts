@@ -113,6 +113,7 @@ export const FIELD_ORDER = [
   "trace_id",
   "span_id",
   "service",
+  "id",
   "chain_id",
   "seq",
   "prev_hash",

@@ -16,6 +16,8 @@ export interface ReceivedRecord {
   body: unknown;
   severityText?: string;
   severityNumber?: number;
+  /** The OTel event name of the record. */
+  eventName?: string;
   timeUnixNano?: string;
   traceId?: string;
   spanId?: string;
@@ -44,6 +46,7 @@ interface OtlpLogsRequest {
         timeUnixNano?: string;
         severityNumber?: number;
         severityText?: string;
+        eventName?: string;
         body?: Record<string, unknown>;
         attributes?: OtlpKeyValue[];
         traceId?: string;
@@ -95,6 +98,7 @@ export function recordsOf(request: OtlpLogsRequest): ReceivedRecord[] {
           body: anyValue(record.body),
           severityText: record.severityText,
           severityNumber: record.severityNumber,
+          eventName: record.eventName,
           timeUnixNano: record.timeUnixNano,
           traceId: hexId(record.traceId),
           spanId: hexId(record.spanId),
