@@ -16,7 +16,7 @@
  *
  * What a test creates is dropped after that test; what a beforeAll creates,
  * after the file (or describe block). Databases and roles are named
- * `auditx_t_<run>_<pid>_<n>`, so test files run in parallel on one server.
+ * `auditx_t_<run>_<file>_<n>`, so test files run in parallel on one server.
  */
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
@@ -85,6 +85,8 @@ interface Scope {
   roles: string[];
 }
 
+// Module state is fresh in every test file (vitest isolates them), so names carry a random tag, not the process id.
+const fileTag = randomBytes(4).toString("hex");
 let counter = 0;
 
 function runOfThisProcess(): PostgresRun {
@@ -110,7 +112,7 @@ class Harness implements PostgresHarness {
   private run?: PostgresRun;
   private server?: RunServer;
   private own?: OwnedServer;
-  private readonly ownName = `private-${process.pid}-${++counter}`;
+  private readonly ownName = `private-${fileTag}-${++counter}`;
   private why?: string;
 
   constructor(private readonly options: UsePostgresOptions) {}
@@ -150,12 +152,10 @@ class Harness implements PostgresHarness {
     return this.ready.adminUrl;
   }
   get canRestart(): boolean {
-    this.ready;
-    return this.own !== undefined;
+    return this.ready !== undefined && this.own !== undefined;
   }
   get cannotRestartBecause(): string | undefined {
-    this.ready;
-    return this.own ? undefined : this.why;
+    return this.ready !== undefined && this.own ? undefined : this.why;
   }
 
   private get scope(): Scope {
@@ -163,7 +163,7 @@ class Harness implements PostgresHarness {
   }
 
   private newName(): string {
-    return `${namePrefix(this.run!)}${process.pid}_${++counter}`;
+    return `${namePrefix(this.run!)}${fileTag}_${++counter}`;
   }
 
   private async admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -209,9 +209,8 @@ class Harness implements PostgresHarness {
   }
 
   private owned(): OwnedServer {
-    this.ready;
-    if (!this.own) throw new Error(`cannot stop or restart PostgreSQL: ${this.why}`);
-    return this.own;
+    if (this.ready !== undefined && this.own) return this.own;
+    throw new Error(`cannot stop or restart PostgreSQL: ${this.why}`);
   }
 
   async stop(mode: StopMode = "fast"): Promise<void> {
