@@ -5,6 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Tiers that need an OS service or a built Collector run on their own (npm run test:services, test:collector).
     exclude: ["test/services/**", "test/collector/**", "**/node_modules/**"],
+    // One PostgreSQL server per run for the tests that need one (started by the first such file).
+    globalSetup: ["test/support/postgres-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: more workers only make the process-heavy tests slower.
