@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditViewer, mountAuditViewer, type RunningViewer } from "../src/viewer/index.js";
+import { eventually } from "./support/eventually.js";
 import {
   entryLine,
   getJson,
@@ -93,7 +94,7 @@ describe("viewer API key", () => {
     await refused.done;
     expect(refused.status).toBe(401);
     const accepted = new SseReader(`${base}api/stream?api_key=${KEY}`);
-    await expectEventually(() => accepted.events.length > 0);
+    await eventually(() => accepted.events.length > 0, 5000, "connected");
     expect(accepted.status).toBe(200);
     expect(accepted.events[0]!.data).toEqual({ type: "connected" });
     accepted.close();
@@ -105,7 +106,7 @@ describe("viewer API key", () => {
     expect(await webSocketRefusal(`${wsBase}api/ws?api_key=wrong`)).toBe(401);
     expect(await webSocketRefusal(`${wsBase}api/ws?api_key=${KEY}`, { Origin: "http://evil.example" })).toBe(403);
     const { socket, messages } = await openWebSocket(`${wsBase}api/ws`, { "X-API-Key": KEY });
-    await expectEventually(() => messages.length > 0);
+    await eventually(() => messages.length > 0, 5000, "connected");
     expect(messages[0]).toEqual({ type: "connected" });
     socket.close();
   });
@@ -149,17 +150,9 @@ describe("viewer mounted under a prefix in an existing Express app", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("set-cookie")).toMatch(/Path=\/audit\//);
     const { socket, messages } = await openWebSocket(`${base.replace("http:", "ws:")}/audit/api/ws?api_key=${KEY}`);
-    await expectEventually(() => messages.length > 0);
+    await eventually(() => messages.length > 0, 5000, "connected");
     expect(messages[0]).toEqual({ type: "connected" });
     socket.close();
     expect(await webSocketRefusal(`${base.replace("http:", "ws:")}/audit/api/ws`)).toBe(401);
   });
 });
-
-async function expectEventually(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { AuditHub, audit, configure, createLogger } from "../src/index.js";
 import { connectLogger, enableRealtime } from "../src/viewer/index.js";
-import { eventually, getJson, SseReader, startTestViewer, viewerTempDir } from "./support/viewer-server.js";
+import { eventually } from "./support/eventually.js";
+import { getJson, SseReader, startTestViewer, viewerTempDir } from "./support/viewer-server.js";
 
 describe("enableRealtime and connectLogger", () => {
   const temp = viewerTempDir();

@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningViewer } from "../src/viewer/index.js";
-import { entryLine, eventually, getJson, startTestViewer, viewerTempDir, writeTrail } from "./support/viewer-server.js";
+import { eventually } from "./support/eventually.js";
+import { entryLine, getJson, startTestViewer, viewerTempDir, writeTrail } from "./support/viewer-server.js";
 
 describe("viewer trail reading", () => {
   const cleanups: Array<() => Promise<void> | void> = [];

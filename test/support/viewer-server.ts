@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { type RunningViewer, type StartViewerOptions, startViewer } from "../../src/viewer/index.js";
+import { eventually } from "./eventually.js";
 
 export function viewerTempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "auditx-viewer-"));
@@ -58,15 +59,6 @@ export async function getJson(url: string, headers: Record<string, string> = {})
     // not JSON: keep the text
   }
   return { status: response.status, body, headers: response.headers };
-}
-
-/** Polls `check` until it returns true (or fails after `timeoutMs`). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 export interface SseEvent {
@@ -153,4 +145,24 @@ export function webSocketRefusal(url: string, headers: Record<string, string> = 
     });
     socket.once("error", () => {});
   });
+}
+
+const SETTLE_PREFIX = "settle-";
+let settleCount = 0;
+
+/**
+ * Appends a marker entry to the live audit.jsonl and waits until `sse`
+ * delivers it. The viewer streams the trail in order, so every event it sends
+ * for the lines before the marker has then arrived: what did not arrive will
+ * not (no need to wait a while to see that nothing more comes).
+ */
+export async function streamSettled(dir: string, sse: SseReader): Promise<void> {
+  const marker = `${SETTLE_PREFIX}${++settleCount}`;
+  appendTrail(join(dir, "audit.jsonl"), [entryLine(0, { request_id: marker, description: "stream marker" })]);
+  await eventually(() => sse.entries().some((event) => event.data.entry?.request_id === marker), 10_000, "the stream marker");
+}
+
+/** The entry events of a stream without the markers streamSettled wrote. */
+export function entryEvents(sse: SseReader): SseEvent[] {
+  return sse.entries().filter((event) => !String(event.data.entry?.request_id ?? "").startsWith(SETTLE_PREFIX));
 }
