@@ -59,6 +59,11 @@ console.log("variant".padEnd(18), "instr/record".padStart(13), " pino / it", "  
 for (const variant of variants) {
   const count = perRecord.get(variant);
   const ratio = (base) => (perRecord.has(base) ? `${(perRecord.get(base) / count).toFixed(2)}x` : "-");
-  console.log(variant.padEnd(18), Math.round(count).toLocaleString("en-US").padStart(13), ratio("pino").padStart(10), ratio("raw").padStart(10));
+  console.log(
+    variant.padEnd(18),
+    Math.round(count).toLocaleString("en-US").padStart(13),
+    ratio("pino").padStart(10),
+    ratio("raw").padStart(10),
+  );
 }
 console.log("\nA ratio above 1 means the variant does less work per record than the baseline.");

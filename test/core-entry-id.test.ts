@@ -59,7 +59,7 @@ describe("entry ids", () => {
     // Two lines differing only in content get different ids.
     expect(idOf(earlier)).not.toBe(idOf(earlier.replace("created", "posted")));
     // An id that is not a UUID is not trusted as one.
-    expect(entryIdOf({ id: "x\"y", timestamp: "2026-06-28T16:10:59+06:30" }, "line")).toMatch(UUID_V8);
+    expect(entryIdOf({ id: 'x"y', timestamp: "2026-06-28T16:10:59+06:30" }, "line")).toMatch(UUID_V8);
   });
 
   it("a hostile value in a field auditx writes unescaped stays valid JSON when read back and written again", () => {

@@ -150,7 +150,18 @@ describe("field order and empty values", () => {
   it("leaves out empty values but always keeps status and success", () => {
     const entry = logger.log("Report viewed", { userRole: "", metadata: {}, oldValues: {}, referenceNo: "", status: null });
     const line = lastLine();
-    expect(Object.keys(line)).toEqual(["timestamp", "level", "module", "action", "description", "user", "hostname", "status", "success", "id"]);
+    expect(Object.keys(line)).toEqual([
+      "timestamp",
+      "level",
+      "module",
+      "action",
+      "description",
+      "user",
+      "hostname",
+      "status",
+      "success",
+      "id",
+    ]);
     expect(line).toMatchObject({ level: "AUDIT", module: "system", action: "READ", user: "SYSTEM", status: null, success: true });
     expect(line).not.toHaveProperty("trace_id");
     expectLineIsEntry(entry);

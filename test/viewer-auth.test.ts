@@ -94,7 +94,7 @@ describe("viewer API key", () => {
     await refused.done;
     expect(refused.status).toBe(401);
     const accepted = new SseReader(`${base}api/stream?api_key=${KEY}`);
-    await eventually(() => accepted.events.length > 0);
+    await eventually(() => accepted.events.length > 0, 5000, "connected");
     expect(accepted.status).toBe(200);
     expect(accepted.events[0]!.data).toEqual({ type: "connected" });
     accepted.close();
@@ -106,7 +106,7 @@ describe("viewer API key", () => {
     expect(await webSocketRefusal(`${wsBase}api/ws?api_key=wrong`)).toBe(401);
     expect(await webSocketRefusal(`${wsBase}api/ws?api_key=${KEY}`, { Origin: "http://evil.example" })).toBe(403);
     const { socket, messages } = await openWebSocket(`${wsBase}api/ws`, { "X-API-Key": KEY });
-    await eventually(() => messages.length > 0);
+    await eventually(() => messages.length > 0, 5000, "connected");
     expect(messages[0]).toEqual({ type: "connected" });
     socket.close();
   });
@@ -150,7 +150,7 @@ describe("viewer mounted under a prefix in an existing Express app", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("set-cookie")).toMatch(/Path=\/audit\//);
     const { socket, messages } = await openWebSocket(`${base.replace("http:", "ws:")}/audit/api/ws?api_key=${KEY}`);
-    await eventually(() => messages.length > 0);
+    await eventually(() => messages.length > 0, 5000, "connected");
     expect(messages[0]).toEqual({ type: "connected" });
     socket.close();
     expect(await webSocketRefusal(`${base.replace("http:", "ws:")}/audit/api/ws`)).toBe(401);

@@ -8,11 +8,13 @@ import { DIST_INDEX, readJsonl, trailFiles } from "./support/core-trail.js";
 import { eventually } from "./support/eventually.js";
 import {
   appendTrail,
+  entryEvents,
   entryLine,
   getJson,
   openWebSocket,
   SseReader,
   startTestViewer,
+  streamSettled,
   viewerTempDir,
   writeTrail,
 } from "./support/viewer-server.js";
@@ -80,9 +82,9 @@ describe("viewer tail and live streams", () => {
     logger.logSecurity("Login failed", { user: "mallory", success: false });
     await eventually(async () => (await getJson(`${running.url}api/entries`)).body.total === 21, 10_000, "indexed");
     await running.viewer.refresh();
-    await sleep(300);
-    const audit = sse.entries().filter((e) => e.data.source === "audit");
-    const security = sse.entries().filter((e) => e.data.source === "security");
+    await streamSettled(dir, sse);
+    const audit = entryEvents(sse).filter((e) => e.data.source === "audit");
+    const security = entryEvents(sse).filter((e) => e.data.source === "security");
     expect(audit).toHaveLength(21);
     expect(security).toHaveLength(1);
     expect(security[0]!.data.entry.user).toBe("mallory");
@@ -119,8 +121,8 @@ describe("viewer tail and live streams", () => {
     }
     expect(indexed.reverse()).toEqual(onDisk);
     await eventually(() => sse.entries().length >= total - 100, 10_000, "streamed entries");
-    await sleep(300);
-    const streamed = sse.entries().map((e) => e.data.entry.request_id);
+    await streamSettled(dir, sse);
+    const streamed = entryEvents(sse).map((e) => e.data.entry.request_id);
     expect(streamed).toEqual(onDisk.slice(100));
   });
 
@@ -152,11 +154,11 @@ describe("viewer tail and live streams", () => {
     expect(await Promise.all([runWriter("w1"), runWriter("w2")])).toEqual([0, 0]);
     await eventually(async () => (await getJson(`${running.url}api/stats`)).body.audit.total === 1200, 20_000, "1200 indexed");
     await running.viewer.refresh();
-    await sleep(200);
     const onDisk = trailFiles(dir, "audit.jsonl").flatMap((file) => readJsonl(file).map((e) => e.request_id));
+    await streamSettled(dir, sse);
     expect(onDisk).toHaveLength(1200);
     expect(new Set(onDisk).size).toBe(1200);
-    const streamed = sse.entries().map((e) => e.data.entry.request_id);
+    const streamed = entryEvents(sse).map((e) => e.data.entry.request_id);
     expect(streamed).toHaveLength(1200);
     expect(new Set(streamed)).toEqual(new Set(onDisk));
     // Each writer's own entries arrive in the order it wrote them.

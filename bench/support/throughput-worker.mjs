@@ -69,7 +69,8 @@ async function setup() {
     const logger = pino({ base: undefined, timestamp: false }, dest);
     return { path, call: () => logger.info(asDict()), end: async () => dest.flushSync() };
   }
-  const dist = variant === "auditx-previous" ? pathToFileURL(join(process.env.AUDITX_PREVIOUS_DIST, "index.js")).href : "../../dist/index.js";
+  const dist =
+    variant === "auditx-previous" ? pathToFileURL(join(process.env.AUDITX_PREVIOUS_DIST, "index.js")).href : "../../dist/index.js";
   const { createLogger } = await import(dist);
   const extra = variant === "auditx-otel" ? { processors: [{ onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} }] } : {};
   const logger = createLogger({

@@ -4,15 +4,15 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { VERSION } from "../internal/version.js";
-import { type AuditHub, defaultHub, type HubSource } from "../processors/AuditHub.js";
+import { type AuditHub, defaultHub } from "../processors/AuditHub.js";
 import { ApiKeyGuard } from "./ApiKeyGuard.js";
 import { parseEntryFilter, parseEntryQuery, parseLimit, parseSource } from "./EntryQuery.js";
+import { JsonlTrailSource } from "./JsonlTrailSource.js";
 import { LiveFeed } from "./LiveFeed.js";
 import { SseTransport, type StreamLimits } from "./SseTransport.js";
 import { securityHeaders } from "./securityHeaders.js";
 import { type ExportFormat, writeExport } from "./TrailExport.js";
-import { TrailIndex } from "./TrailIndex.js";
-import { TrailTail } from "./TrailTail.js";
+import type { TrailSource } from "./TrailSource.js";
 import { ViewerRequestError } from "./ViewerRequestError.js";
 import { refuseUpgrade, WebSocketTransport } from "./WebSocketTransport.js";
 
@@ -34,6 +34,8 @@ export interface AuditViewerOptions {
   hub?: AuditHub;
   /** Where the viewer is mounted ("" or "/audit"); sets the cookie path and the WebSocket path. */
   prefix?: string;
+  /** Read entries from this source instead of the JSONL trail of logDir (its owner closes it). */
+  source?: TrailSource;
   /** Entries indexed per trail before the oldest are forgotten (default 5,000,000). */
   maxEntries?: number;
   /** How often the files are polled for changes besides fs.watch (default 1000 ms). */
@@ -65,15 +67,16 @@ export class AuditViewer {
   readonly prefix: string;
   readonly realtime: boolean;
   readonly router: Router;
-  readonly indexes: Record<HubSource, TrailIndex>;
-  /** Resolves once the first index build is done; data routes wait for it. */
+  /** Where the entries come from: the JSONL trail of logDir unless a source was given. */
+  readonly source: TrailSource;
+  /** Resolves once the source answers completely (the first index build is done). */
   readonly ready: Promise<void>;
   private readonly hub: AuditHub;
   private readonly guard: ApiKeyGuard;
   private readonly feed: LiveFeed;
   private readonly sse: SseTransport | null;
   private readonly ws: WebSocketTransport | null;
-  private tail: TrailTail | null = null;
+  private readonly ownsSource: boolean;
   private readonly disconnectLogger: (() => void) | null;
   private readonly corsOrigins: Set<string>;
   private readonly servers = new Set<Server>();
@@ -89,13 +92,12 @@ export class AuditViewer {
     this.hub = options.hub ?? defaultHub;
     this.guard = new ApiKeyGuard(options.apiKey, `${this.prefix}/`);
     this.corsOrigins = new Set(options.corsOrigins ?? []);
-    const indexOptions = { maxEntries: options.maxEntries };
-    this.indexes = {
-      audit: new TrailIndex(this.logDir, "audit.jsonl", indexOptions),
-      security: new TrailIndex(this.logDir, "security.jsonl", indexOptions),
-    };
+    this.ownsSource = options.source === undefined;
+    this.source =
+      options.source ??
+      new JsonlTrailSource({ logDir: this.logDir, maxEntries: options.maxEntries, pollIntervalMs: options.pollIntervalMs });
     this.disconnectLogger = options.logger ? options.logger.connectHub(this.hub) : null;
-    this.feed = new LiveFeed(this.realtime ? this.hub : null, this.indexes);
+    this.feed = new LiveFeed(this.realtime ? this.hub : null, this.source);
     const limits: StreamLimits = {
       maxClients: options.maxStreamClients ?? 100,
       maxBufferedBytes: options.maxClientBufferBytes ?? 4 * 1024 * 1024,
@@ -103,21 +105,13 @@ export class AuditViewer {
     };
     this.sse = this.realtime ? new SseTransport(this.feed, limits) : null;
     this.ws = this.realtime ? new WebSocketTransport(this.feed, limits) : null;
-    const pollIntervalMs = Math.max(50, options.pollIntervalMs ?? 1000);
-    this.ready = this.build(pollIntervalMs);
+    this.ready = this.source.ready();
     this.router = this.buildRouter();
   }
 
-  private async build(pollIntervalMs: number): Promise<void> {
-    await this.indexes.audit.refresh(false);
-    await this.indexes.security.refresh(false);
-    if (!this.closed) this.tail = new TrailTail(this.logDir, () => this.refresh(), pollIntervalMs);
-  }
-
   /** Reads what was appended to the trails now, instead of at the next poll. */
-  async refresh(): Promise<void> {
-    await this.indexes.audit.refresh();
-    await this.indexes.security.refresh();
+  refresh(): Promise<void> {
+    return this.source.refresh();
   }
 
   /** Serves the WebSocket route on this server's upgrade requests (other paths are left to other listeners). */
@@ -147,15 +141,11 @@ export class AuditViewer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.tail?.close();
     this.disconnectLogger?.();
     this.feed.close();
     this.sse?.close();
     this.ws?.close();
-    await this.ready.catch(() => {});
-    this.tail?.close();
-    this.indexes.audit.close();
-    this.indexes.security.close();
+    if (this.ownsSource) await this.source.close();
   }
 
   /** A browser page of this origin, or a client that sends no Origin (not a browser, or same-origin in some). */
@@ -191,15 +181,20 @@ export class AuditViewer {
       response.json({ realtime: this.realtime, version: VERSION, prefix: this.prefix, auth: this.guard.enabled });
     });
     router.get("/api/stats", async (_request, response) => {
-      await this.ready;
-      response.json({ log_dir: this.logDir, audit: this.indexes.audit.stats(), security: this.indexes.security.stats() });
+      const [audit, security] = await Promise.all([this.source.stats("audit"), this.source.stats("security")]);
+      response.json({ log_dir: this.logDir, audit, security });
     });
     router.get("/api/entries", async (request, response) => {
       const query = parseEntryQuery(request.query);
-      await this.ready;
-      const index = this.indexes[query.source];
-      const { total, ordinals } = index.query(query.filter, query.offset, query.limit);
-      response.json({ items: index.readEntries(ordinals), total, limit: query.limit, offset: query.offset, source: query.source });
+      const page = await this.source.query(query.source, query.filter, { offset: query.offset, limit: query.limit });
+      response.json({
+        items: page.items,
+        total: page.total,
+        limit: query.limit,
+        offset: query.offset,
+        source: query.source,
+        ...(page.partial ? { partial: true } : {}),
+      });
     });
     router.get("/api/recent", (request, response) => {
       const source = parseSource(request.query);
@@ -211,9 +206,8 @@ export class AuditViewer {
       if (format !== "csv" && format !== "jsonl") throw new ViewerRequestError('format: expected "csv" or "jsonl"');
       const source = parseSource(request.query);
       const filter = parseEntryFilter(request.query);
-      await this.ready;
       if (request.method === "HEAD") return response.end();
-      await writeExport(response, this.indexes[source], filter, format as ExportFormat, source);
+      await writeExport(response, (signal) => this.source.export(source, filter, { signal }), format as ExportFormat, source);
     });
     router.get("/api/stream", (request, response) => {
       if (!this.sse) throw new ViewerRequestError("realtime push is disabled", 404);

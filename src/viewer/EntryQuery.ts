@@ -1,7 +1,7 @@
 import type { HubSource } from "../processors/AuditHub.js";
 import { ViewerRequestError } from "./ViewerRequestError.js";
 
-/** What an entry must match; absent fields do not filter. Text values are as given (matching rules live in TrailIndex). */
+/** What an entry must match; absent fields do not filter. Text values are as given (matching rules live in the source). */
 export interface EntryFilter {
   module?: string;
   level?: string;
@@ -13,6 +13,8 @@ export interface EntryFilter {
   entityId?: string;
   referenceNo?: string;
   requestId?: string;
+  /** The entry's own `id` (not a query parameter: GET /api/entries/:id). */
+  id?: string;
   success?: boolean;
   /** Inclusive bounds, epoch milliseconds. */
   from?: number;

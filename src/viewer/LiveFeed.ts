@@ -1,5 +1,5 @@
 import type { AuditHub, HubSource } from "../processors/AuditHub.js";
-import type { TrailEntry, TrailIndex } from "./TrailIndex.js";
+import type { TrailEntry, TrailSource } from "./TrailSource.js";
 
 /** One entry for live views; ids increase, also across restarts (they start from the clock). */
 export interface LiveEvent {
@@ -43,8 +43,9 @@ export class LiveFeed {
   private readonly pushed = new Map<string, number>();
   private nextId = Date.now() * 1000;
   private readonly detach: Array<() => void> = [];
+  private readonly stopFollowing = new AbortController();
 
-  constructor(hub: AuditHub | null, indexes: Record<HubSource, TrailIndex>) {
+  constructor(hub: AuditHub | null, source: TrailSource) {
     if (hub) {
       this.detach.push(
         hub.subscribe(({ source, entry }) => {
@@ -57,18 +58,19 @@ export class LiveFeed {
         }),
       );
     }
-    for (const source of ["audit", "security"] as const) {
-      this.detach.push(
-        indexes[source].onAppend((entries) => {
-          for (const entry of entries) {
-            const identity = identityOf(source, entry);
-            const count = this.pushed.get(identity);
-            if (count === undefined) this.emit(source, entry);
-            else if (count <= 1) this.pushed.delete(identity);
-            else this.pushed.set(identity, count - 1);
-          }
-        }),
-      );
+    this.follow(source).catch(() => {});
+  }
+
+  /** Entries the source finds appended: emitted unless the hub already delivered them. */
+  private async follow(trail: TrailSource): Promise<void> {
+    for await (const { source, entries } of trail.live({ signal: this.stopFollowing.signal })) {
+      for (const entry of entries) {
+        const identity = identityOf(source, entry);
+        const count = this.pushed.get(identity);
+        if (count === undefined) this.emit(source, entry);
+        else if (count <= 1) this.pushed.delete(identity);
+        else this.pushed.set(identity, count - 1);
+      }
     }
   }
 
@@ -80,6 +82,7 @@ export class LiveFeed {
   }
 
   close(): void {
+    this.stopFollowing.abort();
     for (const detach of this.detach) detach();
     this.listeners.clear();
   }

@@ -1,6 +1,6 @@
 import { readSync } from "node:fs";
 
-/** The parts of a TrailIndex a text search reads. */
+/** The parts of a trail's index a text search reads. */
 export interface SearchableTrail {
   readonly count: number;
   readonly fileColumn: Uint32Array;

@@ -1,7 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { TRAIL_FIELDS } from "../entry/fields.js";
-import type { EntryFilter } from "./EntryQuery.js";
-import type { TrailEntry, TrailIndex } from "./TrailIndex.js";
+import type { TrailEntry } from "./TrailSource.js";
 
 export type ExportFormat = "csv" | "jsonl";
 
@@ -38,8 +37,7 @@ export function csvRow(entry: TrailEntry): string {
  */
 export async function writeExport(
   response: ServerResponse,
-  index: TrailIndex,
-  filter: EntryFilter,
+  batches: (signal: AbortSignal) => AsyncIterable<TrailEntry[]>,
   format: ExportFormat,
   source: string,
 ): Promise<void> {
@@ -47,11 +45,13 @@ export async function writeExport(
   response.setHeader("Content-Type", format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8");
   response.setHeader("Content-Disposition", `attachment; filename="auditx-${source}-${stamp}.${format}"`);
   let closed = false;
+  const gone = new AbortController();
   response.on("close", () => {
     closed = true;
+    gone.abort();
   });
   if (format === "csv") response.write(`\uFEFF${[...CSV_COLUMNS, "other"].join(",")}\r\n`);
-  for (const batch of index.matchingBatches(filter)) {
+  for await (const batch of batches(gone.signal)) {
     if (closed) return;
     let chunk = "";
     for (const entry of batch) chunk += format === "csv" ? csvRow(entry) : `${JSON.stringify(entry)}\n`;

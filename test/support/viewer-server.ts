@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { type RunningViewer, type StartViewerOptions, startViewer } from "../../src/viewer/index.js";
+import { eventually } from "./eventually.js";
 
 export function viewerTempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "auditx-viewer-"));
@@ -60,7 +61,6 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   return { status: response.status, body, headers: response.headers };
 }
 
-/** Polls `check` until it returns true (or fails after `timeoutMs`). */
 export interface SseEvent {
   id?: string;
   // biome-ignore lint/suspicious/noExplicitAny: parsed event data, read field by field
@@ -145,4 +145,24 @@ export function webSocketRefusal(url: string, headers: Record<string, string> = 
     });
     socket.once("error", () => {});
   });
+}
+
+const SETTLE_PREFIX = "settle-";
+let settleCount = 0;
+
+/**
+ * Appends a marker entry to the live audit.jsonl and waits until `sse`
+ * delivers it. The viewer streams the trail in order, so every event it sends
+ * for the lines before the marker has then arrived: what did not arrive will
+ * not (no need to wait a while to see that nothing more comes).
+ */
+export async function streamSettled(dir: string, sse: SseReader): Promise<void> {
+  const marker = `${SETTLE_PREFIX}${++settleCount}`;
+  appendTrail(join(dir, "audit.jsonl"), [entryLine(0, { request_id: marker, description: "stream marker" })]);
+  await eventually(() => sse.entries().some((event) => event.data.entry?.request_id === marker), 10_000, "the stream marker");
+}
+
+/** The entry events of a stream without the markers streamSettled wrote. */
+export function entryEvents(sse: SseReader): SseEvent[] {
+  return sse.entries().filter((event) => !String(event.data.entry?.request_id ?? "").startsWith(SETTLE_PREFIX));
 }

@@ -1,0 +1,256 @@
+import { isUtf8 } from "node:buffer";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { listTrailSegments } from "../trail/segments.js";
+import type { TrailEntry } from "./TrailSource.js";
+
+/** Where the entries read from the files go. */
+export interface EntrySink {
+  /** An entry read from file `fileId`, its line at [offset, offset + length). */
+  entry(fileId: number, offset: number, length: number, entry: TrailEntry): void;
+  /** Every entry of this file is gone (deleted, or truncated and read again). */
+  dropFile(fileId: number): void;
+  /** A batch of reading is done: a moment to tell listeners. */
+  flush(): void;
+}
+
+/** One file of the trail, known by its inode so that a rename (rotation) keeps its identity. */
+interface TrackedFile {
+  id: number;
+  name: string;
+  key: string;
+  fd: number;
+  /** Bytes read so far: always the start of a line. */
+  readOffset: number;
+  malformed: number;
+  active: boolean;
+  /** Consecutive listings the file was absent from while still linked somewhere. */
+  missing: number;
+}
+
+/** Listings a still-linked file may be absent from before it is forgotten (readdir can miss a file being renamed). */
+const MISSING_LISTINGS_BEFORE_FORGET = 3;
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The files of one trail (audit.jsonl or security.jsonl with its rotated
+ * segments) and how far each was read. `refresh()` reads what was appended
+ * since, follows renames by inode (rotation), reads a file truncated in place
+ * again and forgets files that are gone, so an entry is read once and never
+ * missed.
+ */
+export class TrailFiles {
+  private readonly files = new Map<string, TrackedFile>();
+  private readonly filesById = new Map<number, TrackedFile>();
+  private nextFileId = 1;
+  private readBuffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+  private closed = false;
+
+  constructor(
+    readonly dir: string,
+    readonly baseName: string,
+    private readonly sink: EntrySink,
+    readonly maxLineBytes: number,
+  ) {}
+
+  get malformed(): number {
+    let sum = 0;
+    for (const file of this.files.values()) sum += file.malformed;
+    return sum;
+  }
+
+  descriptorOf(fileId: number): number {
+    return this.filesById.get(fileId)?.fd ?? -1;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const file of this.files.values()) closeQuietly(file.fd);
+    this.files.clear();
+    this.filesById.clear();
+  }
+
+  async refresh(): Promise<void> {
+    if (this.closed) return;
+    const seen = new Set<TrackedFile>();
+    const order: TrackedFile[] = [];
+    for (const { name, path, live, compressed } of listTrailSegments(this.dir, this.baseName)) {
+      // Compressed segments are read by the trail readers that stream them; this index maps byte offsets of plain files.
+      if (compressed) continue;
+      let key: string;
+      try {
+        const stat = statSync(path);
+        if (!stat.isFile()) continue;
+        key = `${stat.dev}:${stat.ino}`;
+      } catch {
+        continue; // renamed or removed between the listing and now: the next pass sees it
+      }
+      let file = this.files.get(key);
+      if (!file) {
+        const opened = openFile(path, key);
+        if (opened === null) continue;
+        file = { id: this.nextFileId++, name, key, fd: opened, readOffset: 0, malformed: 0, active: false, missing: 0 };
+        this.files.set(key, file);
+        this.filesById.set(file.id, file);
+      }
+      file.name = name;
+      file.active = live;
+      file.missing = 0;
+      if (!seen.has(file)) order.push(file);
+      seen.add(file);
+    }
+    for (const file of this.files.values()) {
+      if (seen.has(file)) continue;
+      // A listing taken during a rename may miss a file that is still there:
+      // forgetting it would index it again as new. Forget only what was deleted
+      // (no link left), or what stays away from several listings (moved elsewhere).
+      let deleted = true;
+      try {
+        deleted = fstatSync(file.fd).nlink === 0;
+      } catch {
+        // unreadable: treat as deleted
+      }
+      // Read its new lines first: they are older than the active file's. A deleted file will
+      // not grow any more, so its last line counts even without a newline.
+      if (deleted) file.active = false;
+      await this.readAppended(file);
+      if (deleted || ++file.missing >= MISSING_LISTINGS_BEFORE_FORGET) this.forget(file);
+    }
+    for (const file of order) {
+      if (this.closed) return;
+      let size: number;
+      try {
+        size = fstatSync(file.fd).size;
+      } catch {
+        continue;
+      }
+      if (size < file.readOffset) {
+        // Truncated in place (copytruncate): read it again from the start.
+        this.sink.dropFile(file.id);
+        file.readOffset = 0;
+        file.malformed = 0;
+      }
+      if (size > file.readOffset) await this.readAppended(file);
+    }
+  }
+
+  private forget(file: TrackedFile): void {
+    this.sink.dropFile(file.id);
+    this.files.delete(file.key);
+    this.filesById.delete(file.id);
+    closeQuietly(file.fd);
+  }
+
+  /** Reads the complete lines past readOffset (and, in a finished file, a last line without newline). */
+  private async readAppended(file: TrackedFile): Promise<void> {
+    let position = file.readOffset;
+    for (;;) {
+      let buffer = this.readBuffer;
+      let read: number;
+      try {
+        read = readSync(file.fd, buffer, 0, buffer.length, position);
+      } catch {
+        break;
+      }
+      if (read === 0) break;
+      const atEnd = read < buffer.length;
+      let consumed = this.readLines(file, buffer, read, position, atEnd && !file.active);
+      if (consumed === 0 && !atEnd) {
+        // A line longer than the buffer: grow up to maxLineBytes, past that skip it.
+        if (buffer.length < this.maxLineBytes) {
+          this.readBuffer = buffer = Buffer.allocUnsafeSlow(Math.min(this.maxLineBytes, buffer.length * 2));
+          continue;
+        }
+        consumed = skipLine(file.fd, position + read, buffer) - position;
+        file.malformed++;
+      }
+      position += consumed;
+      file.readOffset = position;
+      this.sink.flush();
+      if (atEnd || this.closed) break;
+      await yieldToEventLoop();
+    }
+    if (this.readBuffer.length > READ_CHUNK_BYTES) this.readBuffer = Buffer.allocUnsafeSlow(READ_CHUNK_BYTES);
+  }
+
+  /** Reads the complete lines of buffer[0, length); returns the bytes consumed. */
+  private readLines(file: TrackedFile, buffer: Buffer, length: number, base: number, takeUnterminated: boolean): number {
+    const chunk = buffer.subarray(0, length);
+    const checkEachLine = !isUtf8(chunk);
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(10, start);
+      if (newline < 0) break;
+      this.readLine(file, chunk, start, newline, base, checkEachLine);
+      start = newline + 1;
+    }
+    if (takeUnterminated && start < length) {
+      this.readLine(file, chunk, start, length, base, checkEachLine);
+      start = length;
+    }
+    return start;
+  }
+
+  private readLine(file: TrackedFile, chunk: Buffer, start: number, end: number, base: number, checkUtf8: boolean): void {
+    // A byte order mark at the start of a file (an editor on Windows) is not part of the first entry.
+    if (base + start === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
+    let stop = end;
+    if (stop > start && chunk[stop - 1] === 13) stop--;
+    if (stop === start) return;
+    let entry: unknown;
+    if (checkUtf8 && !isUtf8(chunk.subarray(start, stop))) {
+      file.malformed++;
+      return;
+    }
+    try {
+      entry = JSON.parse(chunk.toString("utf8", start, stop));
+    } catch {
+      // Blank lines are not entries, nor errors.
+      if (chunk.subarray(start, stop).toString("latin1").trim() !== "") file.malformed++;
+      return;
+    }
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+      file.malformed++;
+      return;
+    }
+    this.sink.entry(file.id, base + start, end - start, entry as TrailEntry);
+  }
+}
+
+/** Opens a file for reading and checks it is still the inode that was listed. */
+function openFile(path: string, key: string): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (`${stat.dev}:${stat.ino}` === key) return fd;
+  } catch {
+    // fall through
+  }
+  closeQuietly(fd);
+  return null;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+/** The offset just past the next newline at or after `position` (or the end of the file). */
+function skipLine(fd: number, position: number, buffer: Buffer): number {
+  let at = position;
+  for (;;) {
+    const read = readSync(fd, buffer, 0, buffer.length, at);
+    if (read === 0) return at;
+    const newline = buffer.subarray(0, read).indexOf(10);
+    if (newline >= 0) return at + newline + 1;
+    at += read;
+  }
+}

@@ -1,0 +1,92 @@
+import type { HubSource } from "../processors/AuditHub.js";
+import type { EntryFilter } from "./EntryQuery.js";
+
+/** One entry as written to the trail: the JSONL object, snake_case fields. */
+export type TrailEntry = Record<string, unknown>;
+
+/** Which trail of the source: every audit entry, or the security entries. */
+export type TrailName = HubSource;
+
+/** The counts /api/stats shows for one trail. */
+export interface TrailStats {
+  total: number;
+  failures: number;
+  modules: Record<string, number>;
+  levels: Record<string, number>;
+  latest_timestamp: string | null;
+  malformed: number;
+  /** Oldest entries forgotten because of maxEntries. */
+  evicted: number;
+  /** Present while the trail is being indexed: the counts above cover only what is indexed so far. */
+  partial?: true;
+  /** Present while the trail is being indexed: bytes of the trail's files read so far, out of all. */
+  indexing?: { done: number; total: number };
+}
+
+export interface PageRequest {
+  offset: number;
+  limit: number;
+}
+
+/** One page of matching entries, newest first. */
+export interface EntryPage {
+  items: TrailEntry[];
+  /** Entries that match: exact, unless `partial`. */
+  total: number;
+  /** The source is still indexing: `total` and `items` cover what it has read so far. */
+  partial: boolean;
+}
+
+export interface EntryCount {
+  total: number;
+  partial: boolean;
+}
+
+/** An entity whose history is asked for: its `entity_type` and `entity_id`. */
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+/** Entries appended to one trail, in the order they were written. */
+export interface AppendedEntries {
+  source: TrailName;
+  entries: TrailEntry[];
+}
+
+export interface StreamOptions {
+  /** Ends the iteration (and releases what it holds) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Where the viewer reads entries from. The REST routes use nothing else, so a
+ * source can be the JSONL trail indexed in this process (JsonlTrailSource) or
+ * a database shared by many services. Every method is asynchronous: a source
+ * may answer from another thread, a file or the network, and must never make
+ * the caller wait behind another caller's work.
+ */
+export interface TrailSource {
+  /** One page of the entries matching `filter`, newest first. */
+  query(source: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage>;
+  /** How many entries match `filter`. */
+  count(source: TrailName, filter: EntryFilter): Promise<EntryCount>;
+  /** Totals, failures, counts per module and level, the newest timestamp. */
+  stats(source: TrailName): Promise<TrailStats>;
+  /**
+   * The entry with this `id` (the UUID every entry carries), or, for a line
+   * written without one, the id derived from its content; null when none has it.
+   */
+  entry(source: TrailName, id: string): Promise<TrailEntry | null>;
+  /** Every entry about one entity, newest first. */
+  history(source: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage>;
+  /** Every entry matching `filter`, newest first, in batches read as the caller asks for them. */
+  export(source: TrailName, filter: EntryFilter, options?: StreamOptions): AsyncIterable<TrailEntry[]>;
+  /** Entries appended from now on, to either trail, as they are found. */
+  live(options?: StreamOptions): AsyncIterable<AppendedEntries>;
+  /** Resolves once the source answers completely (its first index build is done, or it is connected). */
+  ready(): Promise<void>;
+  /** Looks for new entries now instead of at the next change notice or poll. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
