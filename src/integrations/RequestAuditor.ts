@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { AuditLogger } from "../api/AuditLogger.js";
 import { audit } from "../api/configure.js";
@@ -31,6 +31,13 @@ const ACTION_OF_METHOD: Record<string, AuditAction> = {
 
 /** The status logged for a request whose client went away before the response was complete (as nginx does). */
 export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * Where an adapter keeps a request's AuditedRequest on the framework's request
+ * object. One registry-wide symbol, so adapters find each other's: a request
+ * already audited (Express middleware in front of a NestJS app) is audited once.
+ */
+export const AUDITED_REQUEST = Symbol.for("auditx.auditedRequest");
 
 /** One audited request: its ids, its timing and the live context store its handlers update. */
 export class AuditedRequest {
@@ -141,6 +148,27 @@ export class RequestAuditor<Req = unknown, Res = unknown> {
     });
   }
 
+  /**
+   * Writes the completion entry when the Node response has been sent
+   * ('finish'), or when its connection closed before that ('close': aborted,
+   * status 499 unless headers were already sent). `beforeComplete` runs first,
+   * for what the adapter knows only at the end (the matched route).
+   */
+  completeOnResponseEnd(request: AuditedRequest, req: Req, res: Res, response: ServerResponse, beforeComplete?: () => void): void {
+    const complete = (aborted: boolean) => {
+      if (beforeComplete) {
+        try {
+          beforeComplete();
+        } catch {
+          // What an adapter adds at the end is optional; the entry is not.
+        }
+      }
+      this.complete(request, req, res, response.headersSent || !aborted ? response.statusCode : undefined, aborted);
+    };
+    response.once("finish", () => complete(false));
+    response.once("close", () => complete(!response.writableFinished));
+  }
+
   /** Writes the completion entry (once per request). Never throws: the response is already decided. */
   complete(request: AuditedRequest, req: Req, res: Res, status: number | undefined, aborted = false): void {
     if (!request.claimCompletion()) return;
@@ -204,7 +232,8 @@ export function pathOf(url: string): string {
   return mark === -1 ? url : url.slice(0, mark);
 }
 
-function errorMessage(error: unknown): string {
+/** An error's message for the trail (thrown values that are not Errors included). */
+export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   if (typeof error === "string") return error;
   try {

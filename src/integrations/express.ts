@@ -1,13 +1,11 @@
 /** auditx/express: request auditing for Express 4 and 5. Express itself is never imported here. */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { RequestAuditOptions } from "./RequestAuditOptions.js";
-import { type AuditedRequest, RequestAuditor } from "./RequestAuditor.js";
+import { AUDITED_REQUEST as AUDITED, type AuditedRequest, RequestAuditor } from "./RequestAuditor.js";
 
 export type { RequestAuditOptions, RequestOutcome } from "./RequestAuditOptions.js";
 
 export type ExpressAuditOptions = RequestAuditOptions<Request, Response>;
-
-const AUDITED = Symbol.for("auditx.auditedRequest");
 
 type AuditedExpressRequest = Request & { [AUDITED]?: AuditedRequest };
 
@@ -29,12 +27,9 @@ export function auditMiddleware(options: ExpressAuditOptions = {}): RequestHandl
     const audited = auditor.begin({ method: req.method, url, headers: req.headers, ip: req.ip });
     (req as AuditedExpressRequest)[AUDITED] = audited;
     if (auditor.echoHeader) res.setHeader(auditor.echoHeader, audited.requestId);
-    const complete = (aborted: boolean) => {
+    auditor.completeOnResponseEnd(audited, req, res, res, () => {
       audited.route = routeOf(req);
-      auditor.complete(audited, req, res, res.headersSent || !aborted ? res.statusCode : undefined, aborted);
-    };
-    res.once("finish", () => complete(false));
-    res.once("close", () => complete(!res.writableFinished));
+    });
     auditor.run(audited, next);
   };
 }

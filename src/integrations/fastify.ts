@@ -2,13 +2,11 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import type { RequestAuditOptions } from "./RequestAuditOptions.js";
-import { type AuditedRequest, RequestAuditor } from "./RequestAuditor.js";
+import { AUDITED_REQUEST as AUDITED, type AuditedRequest, RequestAuditor } from "./RequestAuditor.js";
 
 export type { RequestAuditOptions, RequestOutcome } from "./RequestAuditOptions.js";
 
 export type FastifyAuditOptions = RequestAuditOptions<FastifyRequest, FastifyReply>;
-
-const AUDITED = Symbol.for("auditx.auditedRequest");
 
 type Decorated = FastifyRequest & { [AUDITED]?: AuditedRequest | null };
 

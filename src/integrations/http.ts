@@ -47,11 +47,7 @@ export function withAudit(handler: RequestHandler, options: HttpAuditOptions = {
     }
     const audited = auditor.begin({ method: req.method ?? "GET", url, headers: req.headers, ip: clientAddress(req, trustProxy) });
     if (auditor.echoHeader) res.setHeader(auditor.echoHeader, audited.requestId);
-    res.once("finish", () => auditor.complete(audited, req, res, res.statusCode));
-    res.once("close", () => {
-      const aborted = !res.writableFinished;
-      auditor.complete(audited, req, res, res.headersSent || !aborted ? res.statusCode : undefined, aborted);
-    });
+    auditor.completeOnResponseEnd(audited, req, res, res);
     auditor.run(audited, () =>
       runHandler(handler, req, res, (error) => {
         audited.fail(error);

@@ -19,14 +19,10 @@ export function auditMiddleware(options: KoaAuditOptions = {}): Middleware {
     if (!auditor.audits(ctx.originalUrl, ctx)) return next();
     const audited = auditor.begin({ method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, ip: ctx.ip });
     if (auditor.echoHeader) ctx.set(auditor.echoHeader, audited.requestId);
-    const res = ctx.res;
-    const complete = (aborted: boolean) => {
+    auditor.completeOnResponseEnd(audited, ctx, ctx, ctx.res, () => {
       const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
       if (typeof matched === "string") audited.route = matched;
-      auditor.complete(audited, ctx, ctx, res.headersSent || !aborted ? res.statusCode : undefined, aborted);
-    };
-    res.once("finish", () => complete(false));
-    res.once("close", () => complete(!res.writableFinished));
+    });
     try {
       await auditor.run(audited, next);
     } catch (error) {
