@@ -27,12 +27,12 @@ import {
   Post,
   UnprocessableEntityException,
 } from "@nestjs/common";
-import { APP_FILTER, APP_GUARD, type HttpAdapterHost, NestFactory } from "@nestjs/core";
+import { APP_FILTER, APP_GUARD, HttpAdapterHost, NestFactory } from "@nestjs/core";
 import { ExpressAdapter } from "@nestjs/platform-express";
 import { FastifyAdapter } from "@nestjs/platform-fastify";
 import { type Observable, of } from "rxjs";
 import { delay } from "rxjs/operators";
-import { AuditAction, type AuditLogger, BusinessModule, RequestContext } from "../../src/index.js";
+import { AuditAction, AuditLogger, BusinessModule, RequestContext } from "../../src/index.js";
 import { Audit, InjectAuditLogger } from "../../src/integrations/nestjs/index.js";
 
 export type Platform = "express" | "fastify";
@@ -76,7 +76,11 @@ export class AppExceptionFilter implements ExceptionFilter {
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     const message = exception instanceof Error ? exception.message : String(exception);
     AppExceptionFilter.handled.push(message);
-    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), { error: status >= 500 ? "internal" : message, handled: true }, status);
+    this.adapterHost.httpAdapter.reply(
+      host.switchToHttp().getResponse(),
+      { error: status >= 500 ? "internal" : message, handled: true },
+      status,
+    );
   }
 }
 
@@ -216,10 +220,19 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Creates and starts the app on the platform; `close()` runs Nest's shutdown (flushing the audit logger). */
-export async function startApp(platform: Platform, rootModule: new () => unknown): Promise<RunningApp> {
+/**
+ * Creates and starts the app on the platform (`prepare` runs before it
+ * listens, as main.ts would); `close()` runs Nest's shutdown (flushing the
+ * audit logger).
+ */
+export async function startApp(
+  platform: Platform,
+  rootModule: new () => unknown,
+  prepare?: (app: INestApplication) => void,
+): Promise<RunningApp> {
   const adapter = platform === "express" ? new ExpressAdapter() : new FastifyAdapter();
   const app = await NestFactory.create(rootModule, adapter, { logger: false, abortOnError: false });
+  prepare?.(app);
   await app.listen(0, "127.0.0.1");
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };

@@ -42,9 +42,7 @@ const PROVIDERS: Provider[] = [
 @Module({})
 export class AuditModule implements NestModule, OnApplicationShutdown {
   // Explicit tokens: the module works whether or not the application's compiler emits decorator metadata.
-  constructor(
-    @Inject(AuditLogger) private readonly logger: AuditLogger,
-  ) {}
+  constructor(@Inject(AuditLogger) private readonly logger: AuditLogger) {}
 
   static forRoot(options: AuditModuleOptions = {}): DynamicModule {
     return {

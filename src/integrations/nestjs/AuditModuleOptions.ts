@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from "@nestjs/common";
 import type { AuditLogger, AuditLoggerOptions } from "../../index.js";
 import type { RequestAuditOptions } from "../RequestAuditOptions.js";
+import { RequestAuditor } from "../RequestAuditor.js";
 
 /**
  * The request as auditx's middleware sees it: Express's request on the Express
@@ -58,5 +59,7 @@ export function validateModuleOptions(options: AuditModuleOptions): AuditModuleO
   if (options.auditRequests !== undefined && typeof options.auditRequests !== "boolean") {
     throw new TypeError("auditRequests: expected true or false");
   }
+  // The request options are checked as the middleware will read them.
+  new RequestAuditor(options);
   return options;
 }
