@@ -1,11 +1,11 @@
-/** express, fastify and koa are optional: importing auditx (or an adapter) never loads a framework it does not need. */
+/** express, fastify, koa and NestJS are optional: importing auditx (or an adapter) never loads a framework it does not need. */
 
 import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DIST_INDEX } from "./support/core-trail.js";
 import { modulesLoadedBy, packagesIn } from "./support/integration-module-graph.js";
 
-const FRAMEWORKS = ["express", "fastify", "koa"];
+const FRAMEWORKS = ["express", "fastify", "koa", "@nestjs/common", "@nestjs/core", "@nestjs/platform-express", "@nestjs/platform-fastify"];
 
 describe("optional framework dependencies (compiled dist, resolved by package name)", () => {
   beforeAll(() => {
@@ -17,7 +17,7 @@ describe("optional framework dependencies (compiled dist, resolved by package na
     expect(packages.has("express")).toBe(true);
   });
 
-  it("importing auditx loads none of express, fastify, koa", () => {
+  it("importing auditx loads none of express, fastify, koa, NestJS", () => {
     const modules = modulesLoadedBy("auditx");
     expect(modules.some((module) => module.endsWith("/dist/index.js"))).toBe(true);
     const packages = packagesIn(modules);
@@ -33,5 +33,12 @@ describe("optional framework dependencies (compiled dist, resolved by package na
     const packages = packagesIn(modulesLoadedBy(specifier));
     for (const framework of FRAMEWORKS) expect(packages.has(framework), framework).toBe(false);
     for (const name of expected) expect(packages.has(name), name).toBe(true);
+  });
+
+  it("importing auditx/nestjs loads Nest's common and core and rxjs, but neither platform nor its HTTP framework", () => {
+    const packages = packagesIn(modulesLoadedBy("auditx/nestjs"));
+    for (const name of ["@nestjs/common", "@nestjs/core", "rxjs"]) expect(packages.has(name), name).toBe(true);
+    for (const name of ["express", "fastify", "koa", "@nestjs/platform-express", "@nestjs/platform-fastify"])
+      expect(packages.has(name), name).toBe(false);
   });
 });
