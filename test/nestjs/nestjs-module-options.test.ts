@@ -198,7 +198,15 @@ describe("auditx/express in front of a NestJS app", () => {
     });
     const { requestId, status } = await get("/ledger/close", { "X-User": "su" });
     expect(status).toBe(500);
-    await waitFor(() => completionEntries(dir).length > 0, 10_000, "completion entry");
+    // In front of Nest's body parser, it also audits a body the parser refuses.
+    const malformed = await fetch(`${running.url}/invoices`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{oops",
+    });
+    expect(malformed.status).toBe(400);
+    const malformedId = malformed.headers.get("x-request-id");
+    await waitFor(() => completionEntries(dir).length >= 2, 10_000, "completion entries");
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(completionEntries(dir)).toEqual([
       expect.objectContaining({
@@ -209,6 +217,7 @@ describe("auditx/express in front of a NestJS app", () => {
         description: "HTTP Request Failed: ledger offline",
         metadata: expect.objectContaining({ route: "/ledger/close" }),
       }),
+      expect.objectContaining({ request_id: malformedId, status: 400, method: "POST", endpoint: "/invoices", success: false }),
     ]);
   });
 });

@@ -287,3 +287,28 @@ describe.each(PLATFORMS)("NestJS on %s", (platform) => {
     });
   });
 });
+
+describe("NestJS on fastify, a body the parser refuses", () => {
+  it("is audited: Fastify parses bodies inside the scope the middleware opened", async () => {
+    const { dir, cleanup } = tempDir("auditx-nestjs-body-");
+    const logger = createLogger({ logDir: dir });
+    const running = await startApp("fastify", erpModule(AuditModule.forRoot({ logger })));
+    try {
+      const response = await fetch(`${running.url}/invoices`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "X-User": "min" },
+        body: "{oops",
+      });
+      expect(response.status).toBe(400);
+      const requestId = response.headers.get("x-request-id");
+      await waitFor(() => completionEntries(dir).some((entry) => entry.request_id === requestId), 10_000, "completion entry");
+      expect(completionEntries(dir)).toEqual([
+        expect.objectContaining({ status: 400, level: "WARNING", success: false, endpoint: "/invoices" }),
+      ]);
+    } finally {
+      await running.close();
+      await logger.shutdown();
+      cleanup();
+    }
+  });
+});
