@@ -3,9 +3,10 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { ROOT, tempDir, waitFor } from "./support/core-trail.js";
+import { ROOT, tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { type RunningExample, startExample } from "./support/integration-example.js";
-import { auditEntries, completionEntries, pollUntil, type TrailEntry } from "./support/integration-trail.js";
+import { auditEntries, completionEntries, type TrailEntry } from "./support/integration-trail.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -67,7 +68,7 @@ describe("examples/nestjs-erp", () => {
     expect((await fetch(`${erp.url}/healthz`)).status).toBe(200);
 
     const all = [denied, raised, posted, refused, voided, anonymous];
-    await waitFor(() => all.every((response) => completionOf(response.requestId)), 20_000, "completion entries");
+    await eventually(() => all.every((response) => completionOf(response.requestId)), 20_000, "completion entries");
 
     expect(businessOf(raised.requestId)).toEqual([
       expect.objectContaining({
@@ -134,10 +135,10 @@ describe("examples/nestjs-erp", () => {
     const socket = new WebSocket(`${erp.url.replace("http", "ws")}/audit/api/ws`);
     const messages: Array<{ type: string; entry?: TrailEntry }> = [];
     socket.on("message", (data) => messages.push(JSON.parse(String(data))));
-    await waitFor(() => messages.some((message) => message.type === "connected"), 10_000, "WebSocket connected");
+    await eventually(() => messages.some((message) => message.type === "connected"), 10_000, "WebSocket connected");
     const raised = await call("PATCH", "/api/customers/C-100/credit-limit", manager, { creditLimit: 2_000_000 });
     expect(raised.status).toBe(200);
-    await waitFor(
+    await eventually(
       () =>
         messages.some(
           (message) => message.type === "entry" && message.entry?.request_id === raised.requestId && message.entry?.entity_id === "C-100",
@@ -147,7 +148,7 @@ describe("examples/nestjs-erp", () => {
     );
     socket.close();
 
-    const found = await pollUntil(
+    const found = await eventually(
       async () => {
         const body = (await (await fetch(`${erp.url}/audit/api/entries?user=thida&limit=50`)).json()) as { items: TrailEntry[] };
         return body.items.find((entry) => entry.request_id === raised.requestId && entry.module === "crm");

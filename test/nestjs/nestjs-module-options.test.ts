@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditLogger, audit, configure, createLogger } from "../../src/index.js";
 import { auditMiddleware } from "../../src/integrations/express.js";
 import { Audit, AuditModule, type AuditModuleOptions, type AuditOptionsFactory } from "../../src/integrations/nestjs/index.js";
-import { tempDir, waitFor } from "../support/core-trail.js";
+import { tempDir } from "../support/core-trail.js";
+import { eventually } from "../support/eventually.js";
 import { auditEntries, completionEntries, type TrailEntry } from "../support/integration-trail.js";
 import { erpModule, LedgerService, PLATFORMS, type RunningApp, startApp } from "./erp-app.js";
 
@@ -56,7 +57,7 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
 }
 
 async function entriesIn(logDir: string, count: number): Promise<TrailEntry[]> {
-  await waitFor(() => auditEntries(logDir).length >= count, 10_000, `${count} entries in ${logDir}`);
+  await eventually(() => auditEntries(logDir).length >= count, 10_000, `${count} entries in ${logDir}`);
   return auditEntries(logDir);
 }
 
@@ -73,7 +74,7 @@ describe.each(PLATFORMS)("AuditModule.forRoot on %s", (platform) => {
     const response = await fetch(`${running.url}/healthz`, { headers: { "X-Correlation-ID": "corr-7" } });
     expect(response.headers.get("x-correlation-id")).toBe("corr-7");
     expect(response.headers.get("x-request-id")).toBeNull();
-    await waitFor(() => completionEntries(dir).length === 1, 10_000, "the /healthz completion entry");
+    await eventually(() => completionEntries(dir).length === 1, 10_000, "the /healthz completion entry");
     // The given list replaced the defaults: /healthz is audited, /plain is not.
     expect(completionEntries(dir)).toEqual([expect.objectContaining({ endpoint: "/healthz", module: "erp", request_id: "corr-7" })]);
   });
@@ -206,7 +207,7 @@ describe("auditx/express in front of a NestJS app", () => {
     });
     expect(malformed.status).toBe(400);
     const malformedId = malformed.headers.get("x-request-id");
-    await waitFor(() => completionEntries(dir).length >= 2, 10_000, "completion entries");
+    await eventually(() => completionEntries(dir).length >= 2, 10_000, "completion entries");
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(completionEntries(dir)).toEqual([
       expect.objectContaining({

@@ -7,7 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditLogger, createLogger } from "../../src/index.js";
 import { AuditModule } from "../../src/integrations/nestjs/index.js";
-import { tempDir, waitFor } from "../support/core-trail.js";
+import { tempDir } from "../support/core-trail.js";
+import { eventually } from "../support/eventually.js";
 import { auditEntries, completionEntries, type TrailEntry } from "../support/integration-trail.js";
 import { AppExceptionFilter, erpModule, PLATFORMS, type RunningApp, startApp } from "./erp-app.js";
 
@@ -51,14 +52,8 @@ describe.each(PLATFORMS)("NestJS on %s", (platform) => {
     };
   }
 
-  async function completionOf(requestId: string | null): Promise<TrailEntry> {
-    let found: TrailEntry | undefined;
-    await waitFor(
-      () => (found = completionEntries(dir).find((entry) => entry.request_id === requestId)) !== undefined,
-      10_000,
-      "completion entry",
-    );
-    return found as TrailEntry;
+  function completionOf(requestId: string | null): Promise<TrailEntry> {
+    return eventually(() => completionEntries(dir).find((entry) => entry.request_id === requestId), 10_000, "completion entry");
   }
 
   function businessEntries(requestId: string | null): TrailEntry[] {
@@ -97,7 +92,7 @@ describe.each(PLATFORMS)("NestJS on %s", (platform) => {
         ip: "127.0.0.1",
       });
     }
-    await waitFor(() => completionEntries(dir).length >= 100, 20_000, "100 completion entries");
+    await eventually(() => completionEntries(dir).length >= 100, 20_000, "100 completion entries");
     const completions = completionEntries(dir);
     expect(completions).toHaveLength(100);
     const viewed = auditEntries(dir).filter((entry) => entry.description === "Customer list viewed");
@@ -301,7 +296,7 @@ describe("NestJS on fastify, a body the parser refuses", () => {
       });
       expect(response.status).toBe(400);
       const requestId = response.headers.get("x-request-id");
-      await waitFor(() => completionEntries(dir).some((entry) => entry.request_id === requestId), 10_000, "completion entry");
+      await eventually(() => completionEntries(dir).some((entry) => entry.request_id === requestId), 10_000, "completion entry");
       expect(completionEntries(dir)).toEqual([
         expect.objectContaining({ status: 400, level: "WARNING", success: false, endpoint: "/invoices" }),
       ]);

@@ -7,9 +7,10 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir, waitFor } from "../support/core-trail.js";
+import { tempDir } from "../support/core-trail.js";
+import { eventually } from "../support/eventually.js";
 import { type RunningExample, startExample } from "../support/integration-example.js";
-import { auditEntries, pollUntil, type TrailEntry } from "../support/integration-trail.js";
+import { auditEntries, type TrailEntry } from "../support/integration-trail.js";
 import { requireRedis } from "../support/redis.js";
 
 const QUEUE = `auditx-test-reports-${randomUUID().slice(0, 8)}`;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   redisUrl = await requireRedis();
   ({ dir, cleanup } = tempDir("auditx-example-queue-"));
   api = await startExample("examples/jobs-queue/server.mjs", dir, { REDIS_URL: redisUrl, REPORTS_QUEUE: QUEUE, TRUST_PROXY: "1" });
-  await waitFor(() => /report worker \d+ ready/.test(api.stdout), 20_000, "the worker process to be ready");
+  await eventually(() => /report worker \d+ ready/.test(api.stdout), 20_000, "the worker process to be ready");
   apiPid = Number(/report API (\d+) listening/.exec(api.stdout)?.[1]);
   workerPid = Number(/report worker (\d+) ready/.exec(api.stdout)?.[1]);
 });
@@ -72,7 +73,7 @@ async function enqueue(request: (typeof requests)[number]): Promise<string> {
 }
 
 async function settled(jobId: string): Promise<JobState> {
-  return pollUntil(
+  return eventually(
     async () => {
       const state = (await (await fetch(`${api.url}/reports/${jobId}`, { headers: { "X-User": "poller" } })).json()) as JobState;
       return state.state === "completed" || state.state === "failed" ? state : undefined;
@@ -91,7 +92,7 @@ describe("examples/jobs-queue (BullMQ on Redis, worker in its own process)", () 
     expect(states.map((state) => state.state)).toEqual(["completed", "completed", "completed", "failed"]);
     expect(states[3]).toMatchObject({ failedReason: "ledger is locked for period close", attemptsMade: 2 });
 
-    await waitFor(() => auditEntries(dir).filter((entry) => entry.module === "reporting").length >= 9, 10_000, "the jobs' entries");
+    await eventually(() => auditEntries(dir).filter((entry) => entry.module === "reporting").length >= 9, 10_000, "the jobs' entries");
     const entries = auditEntries(dir).filter((entry) => entry.module === "reporting");
     for (const [i, request] of requests.entries()) {
       const fromRequest = {

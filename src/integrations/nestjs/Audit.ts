@@ -1,5 +1,6 @@
 import { SetMetadata } from "@nestjs/common";
-import { type AuditAction, type BusinessModule, type LevelInput, LogLevel } from "../../index.js";
+import type { LevelInput } from "../../api/options.js";
+import { type AuditAction, type BusinessModule, LogLevel } from "../../entry/enums.js";
 
 /**
  * What a value function of `@Audit` receives when the handler has settled.

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { Inject, Injectable, type NestMiddleware } from "@nestjs/common";
-import { AuditLogger } from "../../index.js";
+import { AuditLogger } from "../../api/AuditLogger.js";
 import { AUDITED_REQUEST, type AuditedRequest, RequestAuditor } from "../RequestAuditor.js";
 import { AUDIT_MODULE_OPTIONS, type AuditModuleOptions, type NestHttpRequest } from "./AuditModuleOptions.js";
 

@@ -9,7 +9,8 @@ import {
   type Provider,
 } from "@nestjs/common";
 import { APP_INTERCEPTOR } from "@nestjs/core";
-import { AuditLogger, audit, configure } from "../../index.js";
+import { AuditLogger } from "../../api/AuditLogger.js";
+import { audit, configure } from "../../api/configure.js";
 import { AuditInterceptor } from "./AuditInterceptor.js";
 import { AuditMiddleware } from "./AuditMiddleware.js";
 import {

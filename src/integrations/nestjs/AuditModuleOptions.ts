@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from "@nestjs/common";
-import type { AuditLogger, AuditLoggerOptions } from "../../index.js";
+import type { AuditLogger } from "../../api/AuditLogger.js";
+import type { AuditLoggerOptions } from "../../api/options.js";
 import type { RequestAuditOptions } from "../RequestAuditOptions.js";
 import { RequestAuditor } from "../RequestAuditor.js";
 

@@ -1,6 +1,6 @@
 /** auditx/nestjs: AuditModule, the `@Audit` decorator and request auditing for NestJS 11 on Express or Fastify. */
 import { Inject } from "@nestjs/common";
-import { AuditLogger } from "../../index.js";
+import { AuditLogger } from "../../api/AuditLogger.js";
 
 export type { RequestOutcome } from "../RequestAuditOptions.js";
 export { Audit, type AuditCall, type AuditDecoratorOptions, type AuditValue } from "./Audit.js";
