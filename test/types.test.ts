@@ -43,6 +43,10 @@ describe("published types", () => {
     expect(diagnostics.filter((d) => d.file === "quick-start.ts")).toEqual([]);
   });
 
+  it("compile the NestJS usage (decorators, forRoot, forRootAsync, @Audit value functions) without an error", () => {
+    expect(diagnostics.filter((d) => d.file === "nestjs.ts")).toEqual([]);
+  });
+
   it("reject each misspelt or mistyped option, pointing at the field, and nothing else", () => {
     const source = readFileSync(join(fixtures, "misspelt.ts"), "utf8").split("\n");
     const expected = source.flatMap((text, i) => {

@@ -47,13 +47,13 @@ export class AuditInterceptor implements NestInterceptor {
         },
         complete: () => {
           // Thrown here, a failed write becomes the request's error: an audited action must not pass unrecorded.
-          if (options) this.write(options, this.call(context, http, request, result, undefined, false), audited, startedAt);
+          if (options) this.write(options, this.callOf(context, http, request, result, undefined, false), audited, startedAt);
         },
         error: (error: unknown) => {
           audited?.fail(error);
           if (!options) return;
           try {
-            this.write(options, this.call(context, http, request, undefined, error, true), audited, startedAt);
+            this.write(options, this.callOf(context, http, request, undefined, error, true), audited, startedAt);
           } catch (writeError) {
             // The handler's error is the one the application must see; the lost entry is reported.
             this.reportWriteError(writeError);
@@ -63,7 +63,7 @@ export class AuditInterceptor implements NestInterceptor {
     );
   }
 
-  private call(context: ExecutionContext, http: boolean, request: unknown, result: unknown, error: unknown, failed: boolean): AuditCall {
+  private callOf(context: ExecutionContext, http: boolean, request: unknown, result: unknown, error: unknown, failed: boolean): AuditCall {
     const source = (http ? request : undefined) as { params?: unknown; query?: unknown; body?: unknown } | undefined;
     return {
       params: (source?.params as Record<string, string> | undefined) ?? {},
