@@ -1,11 +1,12 @@
-// What request auditing costs a server: the same route on node:http and on
-// Express, with and without auditx's request auditing (one durable trail line
+// What request auditing costs a server: the same route on node:http, on
+// Express and on NestJS (Express platform), with and without auditx's request auditing (one durable trail line
 // per request). Each server runs in a fresh child process; this process is the
 // client (keep-alive, 16 requests in flight, 127.0.0.1). Prints medians of
 // several runs, the ratio and the server time added per request.
 //
 //   npm run bench:request              (20k requests x 5 runs)
 //   node bench/request.bench.mjs --requests 50000 --runs 7
+//   node bench/request.bench.mjs --servers nest           (some of http, express, nest)
 import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -15,7 +16,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { requests: { type: "string", default: "20000" }, runs: { type: "string", default: "5" } },
+  options: {
+    requests: { type: "string", default: "20000" },
+    runs: { type: "string", default: "5" },
+    servers: { type: "string", default: "http,express,nest" },
+  },
 });
 const requests = Number(values.requests);
 const runs = Math.max(1, Number(values.runs));
@@ -25,10 +30,12 @@ const worker = fileURLToPath(new URL("./support/request-worker.mjs", import.meta
 // (what any request-context library, OpenTelemetry's included, costs on this
 // Node); with a hand-rolled request log (one pino line per request, sync
 // destination); and with auditx's request auditing.
+const chosen = new Set(values.servers.split(","));
 const SERVERS = [
   ["http", "node:http", "withAudit(handler)"],
   ["express", "Express 5", "app.use(auditMiddleware())"],
-];
+  ["nest", "NestJS 11 (Express)", "AuditModule.forRoot()"],
+].filter(([server]) => chosen.has(server));
 
 const median = (list) => {
   const sorted = [...list].sort((a, b) => a - b);

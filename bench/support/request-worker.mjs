@@ -14,6 +14,7 @@ async function server() {
   const audited = variant.endsWith("+audit");
   const { createLogger } = await import("../../dist/index.js");
   const logger = audited ? createLogger({ logDir: dir, console: false, maxFileBytes: 0 }) : undefined;
+  if (variant.startsWith("nest")) return { server: await nestServer(audited, logger), logger };
   if (variant.startsWith("express")) {
     const { default: express } = await import("express");
     const app = express();
@@ -57,6 +58,43 @@ async function server() {
   if (!audited) return { server: createServer(handler), logger };
   const { withAudit } = await import("../../dist/integrations/http.js");
   return { server: createServer(withAudit(handler, { logger, module: "sales" })), logger };
+}
+
+/**
+ * The same route as a NestJS 11 controller on the Express platform. Plain
+ * JavaScript here, so Nest's decorators are applied as the functions they are.
+ */
+async function nestServer(audited, logger) {
+  const { Controller, Get, Module } = await import("@nestjs/common");
+  const { NestFactory } = await import("@nestjs/core");
+  class InvoicesController {
+    get() {
+      return invoice;
+    }
+  }
+  Controller("api/sales/invoices")(InvoicesController);
+  Get(":id")(InvoicesController.prototype, "get", Object.getOwnPropertyDescriptor(InvoicesController.prototype, "get"));
+  const imports = [];
+  if (audited) {
+    const { AuditModule } = await import("../../dist/integrations/nestjs/index.js");
+    imports.push(AuditModule.forRoot({ logger, module: "sales" }));
+  }
+  class AppModule {}
+  Module({ imports, controllers: [InvoicesController] })(AppModule);
+  const app = await NestFactory.create(AppModule, { logger: false });
+  if (variant.endsWith("+context")) {
+    const storage = new AsyncLocalStorage();
+    app.use((req, _res, next) => storage.run({ method: req.method }, next));
+  } else if (variant.endsWith("+pino")) {
+    const line = await pinoLine();
+    app.use((req, res, next) => {
+      const started = performance.now();
+      res.once("finish", () => line(req.method, req.originalUrl, req.ip, res.statusCode, started));
+      next();
+    });
+  }
+  await app.init();
+  return app.getHttpServer();
 }
 
 /** A hand-rolled request log: one pino line per request (sync destination), the same fields auditx writes. */

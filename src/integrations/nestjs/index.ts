@@ -4,8 +4,6 @@ import { AuditLogger } from "../../api/AuditLogger.js";
 
 export type { RequestOutcome } from "../RequestAuditOptions.js";
 export { Audit, type AuditCall, type AuditDecoratorOptions, type AuditValue } from "./Audit.js";
-export { AuditInterceptor } from "./AuditInterceptor.js";
-export { AuditMiddleware } from "./AuditMiddleware.js";
 export { AuditModule } from "./AuditModule.js";
 export {
   AUDIT_MODULE_OPTIONS,
