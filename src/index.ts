@@ -29,6 +29,9 @@ export { entryToDict, entryToJsonLine } from "./entry/jsonl.js";
 export { entryFromLogRecord, entryToAttributes } from "./entry/otel.js";
 export { AppLogExporter } from "./exporters/AppLogExporter.js";
 export { JsonlFileExporter } from "./exporters/JsonlFileExporter.js";
+export { ChangeAuditError } from "./integrations/changes/ChangeAuditError.js";
+export type { ChangeCaptureOptions, EntityCaptureOptions, FailurePolicy } from "./integrations/changes/options.js";
+export { createOutboxTableSql, type OutboxDialect } from "./integrations/changes/outbox.js";
 export {
   type ChainSummary,
   type IntegrityProblem,
@@ -42,3 +45,11 @@ export { AuditHub, type AuditHubOptions, defaultHub, type HubEvent, type HubList
 export { CallbackProcessor } from "./processors/CallbackProcessor.js";
 export { ConsoleProcessor } from "./processors/ConsoleProcessor.js";
 export { HubProcessor } from "./processors/HubProcessor.js";
+export {
+  type OutboxConnection,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelayStats,
+  pgOutbox,
+  sqliteOutbox,
+} from "./store/OutboxRelay.js";

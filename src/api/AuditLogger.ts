@@ -350,7 +350,7 @@ export class AuditLogger {
     }
     const limits = this.settings.limits;
     const max = limits.maxStringLength;
-    const millis = Date.now();
+    const millis = options.timestamp === undefined ? Date.now() : toEventMillis(options.timestamp);
     const amount = options.amount === undefined ? null : toAmount(options.amount);
     const spanContext = trace.getSpanContext(context.active());
     const fields: AuditEntryFields = {
@@ -386,7 +386,7 @@ export class AuditLogger {
       traceId: spanContext?.traceId ?? "",
       spanId: spanContext?.spanId ?? "",
       service: this.settings.service,
-      id: uuidv7(millis),
+      id: options.id === undefined ? uuidv7(millis) : toEntryId(options.id),
       // Integrity fields: set below when the line is sealed.
       chainId: "",
       seq: 0,
@@ -468,6 +468,30 @@ export class AuditLogger {
       throw error;
     }
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A preset entry id (an outbox row's): a UUID in lower case, or a clear error. */
+function toEntryId(value: unknown): string {
+  const id = typeof value === "string" ? value.toLowerCase() : "";
+  if (!UUID.test(id)) throw new AuditInputError(`id must be a UUID, got ${JSON.stringify(toText(value, 64))}`);
+  return id;
+}
+
+/** When an event recorded earlier happened: a Date, epoch milliseconds or an ISO 8601 string. */
+function toEventMillis(value: unknown): number {
+  const millis =
+    value instanceof Date
+      ? value.getTime()
+      : typeof value === "number"
+        ? value
+        : typeof value === "string"
+          ? Date.parse(value)
+          : Number.NaN;
+  if (!Number.isFinite(millis) || millis < 0)
+    throw new AuditInputError(`timestamp must be a date, got ${JSON.stringify(toText(value, 64))}`);
+  return millis;
 }
 
 /** The given fields without undefined values, or undefined when none is left. */
