@@ -19,6 +19,8 @@ export interface ReceivedRecord {
   /** The OTel event name of the record. */
   eventName?: string;
   timeUnixNano?: string;
+  /** The OTel event name (LogRecord.event_name), when the record has one. */
+  eventName?: string;
   traceId?: string;
   spanId?: string;
   attributes: Record<string, unknown>;
@@ -37,7 +39,7 @@ interface OtlpKeyValue {
   value: Record<string, unknown>;
 }
 
-interface OtlpLogsRequest {
+export interface OtlpLogsRequest {
   resourceLogs?: {
     resource?: { attributes?: OtlpKeyValue[] };
     scopeLogs?: {
@@ -49,6 +51,7 @@ interface OtlpLogsRequest {
         eventName?: string;
         body?: Record<string, unknown>;
         attributes?: OtlpKeyValue[];
+        eventName?: string;
         traceId?: string;
         spanId?: string;
       }[];
@@ -100,6 +103,7 @@ export function recordsOf(request: OtlpLogsRequest): ReceivedRecord[] {
           severityNumber: record.severityNumber,
           eventName: record.eventName,
           timeUnixNano: record.timeUnixNano,
+          eventName: record.eventName || undefined,
           traceId: hexId(record.traceId),
           spanId: hexId(record.spanId),
           attributes: keyValues(record.attributes),
