@@ -1,9 +1,11 @@
 /**
- * collector-config.yaml is a working Collector configuration: every component
- * a pipeline names is defined, the filelog path parses auditx trail lines
- * (json, timestamp, severity) with checkpoints in file_storage, the severity
- * and attribute names agree with auditx's own mapping, and the commented
- * SIEM blocks are valid YAML. (The otelcol binary itself is not run here.)
+ * collector-config.yaml, read as data: every component a pipeline names is
+ * defined, the filelog path tails every segment name of a trail and parses
+ * auditx trail lines (json, timestamp, severity) with checkpoints in
+ * file_storage, the severity and attribute names agree with auditx's own
+ * mapping, and the commented SIEM blocks are valid YAML. The real Collector
+ * validates and runs the file in the collector tier (test/collector/, npm run
+ * test:collector); this file needs no Go.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,6 +14,7 @@ import { parse } from "yaml";
 import * as A from "../src/entry/attributes.js";
 import { LogLevel, SEVERITY_NUMBER } from "../src/index.js";
 import { ROOT } from "./support/core-trail.js";
+import { siemBlocks } from "./support/siem-blocks.js";
 
 type Section = Record<string, Record<string, unknown> | null>;
 interface Pipeline {
@@ -33,10 +36,27 @@ const config = parse(text) as CollectorConfig;
 const pipelines = Object.entries(config.service.pipelines);
 
 /** stanza's severity aliases and the numbers they stand for. */
+/** The Collector's include globs (doublestar: `*` stays within a folder; `[0-9]` classes) as a RegExp. */
+function globToRegExp(glob: string): RegExp {
+  const path = glob.replace(/\$\{env:[A-Z_]+:-([^}]*)\}/g, "$1");
+  let source = "";
+  for (let i = 0; i < path.length; i++) {
+    const char = path[i] as string;
+    if (char === "*") source += "[^/]*";
+    else if (char === "[") {
+      const end = path.indexOf("]", i);
+      source += path.slice(i, end + 1);
+      i = end;
+    } else source += char.replace(/[.+?^${}()|\\]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`);
+}
+
 const SEVERITY_ALIAS: Record<string, number> = { debug: 5, info: 9, info2: 10, info3: 11, warn: 13, error: 17, error2: 18, fatal: 21 };
 
 interface FilelogReceiver {
   include: string[];
+  compression?: string;
   start_at: string;
   storage: string;
   operators: {
@@ -48,7 +68,7 @@ interface FilelogReceiver {
 }
 
 function filelogReceivers(): [string, FilelogReceiver][] {
-  return Object.entries(config.receivers).filter(([name]) => name.split("/")[0] === "filelog") as unknown as [string, FilelogReceiver][];
+  return Object.entries(config.receivers).filter(([name]) => name.split("/")[0] === "file_log") as unknown as [string, FilelogReceiver][];
 }
 
 describe("collector-config.yaml", () => {
@@ -80,10 +100,13 @@ describe("collector-config.yaml", () => {
     for (const storage of storages) expect(config.service.extensions).toContain(storage);
   });
 
-  it("runs memory_limiter first and batch last in every pipeline", () => {
+  it("runs memory_limiter first in every pipeline and no batch processor, which would acknowledge records it only holds in memory", () => {
     for (const [name, pipeline] of pipelines) {
       expect(pipeline.processors?.[0], name).toBe("memory_limiter");
-      expect(pipeline.processors?.at(-1), name).toBe("batch");
+      expect(
+        pipeline.processors?.some((processor) => processor.split("/")[0] === "batch"),
+        name,
+      ).toBe(false);
     }
     expect(config.processors.memory_limiter).toMatchObject({ check_interval: expect.any(String) });
   });
@@ -100,25 +123,51 @@ describe("collector-config.yaml", () => {
     const otlpSecurity = config.service.pipelines["logs/security"];
     expect(otlpSecurity?.receivers).toEqual(["otlp"]);
     const filterName = otlpSecurity?.processors?.find((name) => name.startsWith("filter/"));
-    const filter = config.processors[filterName ?? ""] as { logs: { log_record: string[] } };
+    const filter = config.processors[filterName ?? ""] as { log_conditions: string[] };
     // The filter drops what is NOT on the security stream.
-    expect(filter.logs.log_record).toEqual([`attributes["${A.ATTR_STREAM}"] != "${A.Stream.SECURITY}"`]);
-    expect(config.service.pipelines["logs/trail_security"]?.receivers).toEqual(["filelog/security"]);
+    expect(filter.log_conditions).toEqual([`log.attributes["${A.ATTR_STREAM}"] != "${A.Stream.SECURITY}"`]);
+    expect(config.service.pipelines["logs/trail_security"]?.receivers).toEqual(["file_log/security"]);
   });
 
-  it("tails audit.jsonl and security.jsonl with their backups, parsing json, timestamp and severity, checkpointed in file_storage", () => {
+  it("tails every segment of audit.jsonl and security.jsonl, and nothing else in the folder", () => {
     const receivers = Object.fromEntries(filelogReceivers());
-    expect(Object.keys(receivers).sort()).toEqual(["filelog/audit", "filelog/security"]);
-    for (const [name, file] of [
-      ["filelog/audit", "audit.jsonl"],
-      ["filelog/security", "security.jsonl"],
+    expect(Object.keys(receivers).sort()).toEqual(["file_log/audit", "file_log/security"]);
+    for (const [name, stem] of [
+      ["file_log/audit", "audit"],
+      ["file_log/security", "security"],
     ] as const) {
-      const receiver = receivers[name];
-      expect(receiver).toBeDefined();
-      if (!receiver) continue;
-      expect(receiver.include.some((pattern) => pattern.endsWith(`/${file}`))).toBe(true);
-      expect(receiver.include.some((pattern) => pattern.endsWith(`/${file}.*`))).toBe(true);
-      expect(receiver.start_at).toBe("beginning");
+      const patterns = (receivers[name]?.include ?? []).map(globToRegExp);
+      const tailed = (file: string) => patterns.some((pattern) => pattern.test(`/var/log/auditx/${file}`));
+      // The live file, time-named segments (plain, then compressed), legacy numbered backups.
+      for (const file of [
+        `${stem}.jsonl`,
+        `${stem}.20261202T174345.123Z.4f2a9c.jsonl`,
+        `${stem}.20261202T174345.123Z.4f2a9c.jsonl.gz`,
+        `${stem}.jsonl.1`,
+        `${stem}.jsonl.12`,
+      ]) {
+        expect(tailed(file), `${name} tails ${file}`).toBe(true);
+      }
+      // The rotation lock and its stale leftovers, the other trails, temp files.
+      const other = stem === "audit" ? "security" : "audit";
+      for (const file of [
+        `${stem}.jsonl.lock`,
+        `${stem}.jsonl.lock.stale-123-0a1b2c3d`,
+        `${other}.jsonl`,
+        "app.log",
+        `${stem}.jsonl.tmp`,
+        `nested/${stem}.jsonl`,
+      ]) {
+        expect(tailed(file), `${name} leaves ${file} alone`).toBe(false);
+      }
+      // Plain and gzip: a segment compressed after it was read is recognised by its decompressed content.
+      expect(receivers[name]?.compression).toBe("auto");
+    }
+  });
+
+  it("parses json, timestamp and severity, checkpointed in file_storage", () => {
+    for (const [name, receiver] of filelogReceivers()) {
+      expect(receiver.start_at, name).toBe("beginning");
       expect(config.extensions[receiver.storage]).toBeDefined();
       expect(receiver.storage.split("/")[0]).toBe("file_storage");
       const parser = receiver.operators.find((operator) => operator.type === "json_parser");
@@ -136,16 +185,21 @@ describe("collector-config.yaml", () => {
   });
 
   it("turns trail lines into records with auditx's attribute names (the OTLP contract)", () => {
-    const transform = config.processors["transform/trail_to_otel"] as { log_statements: { context: string; statements: string[] }[] };
-    const statements = transform.log_statements.flatMap((group) => group.statements);
-    const targets = new Set(statements.flatMap((statement) => [...statement.matchAll(/^set\(attributes\["([^"]+)"\]/g)].map((m) => m[1])));
+    const transform = config.processors["transform/trail_to_otel"] as { log_statements: string[] };
+    const statements = transform.log_statements;
+    const targets = new Set(
+      statements.flatMap((statement) => [...statement.matchAll(/^set\(log\.attributes\["([^"]+)"\]/g)].map((m) => m[1])),
+    );
     const contract = Object.entries(A)
       .filter(([key, value]) => key.startsWith("ATTR_") && key !== "ATTR_APP_FIELDS" && typeof value === "string")
       .map(([, value]) => value as string);
+    // The entry's id travels as log.record.uid (the line of an older writer has none).
+    contract.push("log.record.uid");
     for (const name of contract) expect(targets.has(name), `${name} is set from a trail line`).toBe(true);
     for (const name of targets) expect(contract, `${name} is an auditx attribute`).toContain(name);
-    expect(statements).toContain('set(trace_id.string, attributes["trace_id"]) where attributes["trace_id"] != nil');
-    expect(statements.at(-1)).toMatch(/^delete_matching_keys\(attributes, /);
+    expect(statements).toContain('set(log.trace_id.string, log.attributes["trace_id"]) where log.attributes["trace_id"] != nil');
+    expect(statements).toContain('set(log.event_name, Concat(["auditx", log.attributes["auditx.stream"]], "."))');
+    expect(statements.at(-1)).toMatch(/^delete_matching_keys\(log\.attributes, /);
     for (const pipeline of ["logs/trail", "logs/trail_security"]) {
       expect(config.service.pipelines[pipeline]?.processors).toContain("transform/trail_to_otel");
     }
@@ -153,8 +207,14 @@ describe("collector-config.yaml", () => {
 
   it("writes JSONL with rotation and has a debug exporter", () => {
     for (const name of ["file/audit", "file/security"]) {
-      const exporter = config.exporters[name] as { path: string; format: string; rotation: Record<string, number> };
+      const exporter = config.exporters[name] as {
+        path: string;
+        format: string;
+        create_directory: boolean;
+        rotation: Record<string, number>;
+      };
       expect(exporter.format).toBe("json");
+      expect(exporter.create_directory).toBe(true);
       expect(exporter.path).toMatch(/\.jsonl$/);
       expect(exporter.rotation.max_megabytes).toBeGreaterThan(0);
       expect(exporter.rotation.max_backups).toBeGreaterThan(0);
@@ -162,25 +222,16 @@ describe("collector-config.yaml", () => {
     expect(config.exporters.debug).toMatchObject({ verbosity: expect.any(String) });
   });
 
-  it("carries commented SIEM blocks that parse and use the persistent queue", () => {
-    const blocks = [...text.matchAll(/^# >>> (\S+)\n([\s\S]*?)^# <<< \1$/gm)];
-    expect(blocks.map((block) => block[1])).toEqual(["splunk_hec", "elasticsearch", "kafka", "syslog"]);
-    for (const [, kind, body] of blocks) {
-      const yaml = (body ?? "")
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => {
-          expect(line.startsWith("# ") || line === "#", `${kind}: ${line}`).toBe(true);
-          return line.slice(2);
-        })
-        .join("\n");
-      const exporters = parse(yaml) as Record<string, { sending_queue?: { storage?: string } }>;
-      const names = Object.keys(exporters);
-      expect(names).toHaveLength(1);
-      expect(names[0]?.split("/")[0]).toBe(kind);
-      const queueStorage = exporters[names[0] ?? ""]?.sending_queue?.storage;
-      expect(queueStorage).toBeDefined();
-      expect(config.service.extensions).toContain(queueStorage);
+  it("carries commented SIEM blocks that parse and batch in a persistent queue", () => {
+    const blocks = siemBlocks(text);
+    expect(blocks.map((block) => block.kind)).toEqual(["splunk_hec", "elasticsearch", "kafka", "syslog"]);
+    for (const { kind, name, settings } of blocks) {
+      expect(name.split("/")[0]).toBe(kind);
+      const queue = settings.sending_queue as { storage?: string; batch?: { flush_timeout?: string } } | undefined;
+      expect(queue?.storage, kind).toBeDefined();
+      expect(config.service.extensions).toContain(queue?.storage);
+      // The pipelines have no batch processor: the queue forms the batches.
+      expect(queue?.batch?.flush_timeout, kind).toBeDefined();
     }
   });
 });
