@@ -33,7 +33,7 @@ function goVersion() {
   try {
     return execFileSync("go", ["env", "GOVERSION"], { encoding: "utf8" }).trim();
   } catch {
-    return fail("Go is not installed (https://go.dev/doc/install, or `apt-get install golang-go` with GOTOOLCHAIN=auto).");
+    return fail("Go is not installed (.ci/run shows how to get a current Go from the module proxy).");
   }
 }
 
@@ -58,7 +58,7 @@ const go = goVersion();
 const [major, minor] = majorMinor(go);
 if (major < MIN_GO[0] || (major === MIN_GO[0] && minor < MIN_GO[1])) {
   fail(
-    `${go} is too old: the Collector ${release} modules need go${MIN_GO.join(".")} or newer (GOTOOLCHAIN=auto fetches one from the module proxy).`,
+    `${go} is too old: the Collector ${release} modules need go${MIN_GO.join(".")} or newer (GOTOOLCHAIN=go1.26.8 fetches one from the module proxy).`,
   );
 }
 const goEnv = execFileSync("go", ["env", "GOOS", "GOARCH"], { encoding: "utf8" }).trim().split("\n").join("/");

@@ -50,19 +50,15 @@ export class Collector {
       );
     }
     const log = openSync(this.logPath, "a");
-    const child = spawn(
-      COLLECTOR_BINARY,
-      ["--config", CONFIG, "--config", this.overlay, "--feature-gates=stanza.synchronousLogEmitter"],
-      {
-        env: {
-          ...process.env,
-          AUDITX_LOG_DIR: this.folders.logDir,
-          OTELCOL_STORAGE_DIR: this.folders.storageDir,
-          OTELCOL_EXPORT_DIR: this.folders.exportDir,
-        },
-        stdio: ["ignore", log, log],
+    const child = spawn(COLLECTOR_BINARY, ["--config", CONFIG, "--config", this.overlay, "--feature-gates=stanza.synchronousLogEmitter"], {
+      env: {
+        ...process.env,
+        AUDITX_LOG_DIR: this.folders.logDir,
+        OTELCOL_STORAGE_DIR: this.folders.storageDir,
+        OTELCOL_EXPORT_DIR: this.folders.exportDir,
       },
-    );
+      stdio: ["ignore", log, log],
+    });
     closeSync(log);
     this.child = child;
     this.exited = new Promise((resolve) => child.once("exit", resolve));
