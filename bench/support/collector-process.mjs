@@ -81,50 +81,49 @@ export class Collector {
   }
 }
 
-/** Counts the log records in a file exporter's output, reading only what was appended since the last call. */
-export class ExportCounter {
+/**
+ * Reads a file exporter's output as it grows (only what was appended since the
+ * last call): the records in it, and the distinct auditx.reference_no values.
+ * Lines are parsed, so a torn line throws.
+ */
+export class ExportReader {
   constructor(path) {
     this.path = path;
     this.offset = 0;
-    this.count = 0;
     this.rest = "";
+    this.count = 0;
+    this.references = new Set();
   }
 
   read() {
-    if (!existsSync(this.path)) return this.count;
+    if (!existsSync(this.path)) return this;
     const fd = openSync(this.path, "r");
     try {
       const size = fstatSync(fd).size;
-      if (size <= this.offset) return this.count;
+      if (size <= this.offset) return this;
       const chunk = Buffer.alloc(size - this.offset);
       readSync(fd, chunk, 0, chunk.length, this.offset);
       this.offset = size;
-      const text = this.rest + chunk.toString("utf8");
-      const cut = text.lastIndexOf("\n") + 1;
-      this.rest = text.slice(cut);
-      // Every exported log record has one "timeUnixNano" (its observed time is "observedTimeUnixNano").
-      this.count += text.slice(0, cut).split('"timeUnixNano":').length - 1;
-      return this.count;
+      const lines = (this.rest + chunk.toString("utf8")).split("\n");
+      this.rest = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line !== "") this.add(JSON.parse(line));
+      }
+      return this;
     } finally {
       closeSync(fd);
     }
   }
-}
 
-/** The auditx.reference_no of every record in a file exporter's output (parsed, so a torn line throws). */
-export function exportedReferences(path) {
-  if (!existsSync(path)) return [];
-  const references = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    if (line === "") continue;
-    for (const resourceLogs of JSON.parse(line).resourceLogs ?? []) {
+  add(request) {
+    for (const resourceLogs of request.resourceLogs ?? []) {
       for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
         for (const record of scopeLogs.logRecords ?? []) {
-          const attribute = (record.attributes ?? []).find((a) => a.key === "auditx.reference_no");
-          references.push(attribute?.value?.stringValue);
+          this.count++;
+          const reference = (record.attributes ?? []).find((a) => a.key === "auditx.reference_no");
+          if (reference) this.references.add(reference.value.stringValue);
         }
       }
     }
   }
-  return references;
 }

@@ -142,6 +142,7 @@ describe("filelog path through Collector crashes and restarts", () => {
   it("auditx wrote and rotated the whole trail while the Collector came and went", () => {
     const segments = listTrailSegments(trail(), "audit.jsonl");
     expect(segments.length).toBeGreaterThan(20);
+    console.info(`filelog: the trail rotated into ${segments.length} segments`);
     const lines = segments.flatMap((segment) => readJsonl(segment.path));
     expect(lines).toHaveLength(TOTAL);
     expect(new Set(lines.map((line) => line.reference_no)).size).toBe(TOTAL);
