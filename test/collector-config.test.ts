@@ -193,8 +193,6 @@ describe("collector-config.yaml", () => {
     const contract = Object.entries(A)
       .filter(([key, value]) => key.startsWith("ATTR_") && key !== "ATTR_APP_FIELDS" && typeof value === "string")
       .map(([, value]) => value as string);
-    // The entry's id travels as log.record.uid (the line of an older writer has none).
-    contract.push("log.record.uid");
     for (const name of contract) expect(targets.has(name), `${name} is set from a trail line`).toBe(true);
     for (const name of targets) expect(contract, `${name} is an auditx attribute`).toContain(name);
     expect(statements).toContain('set(log.trace_id.string, log.attributes["trace_id"]) where log.attributes["trace_id"] != nil');

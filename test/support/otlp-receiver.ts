@@ -19,8 +19,6 @@ export interface ReceivedRecord {
   /** The OTel event name of the record. */
   eventName?: string;
   timeUnixNano?: string;
-  /** The OTel event name (LogRecord.event_name), when the record has one. */
-  eventName?: string;
   traceId?: string;
   spanId?: string;
   attributes: Record<string, unknown>;
@@ -51,7 +49,6 @@ export interface OtlpLogsRequest {
         eventName?: string;
         body?: Record<string, unknown>;
         attributes?: OtlpKeyValue[];
-        eventName?: string;
         traceId?: string;
         spanId?: string;
       }[];
@@ -103,7 +100,6 @@ export function recordsOf(request: OtlpLogsRequest): ReceivedRecord[] {
           severityNumber: record.severityNumber,
           eventName: record.eventName,
           timeUnixNano: record.timeUnixNano,
-          eventName: record.eventName || undefined,
           traceId: hexId(record.traceId),
           spanId: hexId(record.spanId),
           attributes: keyValues(record.attributes),
