@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: more workers only make the process-heavy tests slower.
     maxWorkers: 2,
+    // Loggers print each entry on stdout by default (as the original); the tests read their trails and
+    // their own console streams instead. The default itself is tested in child processes without this.
+    env: { AUDITX_CONSOLE: "off" },
   },
 });

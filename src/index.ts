@@ -4,6 +4,7 @@ export type { AuditStats } from "./api/AuditPipeline.js";
 export { audit, configure, createLogger } from "./api/configure.js";
 export { type AuditProcessors, createAuditProcessors } from "./api/createAuditProcessors.js";
 export type {
+  AuditingEntryOptions,
   AuditingOptions,
   AuditLoggerOptions,
   ChangeOptions,
@@ -24,6 +25,7 @@ export { entryIdOf } from "./entry/entryId.js";
 export { AuditAction, BusinessModule, LogLevel, SEVERITY_NUMBER } from "./entry/enums.js";
 export { AuditConfigError, AuditInputError, AuditWriteError } from "./entry/errors.js";
 export { TRAIL_FIELDS } from "./entry/fields.js";
+export type { ImportOptions } from "./entry/importedEntry.js";
 export type { JsonObject, JsonValue } from "./entry/json.js";
 export { entryToDict, entryToJsonLine } from "./entry/jsonl.js";
 export { entryFromLogRecord, entryToAttributes } from "./entry/otel.js";

@@ -151,7 +151,7 @@ describe("console and hub", () => {
     logger = createLogger({ logDir: dir, console: { write: (text: string) => void written.push(text) } });
     logger.logTransaction("Sales invoice posted", { referenceNo: "SI-2026-0042", amount: 1_250_000 });
     expect(written).toHaveLength(1);
-    expect(written[0]).toContain("Sales invoice posted | SI-2026-0042 | 1,250,000 MMK");
+    expect(written[0]).toContain("| AUDIT | sales/CREATE | N/A | 200 | Sales invoice posted [SI-2026-0042] 1,250,000.00 MMK | SYSTEM@HQ |");
     expect(written[0]).not.toContain("\x1b[");
   });
 
@@ -180,7 +180,7 @@ describe("console and hub", () => {
       throw new Error("socket closed");
     });
     logger.connectHub(hub);
-    expect(() => logger.logSecurity("login")).not.toThrow();
+    expect(() => logger.logSecurity("login failed", { success: false })).not.toThrow();
     expect(hub.recent("security")).toHaveLength(1);
     expect(readJsonl(join(dir, "audit.jsonl"))).toHaveLength(1);
   });

@@ -73,7 +73,7 @@ describe("loggers", () => {
     expect(second).not.toBe(first);
     expect(audit.logDir).toBe(join(dir, "second"));
     audit.logTransaction("to second", { amount: 2 });
-    audit.logSecurity("login on second");
+    audit.logSecurity("login on second", { success: false });
     expect(() => first.log("late")).toThrow(AuditWriteError);
     await audit.flush();
     expect(readJsonl(join(dir, "first", "audit.jsonl")).map((e) => e.description)).toEqual(["to first"]);

@@ -32,7 +32,8 @@ function manyAlogCalls(target: AuditLogger): Promise<AuditEntry>[] {
     calls.push(target.alogTransaction(`transaction ${i}`, { amount: i, party: "Golden Trading Co." }));
     calls.push(target.alogInventory(`inventory ${i}`, { productId: `P-${i}`, quantity: i }));
     calls.push(target.alogService(`service ${i}`, { jobId: `J-${i}` }));
-    calls.push(target.alogSecurity(`security ${i}`, { action: AuditAction.LOGOUT }));
+    // Failed (so on the security stream, as in the original), and not a login: no rate limiting.
+    calls.push(target.alogSecurity(`security ${i}`, { action: AuditAction.LOGOUT, success: false }));
   }
   return calls;
 }
@@ -121,7 +122,7 @@ describe("buffered mode", () => {
     expect(readJsonl(join(dir, "audit.jsonl"))).toEqual([entry.toDict()]);
     expect(rawLines(join(dir, "app.log"))).toHaveLength(1);
 
-    const second = logger.logSecurity("flushed");
+    const second = logger.logSecurity("flushed", { success: false });
     expect(readJsonl(join(dir, "audit.jsonl"))).toHaveLength(1);
     await logger.flush();
     expect(readJsonl(join(dir, "audit.jsonl"))).toEqual([entry.toDict(), second.toDict()]);

@@ -31,10 +31,18 @@ describe("failed logins", () => {
     expect(entries.map((e) => e.level)).toEqual(["SECURITY", "SECURITY", "SECURITY", "CRITICAL", "CRITICAL"]);
     expect(entries.map((e) => e.metadata?.failed_attempts)).toEqual([1, 2, 3, 4, 5]);
     expect(entries[2].metadata?.brute_force).toBeUndefined();
-    expect(entries[3].metadata).toMatchObject({ brute_force: true, failed_attempts: 4, window_seconds: 300 });
+    // The original's description, which SIEM rules match; the detail is in metadata.
+    expect(entries[3].description).toBe("Rate limit exceeded - possible brute force");
+    expect(entries[3].metadata).toMatchObject({
+      brute_force: true,
+      failed_attempts: 4,
+      limit: 3,
+      window_seconds: 60,
+      rate_limit_key: "203.0.113.77",
+      attempt_description: "Login failed: bad password",
+    });
     expect(entries[3].success).toBe(false);
     expect(entries[3].ip).toBe("203.0.113.77");
-    expect(entries[3].description).toContain("203.0.113.77");
 
     // Another IP has its own count.
     expect(failedLogin("198.51.100.1")).toMatchObject({ level: "SECURITY", metadata: { failed_attempts: 1 } });

@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditLogger, createLogger, RequestContext } from "../src/index.js";
 import { FIXTURES, readJsonl, tempDir } from "./support/core-trail.js";
 
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 let dir: string;
 let cleanup: () => void;
 let logger: AuditLogger;
@@ -104,18 +106,22 @@ describe("isolation", () => {
 
   it("a nested run() overlays the outer fields without changing them", () => {
     RequestContext.run({ user: "outer", branchId: "BR-1" }, () => {
+      // A scope without a request id gets one (as the original's set()); the nested scope inherits it.
+      const { requestId } = RequestContext.get();
+      expect(requestId).toMatch(UUID_V4);
       RequestContext.run({ user: "inner" }, () => {
-        expect(RequestContext.get()).toEqual({ user: "inner", branchId: "BR-1" });
+        expect(RequestContext.get()).toEqual({ user: "inner", branchId: "BR-1", requestId });
         RequestContext.update({ companyId: "CO-inner" });
       });
-      expect(RequestContext.get()).toEqual({ user: "outer", branchId: "BR-1" });
+      expect(RequestContext.get()).toEqual({ user: "outer", branchId: "BR-1", requestId });
     });
   });
 
   it("clear() and set() act on the current scope only", () => {
-    RequestContext.run({ user: "a", ip: "1.1.1.1" }, () => {
+    RequestContext.run({ user: "a", ip: "1.1.1.1", requestId: "r-a" }, () => {
       RequestContext.set({ user: "b" });
-      expect(RequestContext.get()).toEqual({ user: "b" });
+      // set() replaces the fields, but keeps the scope's request id (a guard's set() inside a request).
+      expect(RequestContext.get()).toEqual({ user: "b", requestId: "r-a" });
       RequestContext.clear();
       expect(RequestContext.get()).toEqual({});
       expect(logger.log("anonymous").user).toBe("SYSTEM");
@@ -158,8 +164,9 @@ describe("snapshots", () => {
     >[0];
     RequestContext.run(weird, () => {
       const snapshot = RequestContext.get();
-      expect(snapshot).toEqual({ user: "u" });
-      expect(Object.keys(snapshot)).toEqual(["user"]);
+      // The known field, and the request id the scope was given.
+      expect(snapshot).toEqual({ user: "u", requestId: expect.stringMatching(UUID_V4) });
+      expect(Object.keys(snapshot)).toEqual(["user", "requestId"]);
     });
   });
 

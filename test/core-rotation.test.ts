@@ -2,7 +2,7 @@
 import { existsSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AuditLogger, createLogger } from "../src/index.js";
+import { type AuditLogger, createLogger, LogLevel } from "../src/index.js";
 import { rawLines, readJsonl, readTrail, tempDir, trailFiles } from "./support/core-trail.js";
 
 let dir: string;
@@ -26,7 +26,8 @@ const seqOf = (record: Record<string, unknown>) => (record.metadata as { seq: nu
 function writeRecords(target: AuditLogger, count: number, security = false): number {
   let longest = 0;
   for (let seq = 0; seq < count; seq++) {
-    const entry = (security ? target.logSecurity : target.log).call(target, `record ${seq}`, {
+    const entry = target.log(`record ${seq}`, {
+      level: security ? LogLevel.SECURITY : undefined,
       metadata: { seq, pad: "y".repeat(seq % 97) },
     });
     longest = Math.max(longest, Buffer.byteLength(JSON.stringify(entry.toDict())) + 1);

@@ -27,7 +27,7 @@ afterEach(() => cleanup());
 /** One entry of every level, plus app messages; returns the descriptions written per level. */
 function writeEveryLevel(logger: AuditLogger): void {
   for (const level of Object.values(LogLevel)) logger.log(`entry ${level}`, { level });
-  logger.logSecurity("login ok", { user: "admin" });
+  logger.logSecurity("login ok", { user: "admin", level: LogLevel.SECURITY });
   logger.info("app info message");
   logger.critical("app critical message");
   logger.loggingCustom("custom message", { level: "error", user: "svc" });
@@ -59,7 +59,7 @@ describe("stream routing", () => {
 
   it("the security copy is the same line as in audit.jsonl", async () => {
     const logger = createLogger({ logDir: dir });
-    logger.logSecurity("Password changed", { action: "UPDATE", user: "u1" });
+    logger.logSecurity("Password change refused", { action: "UPDATE", user: "u1", success: false });
     await logger.shutdown();
     expect(rawLines(join(dir, "security.jsonl"))).toEqual(rawLines(join(dir, "audit.jsonl")));
   });

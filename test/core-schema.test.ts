@@ -150,6 +150,7 @@ describe("field order and empty values", () => {
   it("leaves out empty values but always keeps status and success", () => {
     const entry = logger.log("Report viewed", { userRole: "", metadata: {}, oldValues: {}, referenceNo: "", status: null });
     const line = lastLine();
+    // As the original, every entry names the default currency and a request id (its own, outside a request).
     expect(Object.keys(line)).toEqual([
       "timestamp",
       "level",
@@ -157,12 +158,15 @@ describe("field order and empty values", () => {
       "action",
       "description",
       "user",
+      "currency",
+      "request_id",
       "hostname",
       "status",
       "success",
       "id",
     ]);
     expect(line).toMatchObject({ level: "AUDIT", module: "system", action: "READ", user: "SYSTEM", status: null, success: true });
+    expect(line.request_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(line).not.toHaveProperty("trace_id");
     expectLineIsEntry(entry);
   });
@@ -189,9 +193,12 @@ describe("field order and empty values", () => {
 });
 
 describe("currency", () => {
-  it("is written only with an amount, MMK by default", () => {
+  it("is written on every entry, as the original writes it, MMK by default", () => {
     logger.logTransaction("Quote drafted", { currency: "USD" });
-    expect(lastLine()).not.toHaveProperty("currency");
+    expect(lastLine()).toMatchObject({ currency: "USD" });
+    expect(lastLine()).not.toHaveProperty("amount");
+    logger.log("Report viewed");
+    expect(lastLine()).toMatchObject({ currency: "MMK" });
     expect(lastLine()).not.toHaveProperty("amount");
     logger.logTransaction("Invoice posted", { amount: 1_250_000 });
     expect(lastLine()).toMatchObject({ amount: 1_250_000, currency: "MMK" });
@@ -310,10 +317,16 @@ describe("each method's defaults and extra fields", () => {
     expectLineIsEntry(entry);
   });
 
-  it("logSecurity: level SECURITY, module auth, action LOGIN", () => {
+  it("logSecurity: module auth, action LOGIN; AUDIT when it succeeded, SECURITY when it failed (as the original)", () => {
     const entry = logger.logSecurity("User login successful", { user: "admin", ip: "10.0.0.1" });
-    expect(lastLine()).toMatchObject({ level: "SECURITY", module: "auth", action: "LOGIN", user: "admin", ip: "10.0.0.1", success: true });
+    expect(lastLine()).toMatchObject({ level: "AUDIT", module: "auth", action: "LOGIN", user: "admin", ip: "10.0.0.1", success: true });
     expectLineIsEntry(entry);
+    const failed = logger.logSecurity("Login failed: invalid password", { user: "admin", ip: "10.0.0.1", success: false, status: 401 });
+    expect(lastLine()).toMatchObject({ level: "SECURITY", module: "auth", action: "LOGIN", user: "admin", status: 401, success: false });
+    expectLineIsEntry(failed);
+    // Without a user in the call or the context: UNKNOWN, as the original.
+    logger.logSecurity("Password reset requested", { action: AuditAction.UPDATE });
+    expect(lastLine()).toMatchObject({ level: "AUDIT", action: "UPDATE", user: "UNKNOWN" });
   });
 
   it("takes request context fields that the call does not give", () => {
@@ -392,6 +405,17 @@ function parseAppLine(line: string): { user: string; method: string; level: stri
   return { user, method, level, message, json: rest.length ? JSON.parse(rest.join(" | ")) : undefined };
 }
 
+/** Parses an app message line, Python logging's `yyyy-mm-dd hh:mm:ss,mmm | LEVEL | message[ | {json}]`. */
+function parseLoggingLine(line: string): { level: string; message: string; json?: unknown } {
+  const head = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}),(\d{3}) \| /.exec(line);
+  expect(head, line).not.toBeNull();
+  const [, yyyy, mm, dd, hh, mi, ss, ms] = head as RegExpExecArray;
+  const at = new Date(Number(yyyy), Number(mm) - 1, Number(dd), Number(hh), Number(mi), Number(ss), Number(ms)).getTime();
+  expect(Math.abs(Date.now() - at)).toBeLessThan(60_000);
+  const [level, message, ...rest] = line.slice((head as RegExpExecArray)[0].length).split(" | ");
+  return { level, message, json: rest.length ? JSON.parse(rest.join(" | ")) : undefined };
+}
+
 describe("app.log", () => {
   it("loggingCustom writes `time | user | METHOD | LEVEL | message | {json}`", () => {
     logger.loggingCustom("Tenant status updated", { level: "info", user: "billing_service", isActive: "Not at all" });
@@ -408,19 +432,21 @@ describe("app.log", () => {
     expect(parseAppLine(lines[1])).toEqual({ user: "sync", method: "POST", level: "WARNING", message: "Order synced", json: undefined });
   });
 
-  it("debug/info/warning/error/critical write app.log lines of their level, nothing to the JSONL trails", () => {
+  it("debug/info/warning/error/critical write app.log lines of their level in the original's logging format, nothing to the JSONL trails", () => {
     RequestContext.run({ user: "worker-1", method: "GET" }, () => {
       logger.debug("cache warm");
-      logger.info("started", { port: 8080 });
+      logger.info("started", { port: 8080, hosts: ["a", "b"] });
       logger.warning("slow query");
       logger.error("sync failed");
       logger.critical("db down");
     });
-    const lines = rawLines(join(dir, "app.log")).map(parseAppLine);
+    const raw = rawLines(join(dir, "app.log"));
+    const lines = raw.map(parseLoggingLine);
     expect(lines.map((l) => l.level)).toEqual(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]);
     expect(lines.map((l) => l.message)).toEqual(["cache warm", "started", "slow query", "sync failed", "db down"]);
-    expect(lines[1].json).toEqual({ port: 8080 });
-    expect(lines.every((l) => l.user === "worker-1" && l.method === "GET")).toBe(true);
+    // The JSON part as Python's json.dumps writes it: a space after each comma and colon.
+    expect(raw[1].endsWith(' | started | {"port": 8080, "hosts": ["a", "b"]}')).toBe(true);
+    expect(lines[1].json).toEqual({ port: 8080, hosts: ["a", "b"] });
     expect(rawLines(join(dir, "audit.jsonl"))).toEqual([]);
     expect(rawLines(join(dir, "security.jsonl"))).toEqual([]);
     expect(received).toEqual([]);

@@ -107,7 +107,7 @@ describe("AuditWriteError", () => {
     symlinkSync("/dev/full", join(dir, "logs", "security.jsonl"));
     logger = createLogger({ logDir: join(dir, "logs") });
     expect(logger.log("plain entry").description).toBe("plain entry");
-    expect(() => logger?.logSecurity("login")).toThrow(AuditWriteError);
+    expect(() => logger?.logSecurity("login failed", { success: false })).toThrow(AuditWriteError);
   });
 
   it("a rotation that fails (backup slot taken by a folder) loses no record: the file grows, the failure is reported", () => {

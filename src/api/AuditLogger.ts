@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { context, trace } from "@opentelemetry/api";
 import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
@@ -8,10 +9,12 @@ import { EVENT_NAME, Stream } from "../entry/attributes.js";
 import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "../entry/enums.js";
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
 import type { AuditEntryFields } from "../entry/fields.js";
+import { type ImportOptions, importedEntryFields } from "../entry/importedEntry.js";
 import { entryToJsonLine } from "../entry/jsonl.js";
 import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
 import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
 import { formatTimestamp } from "../internal/timestamp.js";
+import { timestampMillis } from "../internal/timestampMillis.js";
 import { uuidv7 } from "../internal/uuid.js";
 import { VERSION } from "../internal/version.js";
 import type { AuditHub } from "../processors/AuditHub.js";
@@ -19,6 +22,7 @@ import { type CarriedRecord, withCarriedRecord } from "../processors/RecordCarri
 import { AuditPipeline, type AuditStats } from "./AuditPipeline.js";
 import { pipelineInProvider, pipelineOf } from "./createAuditProcessors.js";
 import type {
+  AuditingEntryOptions,
   AuditingOptions,
   AuditLoggerOptions,
   ChangeOptions,
@@ -39,9 +43,14 @@ interface MethodDefaults {
   level: LogLevel;
   module: string;
   action: string;
+  /** The user when neither the call nor the context names one (default "SYSTEM"). */
+  user?: string;
   entityType?: string;
   entityId?: string;
 }
+
+/** The description of a failed login past the rate limit: the original's text, which SIEM rules match. */
+export const BRUTE_FORCE_DESCRIPTION = "Rate limit exceeded - possible brute force";
 
 const loggers = new Set<AuditLogger>();
 let exitHooksInstalled = false;
@@ -122,7 +131,7 @@ export class AuditLogger {
   /** A stock movement on entity `product`; name, quantity, unit and warehouse go into metadata. */
   logInventory(description: string, options?: InventoryOptions): AuditEntry {
     const o = options ?? {};
-    const extra = compact({ product_name: o.productName, quantity: o.quantity, unit: o.unit, warehouse_id: o.warehouseId });
+    const extra = compact({ product_name: o.productName, quantity: o.quantity, unit: o.unit ?? "pcs", warehouse_id: o.warehouseId });
     return this.write(description, o, extra, { ...INVENTORY_DEFAULTS, entityId: o.productId });
   }
 
@@ -134,42 +143,73 @@ export class AuditLogger {
   }
 
   /**
-   * A security event (level SECURITY). Failed logins (action LOGIN,
-   * success false) are counted per IP (else per user): past
-   * `rateLimit.maxAttempts` in the window the entry is CRITICAL, flagged
-   * brute_force, and goes to security.jsonl as such.
+   * A security event, as the original writes it: level AUDIT when it
+   * succeeded, SECURITY when it failed (`success: false`), module auth, action
+   * LOGIN, user "UNKNOWN" unless given or in the context. Failed logins
+   * (action LOGIN, success false) are counted per IP (else per user): past
+   * `rateLimit.maxAttempts` in the window (default 5 in 60 s) the entry is
+   * CRITICAL, described "Rate limit exceeded - possible brute force", with the
+   * attempt's own description and the counts in metadata.
    */
   logSecurity(description: string, options?: EntryOptions): AuditEntry {
     const o = options ?? {};
-    const action = o.action ?? AuditAction.LOGIN;
-    if (action === AuditAction.LOGIN && o.success === false) {
+    const failed = o.success === false;
+    const defaults = failed ? SECURITY_FAILURE_DEFAULTS : SECURITY_DEFAULTS;
+    if (failed && (o.action ?? AuditAction.LOGIN) === AuditAction.LOGIN) {
       const ctx = currentContext() ?? NO_CONTEXT;
       const key = toText(o.ip ?? ctx.ip ?? o.user ?? ctx.user ?? "unknown", 256);
       const attempts = this.rateLimiter.hit(key);
       if (attempts.count > this.rateLimiter.maxAttempts) {
         const extra = {
+          attempt_description: toText(description, 512),
           failed_attempts: attempts.count,
+          limit: this.rateLimiter.maxAttempts,
           window_seconds: this.rateLimiter.windowMs / 1000,
+          rate_limit_key: key,
           brute_force: true,
         };
-        return this.write(
-          `Brute-force suspected: ${attempts.count} failed logins from ${key} — ${toText(description, 512)}`,
-          { ...o, level: LogLevel.CRITICAL },
-          extra,
-          SECURITY_DEFAULTS,
-        );
+        return this.write(BRUTE_FORCE_DESCRIPTION, { ...o, level: LogLevel.CRITICAL }, extra, defaults);
       }
-      return this.write(description, o, { failed_attempts: attempts.count }, SECURITY_DEFAULTS);
+      return this.write(description, o, { failed_attempts: attempts.count }, defaults);
     }
-    return this.write(description, o, undefined, SECURITY_DEFAULTS);
+    return this.write(description, o, undefined, defaults);
   }
 
+  /**
+   * The original's form, `auditing(description, options)`: writes one entry
+   * (level NORMAL, module system, action READ unless given) and returns it.
+   */
+  auditing(description: string, options?: AuditingEntryOptions): AuditEntry;
   /**
    * Wraps a function so that each call writes one entry when it settles:
    * success with duration_ms, or failure (level ERROR, success false, the
    * error message) before the error is rethrown.
    */
-  auditing<A extends unknown[], R>(options: AuditingOptions, fn: (...args: A) => R): (...args: A) => R {
+  auditing<A extends unknown[], R>(options: AuditingOptions, fn: (...args: A) => R): (...args: A) => R;
+  auditing(first: unknown, second?: unknown): unknown {
+    if (typeof first === "string") {
+      if (typeof second === "function") {
+        throw new AuditInputError(
+          "auditing(description, options) writes one entry and takes no function; to wrap a function, call auditing({ description }, fn)",
+        );
+      }
+      if (second !== undefined && (second === null || typeof second !== "object")) {
+        throw new AuditInputError(`auditing(description, options): options must be an object, got ${typeof second}`);
+      }
+      return this.write(first, second as AuditingEntryOptions | undefined, undefined, AUDITING_DEFAULTS);
+    }
+    if (first !== null && typeof first === "object" && !Array.isArray(first)) {
+      if (typeof second !== "function") {
+        throw new AuditInputError(
+          "auditing(options, fn) wraps a function, and fn is missing; to write one entry, call auditing(description, options)",
+        );
+      }
+      return this.wrap(first as AuditingOptions, second as (...args: unknown[]) => unknown);
+    }
+    throw new AuditInputError("auditing: expected (description: string, options?) to write one entry, or (options, fn) to wrap a function");
+  }
+
+  private wrap<A extends unknown[], R>(options: AuditingOptions, fn: (...args: A) => R): (...args: A) => R {
     const logger = this;
     const name = fn.name || "operation";
     return function audited(this: unknown, ...args: A): R {
@@ -208,6 +248,29 @@ export class AuditLogger {
     };
   }
 
+  /**
+   * Writes an entry that records an event of another audit trail (a legacy
+   * audit table, a file of the Python auditX) with its own time: see
+   * `auditx import`. The record's keys are the trail's field names (or the
+   * entry's camelCase keys); `timestamp` and `description` are required,
+   * other keys are kept in metadata, and `metadata.imported` names the
+   * source and the time of the import, so an imported entry is never taken
+   * for one written when it happened. Its id derives from the source, row
+   * and record, so the same record imported twice has the same id. The
+   * request context, request id and host of the importing process are not
+   * used. Throws AuditInputError when the record cannot be imported.
+   */
+  importEntry(record: Record<string, unknown>, options: ImportOptions = {}): AuditEntry {
+    const settings = this.settings;
+    const fields = importedEntryFields(record, options, {
+      limits: settings.limits,
+      currency: settings.currency,
+      service: settings.service,
+      now: Date.now(),
+    });
+    return this.commit(fields, timestampMillis(fields.timestamp));
+  }
+
   // ---- async variants: resolve once durable (after fsync with `fsync: true`) ----
 
   alog(description: string, options?: EntryOptions): Promise<AuditEntry> {
@@ -237,13 +300,18 @@ export class AuditLogger {
 
   // ---- app.log ---------------------------------------------------------------
 
-  /** A plain-text app.log line `time | user | METHOD | LEVEL | message[ | {json}]`; other keys become the JSON part. */
+  /**
+   * A plain-text app.log line `dd/mm/yyyy hh:mm:ss AM | user | METHOD | LEVEL | message[ | {json}]`;
+   * other keys become the JSON part, written as the original writes it.
+   */
   loggingCustom(message: string, options: CustomLogOptions = {}): void {
     const { level, user, method, ...fields } = options;
     const resolved = level === undefined ? LogLevel.INFO : parseLevel(level);
     if (!resolved) throw new AuditInputError(`unknown level ${JSON.stringify(String(level))}`);
-    this.writeApp(resolved, message, fields, user, method);
+    this.writeApp(resolved, message, fields, { user, method });
   }
+
+  // App messages: `yyyy-mm-dd hh:mm:ss,mmm | LEVEL | message[ | {json}]` in app.log, as the original's.
 
   debug(message: string, fields?: Record<string, unknown>): void {
     this.writeApp(LogLevel.DEBUG, message, fields);
@@ -267,9 +335,20 @@ export class AuditLogger {
 
   // ---- rate limiting ---------------------------------------------------------
 
-  /** Records an attempt for `key` and tells whether it is within the limit (rateLimit options). */
-  checkRateLimit(key: string): boolean {
-    return this.rateLimiter.check(toText(key, 256));
+  /**
+   * Records an attempt for `key` and tells whether it is within `limit`
+   * attempts (default rateLimit.maxAttempts: 5) in `windowSeconds` (default
+   * rateLimit.windowMs: 60 s), as the original's check_rate_limit.
+   */
+  checkRateLimit(key: string, limit?: number, windowSeconds?: number): boolean {
+    if (limit !== undefined && !(typeof limit === "number" && Number.isInteger(limit) && limit >= 0)) {
+      throw new AuditInputError(`checkRateLimit: limit must be a whole number >= 0, got ${JSON.stringify(limit)}`);
+    }
+    if (windowSeconds !== undefined && !(typeof windowSeconds === "number" && Number.isFinite(windowSeconds) && windowSeconds > 0)) {
+      throw new AuditInputError(`checkRateLimit: windowSeconds must be a number > 0, got ${JSON.stringify(windowSeconds)}`);
+    }
+    const windowMs = windowSeconds === undefined ? this.rateLimiter.windowMs : Math.max(1, Math.round(windowSeconds * 1000));
+    return this.rateLimiter.check(toText(key, 256), Date.now(), limit ?? this.rateLimiter.maxAttempts, windowMs);
   }
 
   /** Forgets the attempts of `key`, or of every key. */
@@ -352,6 +431,8 @@ export class AuditLogger {
     const max = limits.maxStringLength;
     const millis = options.timestamp === undefined ? Date.now() : toEventMillis(options.timestamp);
     const amount = options.amount === undefined ? null : toAmount(options.amount);
+    const success = options.success === undefined ? true : options.success === true;
+    const requestId = options.requestId ?? ctx.requestId;
     const spanContext = trace.getSpanContext(context.active());
     const fields: AuditEntryFields = {
       timestamp: formatTimestamp(millis),
@@ -359,7 +440,7 @@ export class AuditLogger {
       module: toText(options.module ?? d.module, max),
       action: toText(options.action ?? d.action, max),
       description: toText(description, max),
-      user: toText(options.user ?? ctx.user ?? "SYSTEM", max),
+      user: toText(options.user ?? ctx.user ?? d.user ?? "SYSTEM", max),
       userRole: toText(options.userRole ?? ctx.userRole, max),
       companyId: toText(options.companyId ?? ctx.companyId, max),
       branchId: toText(options.branchId ?? ctx.branchId, max),
@@ -367,7 +448,8 @@ export class AuditLogger {
       entityId: toText(options.entityId ?? d.entityId, max),
       referenceNo: toText(options.referenceNo, max),
       amount,
-      currency: amount === null ? "" : toText(options.currency ?? this.settings.currency, max),
+      // As the original: every entry names the currency, the call's or the logger's default.
+      currency: toText(options.currency ?? this.settings.currency, max),
       oldValues: options.oldValues === undefined ? undefined : toJsonObject(options.oldValues, limits),
       newValues: options.newValues === undefined ? undefined : toJsonObject(options.newValues, limits),
       metadata: extra
@@ -375,14 +457,16 @@ export class AuditLogger {
         : options.metadata === undefined
           ? undefined
           : toJsonObject(options.metadata, limits),
-      requestId: toText(options.requestId ?? ctx.requestId, max),
+      // As the original: an entry outside any request still gets a request id of its own.
+      requestId: requestId ? toText(requestId, max) : randomUUID(),
       sessionId: toText(options.sessionId ?? ctx.sessionId, max),
       ip: toText(options.ip ?? ctx.ip, max),
       hostname: this.settings.hostname,
-      method: toText(options.method ?? ctx.method, max),
+      method: upperCased(toText(options.method ?? ctx.method, max)),
       endpoint: toText(options.endpoint ?? ctx.endpoint, max),
-      status: options.status === undefined || options.status === null ? null : toStatusCode(options.status),
-      success: options.success === undefined ? true : options.success === true,
+      // As the original: 200 unless given; but a failure never claims 200 OK.
+      status: options.status === undefined ? (success ? 200 : null) : options.status === null ? null : toStatusCode(options.status),
+      success,
       traceId: spanContext?.traceId ?? "",
       spanId: spanContext?.spanId ?? "",
       service: this.settings.service,
@@ -393,6 +477,12 @@ export class AuditLogger {
       prevHash: "",
       hash: "",
     };
+    return this.commit(fields, millis);
+  }
+
+  /** Seals the entry's line when integrity is on, builds the entry and emits it to every sink. */
+  private commit(fields: AuditEntryFields, millis: number): AuditEntry {
+    const level = fields.level;
     const pipeline = this.writablePipeline();
     let line = entryToJsonLine(fields);
     const chain = pipeline.chain;
@@ -410,16 +500,18 @@ export class AuditLogger {
     return entry;
   }
 
-  private writeApp(level: LogLevel, message: unknown, fields?: Record<string, unknown>, user?: unknown, method?: unknown): void {
+  /** An app.log message; `custom` (loggingCustom) writes the line with user and method. */
+  private writeApp(level: LogLevel, message: unknown, fields?: Record<string, unknown>, custom?: { user: unknown; method: unknown }): void {
     const ctx = currentContext() ?? NO_CONTEXT;
     const max = this.settings.limits.maxStringLength;
     const appMessage: AppMessage = {
       millis: Date.now(),
       level,
-      user: toText(user ?? ctx.user ?? "SYSTEM", max),
-      method: toText(method ?? ctx.method ?? "N/A", max),
+      user: toText(custom?.user ?? ctx.user ?? "SYSTEM", max),
+      method: upperCased(toText(custom?.method ?? ctx.method, max)) || "N/A",
       message: toText(message, max),
       fields: fields && Object.keys(fields).length > 0 ? fields : undefined,
+      custom: custom !== undefined,
     };
     this.writablePipeline();
     const attributes = appMessageAttributes(
@@ -494,6 +586,11 @@ function toEventMillis(value: unknown): number {
   return millis;
 }
 
+/** An HTTP method as the original writes it, upper-cased (and as OTel's http.request.method wants it). */
+function upperCased(method: string): string {
+  return /[a-z]/.test(method) ? method.toUpperCase() : method;
+}
+
 /** The given fields without undefined values, or undefined when none is left. */
 function compact(fields: Record<string, unknown>): Record<string, unknown> | undefined {
   let result: Record<string, unknown> | undefined;
@@ -518,4 +615,11 @@ const SERVICE_DEFAULTS: MethodDefaults = {
   action: AuditAction.UPDATE,
   entityType: "service_job",
 };
-const SECURITY_DEFAULTS: MethodDefaults = { level: LogLevel.SECURITY, module: BusinessModule.AUTH, action: AuditAction.LOGIN };
+const SECURITY_DEFAULTS: MethodDefaults = {
+  level: LogLevel.AUDIT,
+  module: BusinessModule.AUTH,
+  action: AuditAction.LOGIN,
+  user: "UNKNOWN",
+};
+const SECURITY_FAILURE_DEFAULTS: MethodDefaults = { ...SECURITY_DEFAULTS, level: LogLevel.SECURITY };
+const AUDITING_DEFAULTS: MethodDefaults = { level: LogLevel.NORMAL, module: BusinessModule.SYSTEM, action: AuditAction.READ };

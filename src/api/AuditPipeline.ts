@@ -111,7 +111,7 @@ export class AuditPipeline {
 
   private writeReport(level: string, message: string): void {
     try {
-      this.app.write({ millis: Date.now(), level, user: "auditx", method: "N/A", message });
+      this.app.write({ millis: Date.now(), level, user: "auditx", method: "N/A", message, custom: false });
     } catch {
       this.errors.report++;
     }

@@ -3,8 +3,8 @@ import type { RateLimitSettings } from "./settings.js";
 interface Attempts {
   count: number;
   windowStart: number;
-  /** Whether this window's escalation entry was already written. */
-  alerted: boolean;
+  /** The window this key is counted in (checkRateLimit may give its own). */
+  windowMs: number;
 }
 
 /**
@@ -24,24 +24,25 @@ export class RateLimiter {
     this.maxKeys = settings.maxKeys;
   }
 
-  /** Records one attempt; returns the attempt count in the current window. */
-  hit(key: string, now = Date.now()): Attempts {
+  /** Records one attempt; returns the attempts of `key` in its current window (of `windowMs`, default the setting's). */
+  hit(key: string, now = Date.now(), windowMs = this.windowMs): Readonly<Attempts> {
     let attempts = this.table.get(key);
-    if (attempts && now - attempts.windowStart >= this.windowMs) attempts = undefined;
+    if (attempts && now - attempts.windowStart >= windowMs) attempts = undefined;
     if (attempts) this.table.delete(key);
     else {
-      attempts = { count: 0, windowStart: now, alerted: false };
+      attempts = { count: 0, windowStart: now, windowMs };
       this.makeRoom(now);
     }
     attempts.count++;
+    attempts.windowMs = windowMs;
     // Re-insert so Map order is least-recently-touched first.
     this.table.set(key, attempts);
     return attempts;
   }
 
-  /** Records an attempt and tells whether it is still within the limit. */
-  check(key: string, now = Date.now()): boolean {
-    return this.hit(key, now).count <= this.maxAttempts;
+  /** Records an attempt and tells whether it is still within `limit` (default maxAttempts) in the window. */
+  check(key: string, now = Date.now(), limit = this.maxAttempts, windowMs = this.windowMs): boolean {
+    return this.hit(key, now, windowMs).count <= limit;
   }
 
   reset(key?: string): void {
@@ -56,7 +57,7 @@ export class RateLimiter {
   private makeRoom(now: number): void {
     if (this.table.size < this.maxKeys) return;
     for (const [key, attempts] of this.table) {
-      if (now - attempts.windowStart >= this.windowMs) this.table.delete(key);
+      if (now - attempts.windowStart >= attempts.windowMs) this.table.delete(key);
       else break;
     }
     while (this.table.size >= this.maxKeys) {

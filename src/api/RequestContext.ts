@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
 import { toText } from "../entry/normalize.js";
 
 /** Who and where: the fields a request or job carries into every audit entry. */
@@ -31,6 +32,12 @@ function pick(fields: RequestContextFields | undefined, into: RequestContextFiel
 
 const storage = new AsyncLocalStorage<RequestContextFields>();
 
+/** The fields with a request id: theirs, else `inherited`, else a new UUID. */
+function withRequestId(fields: RequestContextFields, inherited?: string): RequestContextFields {
+  if (!fields.requestId) fields.requestId = inherited || randomUUID();
+  return fields;
+}
+
 /**
  * Request- and job-scoped context on AsyncLocalStorage. Inside `run()` the
  * scope's store is shared by everything the callback starts, so a guard that
@@ -38,14 +45,20 @@ const storage = new AsyncLocalStorage<RequestContextFields>();
  * completion entry; separate `run()` scopes never see each other.
  */
 export const RequestContext = {
-  /** Replaces the current scope's fields (outside any scope, starts one for the current async chain). */
+  /**
+   * Replaces the current scope's fields (outside any scope, starts one for the
+   * current async chain). As in the original, the scope gets a request id when
+   * the fields carry none: the current scope's (a guard's set() inside a
+   * request keeps the request's id), else a new UUID.
+   */
   set(fields: RequestContextFields): void {
     const store = storage.getStore();
+    const requestId = store?.requestId;
     if (store) {
       for (const name of FIELD_NAMES) delete store[name];
-      pick(fields, store);
+      withRequestId(pick(fields, store), requestId);
     } else {
-      storage.enterWith(pick(fields));
+      storage.enterWith(withRequestId(pick(fields)));
     }
   },
 
@@ -69,10 +82,11 @@ export const RequestContext = {
 
   /**
    * Runs `fn` in a new scope holding the current fields overlaid with
-   * `fields` (a snapshot from `get()` restores a request's context in a job).
+   * `fields` (a snapshot from `get()` restores a request's context in a job);
+   * a scope without a request id gets a new one, so its entries correlate.
    */
   run<T>(fields: RequestContextFields, fn: () => T): T {
-    return storage.run(pick(fields, { ...storage.getStore() }), fn);
+    return storage.run(withRequestId(pick(fields, { ...storage.getStore() })), fn);
   },
 };
 

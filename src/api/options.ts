@@ -55,6 +55,7 @@ export interface InventoryOptions extends EntryOptions {
   productId?: string;
   productName?: string;
   quantity?: number;
+  /** Unit of the quantity (default "pcs", as the original). */
   unit?: string;
   warehouseId?: string;
 }
@@ -77,15 +78,18 @@ export interface CustomLogOptions {
   [field: string]: unknown;
 }
 
-/** auditing(): what to write when the wrapped function settles. */
+/** auditing(options, fn): what to write when the wrapped function settles. */
 export interface AuditingOptions extends EntryOptions {
   description?: string;
 }
 
+/** auditing(description, options): the one entry it writes (level NORMAL unless given, as the original). */
+export type AuditingEntryOptions = EntryOptions;
+
 export interface RateLimitOptions {
   /** Failed logins from one IP allowed within the window before escalation (default 5). */
   maxAttempts?: number;
-  /** Window length in ms (default 300 000: five minutes). */
+  /** Window length in ms (default 60 000: one minute, as the original). */
   windowMs?: number;
   /** Most keys tracked at once; the oldest are forgotten first (default 10 000). */
   maxKeys?: number;
@@ -94,7 +98,17 @@ export interface RateLimitOptions {
 export interface AuditLoggerOptions {
   /** Folder of audit.jsonl, security.jsonl and app.log (default "logs"). */
   logDir?: string;
-  /** One-line summary of each record on stdout (default false), or on the given stream; coloured on a TTY. */
+  /** File name of the audit trail in logDir (default "audit.jsonl"). */
+  auditLogFile?: string;
+  /** File name of the security trail in logDir (default "security.jsonl"). */
+  securityLogFile?: string;
+  /** File name of the text log in logDir (default "app.log"). */
+  appLogFile?: string;
+  /**
+   * One-line summary of each record on stdout, as the original prints it, or
+   * on the given stream; coloured on a TTY. Default on, unless AUDITX_CONSOLE
+   * is 0/false/off/no.
+   */
   console?: boolean | ConsoleTarget;
   /** Size at which a trail file rotates (default 10 MiB). */
   maxFileBytes?: number;

@@ -22,6 +22,10 @@ const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 const DEFAULT_BACKUP_COUNT = 5;
 /** The original auditX's default currency. */
 const DEFAULT_CURRENCY = "MMK";
+/** The original's trail file names. */
+export const DEFAULT_TRAIL_FILES = { audit: "audit.jsonl", security: "security.jsonl", app: "app.log" } as const;
+/** The original's brute-force limit: 5 failed attempts in 60 seconds. */
+const DEFAULT_RATE_LIMIT = { maxAttempts: 5, windowMs: 60_000, maxKeys: 10_000 } as const;
 
 export interface RateLimitSettings {
   maxAttempts: number;
@@ -66,10 +70,56 @@ function nonNegative(name: keyof AuditLoggerOptions, value: unknown, fallback: n
 
 function rateLimitSettings(options: AuditLoggerOptions["rateLimit"] = {}): RateLimitSettings {
   return {
-    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
-    windowMs: Math.max(1, Math.floor(options.windowMs ?? 300_000)),
-    maxKeys: Math.max(1, Math.floor(options.maxKeys ?? 10_000)),
+    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_RATE_LIMIT.maxAttempts)),
+    windowMs: Math.max(1, Math.floor(options.windowMs ?? DEFAULT_RATE_LIMIT.windowMs)),
+    maxKeys: Math.max(1, Math.floor(options.maxKeys ?? DEFAULT_RATE_LIMIT.maxKeys)),
   };
+}
+
+/**
+ * A trail file name: a plain name inside logDir (rotation puts its segments
+ * beside it, and every reader lists them by this name).
+ */
+export function trailFileName(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value === "" || value === "." || value === ".." || /[/\\]/.test(value) || value.includes("\0")) {
+    throw new AuditConfigError(`${name} must be a file name inside logDir (no folder), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function trailFiles(options: AuditLoggerOptions): { audit: string; security: string; app: string } {
+  const files = {
+    audit: trailFileName("auditLogFile", options.auditLogFile, DEFAULT_TRAIL_FILES.audit),
+    security: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
+    app: trailFileName("appLogFile", options.appLogFile, DEFAULT_TRAIL_FILES.app),
+  };
+  if (new Set([files.audit, files.security, files.app]).size < 3) {
+    throw new AuditConfigError(
+      `auditLogFile, securityLogFile and appLogFile must be three different files, got ${JSON.stringify(Object.values(files))}`,
+    );
+  }
+  return files;
+}
+
+/**
+ * Console output: the option, else AUDITX_CONSOLE (off with 0/false/off/no),
+ * else on, as in the original.
+ */
+function consoleTarget(option: AuditLoggerOptions["console"], env: NodeJS.ProcessEnv): ConsoleTarget | null {
+  if (option !== undefined) {
+    if (option === false) return null;
+    if (option === true) return process.stdout;
+    if (option === null || typeof option !== "object" || typeof option.write !== "function") {
+      throw new AuditConfigError("console must be true, false or a stream with write()");
+    }
+    return option;
+  }
+  const setting = (env.AUDITX_CONSOLE ?? "").trim().toLowerCase();
+  if (setting === "") return process.stdout;
+  if (["0", "false", "off", "no"].includes(setting)) return null;
+  if (["1", "true", "on", "yes"].includes(setting)) return process.stdout;
+  throw new AuditConfigError(`AUDITX_CONSOLE must be on or off (1/0, true/false, yes/no), got ${JSON.stringify(env.AUDITX_CONSOLE)}`);
 }
 
 /** The trail's service name: the option, else OTEL_SERVICE_NAME, else a service.name in OTEL_RESOURCE_ATTRIBUTES. */
@@ -91,12 +141,13 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
   const backupCount = nonNegative("backupCount", options.backupCount, DEFAULT_BACKUP_COUNT);
   const maxStringLength = nonNegative("maxStringLength", options.maxStringLength, DEFAULT_LIMITS.maxStringLength);
   const resource = createAuditResource({ serviceName: options.serviceName, hostname: options.hostname });
+  const files = trailFiles(options);
   const settings: AuditSettings = {
     logDir,
     paths: {
-      audit: join(logDir, "audit.jsonl"),
-      security: join(logDir, "security.jsonl"),
-      app: join(logDir, "app.log"),
+      audit: join(logDir, files.audit),
+      security: join(logDir, files.security),
+      app: join(logDir, files.app),
     },
     file: { maxBytes, backupCount, buffered: options.buffered ?? false },
     service: serviceOf(options, resource, env),
@@ -107,7 +158,7 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
     rateLimit: rateLimitSettings(options.rateLimit),
     integrity: options.integrity ? (typeof options.integrity === "object" ? { key: options.integrity.key } : {}) : null,
     otlp: isOtlpEnabled(options.otlp, env) ? resolveOtlpSettings(options.otlp === undefined ? true : (options.otlp as true)) : null,
-    console: options.console ? (options.console === true ? process.stdout : options.console) : null,
+    console: consoleTarget(options.console, env),
     onAudit: options.onAudit ?? null,
     processors: Object.freeze([...(options.processors ?? [])]),
     loggerProvider: options.loggerProvider ?? null,

@@ -1,15 +1,15 @@
 /**
  * `auditx demo [--log-dir logs] [--serve] [--host 127.0.0.1] [--port 8080] [--interval 1500]`:
- * writes the original's demo scenario and a day of multi-branch ERP activity
- * into the log folder; with --serve, also serves the viewer and keeps writing
- * live activity until Ctrl+C.
+ * imports the previous business day of a multi-branch ERP company (as from its
+ * legacy audit table), then writes the original's demo scenario; with --serve,
+ * also serves the viewer and keeps writing live activity until Ctrl+C.
  */
 
 import { parseArgs } from "node:util";
 import { AuditLogger } from "../api/AuditLogger.js";
 import { DEFAULT_LOG_DIR } from "../api/settings.js";
 import { defaultHub } from "../processors/AuditHub.js";
-import { startLiveActivity, writeBusinessDay, writeOriginalScenario } from "./demoScenario.js";
+import { lastBusinessDay, startLiveActivity, writeBusinessDay, writeOriginalScenario } from "./demoScenario.js";
 
 export async function runDemoCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -33,15 +33,20 @@ export async function runDemoCommand(args: string[]): Promise<number> {
   if (!(interval >= 50)) throw new Error(`--interval must be at least 50 ms, got ${values.interval}`);
   if (!Number.isInteger(dayCount) || dayCount < 0) throw new Error(`--day must be a whole number, got ${values.day}`);
 
-  // Console lines for the walkthrough and live events; the day's bulk is written quietly.
+  // The previous business day first, so that the trail's order is time order; then the walkthrough and live
+  // activity, now. Console lines for the walkthrough and live events; the day's bulk is written quietly.
   // Sealed into hash chains, so that `auditx verify` has something to check.
-  const narrated = new AuditLogger({ logDir, console: true, integrity: true, rateLimit: { maxAttempts: 5 } });
+  const narrated = new AuditLogger({ logDir, console: true, integrity: true });
   const quiet = new AuditLogger({ logDir, console: false, integrity: true });
   process.stdout.write(`auditx demo: writing the audit trail to ${narrated.logDir}\n\n`);
-  writeOriginalScenario(narrated);
+  const day = lastBusinessDay(Date.now());
   const written = writeBusinessDay(quiet, dayCount);
-  process.stdout.write(`\n… and ${written} entries of a business day across branches BR-YGN, BR-MDY and BR-NPT.\n`);
-
+  process.stdout.write(
+    `Imported ${written} entries of the business day of ${day.toDateString()} from the legacy audit table, each at its own time\n` +
+      "(branches BR-YGN, BR-MDY and BR-NPT; metadata.imported says so, as `auditx import` does).\n\n" +
+      "Now, the original's walkthrough:\n",
+  );
+  writeOriginalScenario(narrated);
   if (!values.serve) {
     await Promise.all([narrated.shutdown(), quiet.shutdown()]);
     process.stdout.write(`\nDone: see ${narrated.logDir}/audit.jsonl, security.jsonl and app.log, or run: auditx ui --log-dir ${logDir}\n`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `auditx <command>`: demo, ui, help. */
+/** `auditx <command>`: demo, ui, verify, import, help. */
 import { describeError } from "./describeError.js";
 
 const USAGE = `Usage: auditx <command> [options]
@@ -7,9 +7,13 @@ const USAGE = `Usage: auditx <command> [options]
 Commands:
   demo [--log-dir logs] [--serve] [--port 8080]   write a realistic ERP audit trail (and serve the viewer)
   ui   [--log-dir logs] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--no-realtime]
+       [--audit-log-file audit.jsonl] [--security-log-file security.jsonl]
                                                   serve the read-only viewer over a log folder
   verify [--log-dir logs] [--file audit.jsonl] [--key KEY] [--json]
                                                   check the hash chains of a trail written with integrity on
+  import FILE... [--log-dir logs] [--map col=field,...] [--dry-run] ...
+                                                  move a legacy audit table (CSV / JSON Lines) into the trail,
+                                                  keeping each record's time (auditx import --help)
   help                                            this text
 `;
 
@@ -23,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
     case "ui": {
       const { runUiCommand } = await import("../viewer/cli.js");
       return runUiCommand(rest);
+    }
+    case "import": {
+      const { runImportCommand } = await import("./import.js");
+      return runImportCommand(rest);
     }
     case "verify": {
       const { runVerifyCommand } = await import("./verify.js");

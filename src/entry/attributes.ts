@@ -30,6 +30,8 @@ export const ATTR_METADATA = "auditx.metadata";
 export const ATTR_LOG_RECORD_UID = "log.record.uid";
 /** The extra fields of an app.log message (loggingCustom keys). */
 export const ATTR_APP_FIELDS = "auditx.fields";
+/** "custom" on a loggingCustom line (written with user and method); absent on other app messages. */
+export const ATTR_APP_FORMAT = "auditx.app.format";
 /** service and hostname travel on the Resource; these keep them for records from elsewhere. */
 export const ATTR_HOST_NAME = "host.name";
 export const ATTR_SERVICE_NAME = "service.name";

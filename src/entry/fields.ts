@@ -13,11 +13,10 @@ export type FieldKind = "text" | "level" | "number" | "map" | "status" | "flag" 
 
 /**
  * When a line carries the field: `present` when it is not empty ("" / null /
- * {}); `always`; `beside-amount` when it and the amount are both present (the
- * currency); `sealed` whenever the entry is sealed, even when empty (the
+ * {}); `always`; `sealed` whenever the entry is sealed, even when empty (the
  * integrity fields after chain_id: the first line's prev_hash is "").
  */
-export type FieldPresence = "present" | "always" | "beside-amount" | "sealed";
+export type FieldPresence = "present" | "always" | "sealed";
 
 export interface FieldSpec {
   readonly key: string;
@@ -42,7 +41,7 @@ export const ENTRY_FIELDS = [
   { key: "entityId", name: "entity_id", kind: "text", presence: "present" },
   { key: "referenceNo", name: "reference_no", kind: "text", presence: "present" },
   { key: "amount", name: "amount", kind: "number", presence: "present" },
-  { key: "currency", name: "currency", kind: "text", presence: "beside-amount" },
+  { key: "currency", name: "currency", kind: "text", presence: "present" },
   { key: "oldValues", name: "old_values", kind: "map", presence: "present" },
   { key: "newValues", name: "new_values", kind: "map", presence: "present" },
   { key: "metadata", name: "metadata", kind: "map", presence: "present" },

@@ -23,7 +23,6 @@ export function isEmptyMap(value: JsonObject | undefined): value is undefined {
   return true;
 }
 
-const AMOUNT = ENTRY_FIELDS.find((field) => field.key === "amount") as FieldSpec;
 const CHAIN_ID = ENTRY_FIELDS.find((field) => field.key === "chainId") as FieldSpec;
 
 /** JS source of "this field of `e` holds a value" (empty values are left out). */
@@ -49,8 +48,6 @@ function presenceTest(field: FieldSpec): string {
   switch (field.presence) {
     case "always":
       return "";
-    case "beside-amount":
-      return `${holdsValue(AMOUNT)} && ${holdsValue(field)}`;
     case "sealed":
       return holdsValue(CHAIN_ID);
     default:

@@ -65,10 +65,8 @@ export function entryToAttributes(e: AuditEntryFields): LogAttributes {
   if (e.entityType) a[A.ATTR_ENTITY_TYPE] = e.entityType;
   if (e.entityId) a[A.ATTR_ENTITY_ID] = e.entityId;
   if (e.referenceNo) a[A.ATTR_REFERENCE_NO] = e.referenceNo;
-  if (e.amount !== null) {
-    a[A.ATTR_AMOUNT] = e.amount;
-    if (e.currency) a[A.ATTR_CURRENCY] = e.currency;
-  }
+  if (e.amount !== null) a[A.ATTR_AMOUNT] = e.amount;
+  if (e.currency) a[A.ATTR_CURRENCY] = e.currency;
   a[A.ATTR_SUCCESS] = e.success;
   if (!isEmptyMap(e.oldValues)) a[A.ATTR_OLD_VALUES] = e.oldValues as AnyValueMap;
   if (!isEmptyMap(e.newValues)) a[A.ATTR_NEW_VALUES] = e.newValues as AnyValueMap;
@@ -81,6 +79,7 @@ export function entryToAttributes(e: AuditEntryFields): LogAttributes {
 export function appMessageAttributes(message: AppMessage, fields: JsonObject | undefined): LogAttributes {
   const a: LogAttributes = { [A.ATTR_STREAM]: A.Stream.APP, [A.ATTR_USER_ID]: message.user };
   if (message.method !== "N/A") a[A.ATTR_HTTP_METHOD] = message.method;
+  if (message.custom) a[A.ATTR_APP_FORMAT] = "custom";
   if (fields) a[A.ATTR_APP_FIELDS] = fields as AnyValueMap;
   return a;
 }
@@ -146,12 +145,15 @@ export function entryFromLogRecord(record: ReadableLogRecord): AuditEntry {
 
 /** The app.log message of a record that other code emitted on the app stream. */
 export function appMessageFromLogRecord(record: ReadableLogRecord): AppMessage {
+  const user = attrText(record.attributes[A.ATTR_USER_ID], 256);
+  const method = attrText(record.attributes[A.ATTR_HTTP_METHOD], 32).toUpperCase();
   return {
     millis: hrTimeMillis(record.hrTime),
     level: record.severityText ?? "INFO",
-    user: attrText(record.attributes[A.ATTR_USER_ID], 256),
-    method: attrText(record.attributes[A.ATTR_HTTP_METHOD], 32),
+    user,
+    method: method || "N/A",
     message: attrText(record.body as AnyValue),
+    custom: record.attributes[A.ATTR_APP_FORMAT] === "custom",
   };
 }
 

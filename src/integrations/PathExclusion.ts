@@ -1,6 +1,20 @@
-export const DEFAULT_EXCLUDED_PATHS: ReadonlyArray<string | RegExp> = ["/healthz", "/readyz", "/livez", "/favicon.ico"];
+/** The original's defaults (API docs and the favicon), and the usual health probes. */
+export const DEFAULT_EXCLUDED_PATHS: ReadonlyArray<string | RegExp> = [
+  "/docs",
+  "/redoc",
+  "/openapi.json",
+  "/favicon.ico",
+  "/healthz",
+  "/readyz",
+  "/livez",
+];
 
-/** Decides which request paths are left out of the trail (health probes, favicons). */
+/**
+ * Decides which request paths are left out of the trail. A string excludes
+ * the path and everything below it ("/docs" and "/docs/oauth2-redirect"), at
+ * a segment boundary: unlike a bare prefix, "/docs" never leaves "/docs-export"
+ * unaudited.
+ */
 export class PathExclusion {
   private readonly exact: Set<string>;
   private readonly parents: string[];

@@ -18,7 +18,8 @@ export interface RequestAuditOptions<Req = unknown, Res = unknown> {
   /**
    * Paths not audited: a string matches the path exactly or as a parent
    * ("/healthz" also matches "/healthz/live"); a RegExp is tested on the path.
-   * Default: /healthz, /readyz, /livez, /favicon.ico. Giving a list replaces the defaults.
+   * Default: /docs, /redoc, /openapi.json, /favicon.ico (the original's) and
+   * /healthz, /readyz, /livez. Giving a list replaces the defaults.
    */
   excludePaths?: ReadonlyArray<string | RegExp>;
   /** Header read (case-insensitively) for the request id and echoed on the response (default "X-Request-ID"). */

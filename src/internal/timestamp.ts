@@ -29,6 +29,19 @@ export function formatTimestamp(millis: number): string {
   return `${cachedPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}${cachedOffset}`;
 }
 
+/** A timestamp in the form above, at a fixed offset from UTC (minutes east), e.g. an imported entry's own. */
+export function formatTimestampAtOffset(millis: number, offsetMinutes: number): string {
+  const shifted = new Date(millis + offsetMinutes * 60_000);
+  const sign = offsetMinutes >= 0 ? "+" : "-";
+  const abs = Math.abs(offsetMinutes);
+  const ms = shifted.getUTCMilliseconds();
+  return (
+    `${shifted.getUTCFullYear()}-${pad2(shifted.getUTCMonth() + 1)}-${pad2(shifted.getUTCDate())}T` +
+    `${pad2(shifted.getUTCHours())}:${pad2(shifted.getUTCMinutes())}:${pad2(shifted.getUTCSeconds())}.` +
+    `${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`
+  );
+}
+
 let textSecond = Number.NaN;
 let textCached = "";
 
@@ -43,6 +56,21 @@ export function formatAppLogTime(millis: number): string {
     textSecond = second;
   }
   return textCached;
+}
+
+let loggingSecond = Number.NaN;
+let loggingCached = "";
+
+/** The original's app message time, Python logging's "yyyy-mm-dd hh:mm:ss,mmm", in local time. */
+export function formatLoggingTime(millis: number): string {
+  const second = Math.floor(millis / 1000);
+  if (second !== loggingSecond) {
+    const d = new Date(second * 1000);
+    loggingCached = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())},`;
+    loggingSecond = second;
+  }
+  const ms = millis - second * 1000;
+  return `${loggingCached}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}`;
 }
 
 /** Epoch milliseconds of an OTel HrTime ([seconds, nanoseconds]). */

@@ -79,3 +79,18 @@ function fallback(text: string): number {
   const millis = Date.parse(text);
   return Number.isFinite(millis) ? millis : Number.NaN;
 }
+
+const ZONE = /(?:[zZ]|([+-])(\d{2})(?::?(\d{2}))?)$/;
+
+/**
+ * The UTC offset a timestamp states, in minutes east ("+06:30" -> 390, "Z" ->
+ * 0), or undefined when it states none (local time).
+ */
+export function timestampOffset(text: string): number | undefined {
+  // The zone follows the time of day: hh:mm:ss at 11..18, so it is searched after that.
+  const match = ZONE.exec(text.slice(19));
+  if (!match) return undefined;
+  if (match[1] === undefined) return 0;
+  const minutes = Number(match[2]) * 60 + Number(match[3] ?? 0);
+  return match[1] === "-" ? -minutes : minutes;
+}

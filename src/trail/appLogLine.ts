@@ -1,11 +1,14 @@
 /**
- * app.log's text line: `dd/mm/yyyy hh:mm:ss AM | user | METHOD | LEVEL |
- * message[ | {json}]`, with every field made one safe line, so that no value
- * can forge a line of its own.
+ * app.log's text lines, as the original writes them: loggingCustom's
+ * `dd/mm/yyyy hh:mm:ss AM | user | METHOD | LEVEL | message[ | {json}]`, and
+ * app messages in Python logging's `yyyy-mm-dd hh:mm:ss,mmm | LEVEL |
+ * message[ | {json}]`. Every field is made one safe line, so that no value can
+ * forge a line of its own.
  */
 import type { AppMessage } from "../entry/AppMessage.js";
+import type { JsonValue } from "../entry/json.js";
 import { DEFAULT_LIMITS, normalizeValue, toText } from "../entry/normalize.js";
-import { formatAppLogTime } from "../internal/timestamp.js";
+import { formatAppLogTime, formatLoggingTime } from "../internal/timestamp.js";
 
 // Every control character (C0 and C1: U+0085 NEL is a line break to many readers), and the
 // Unicode line separators, could start a forged line in a text log.
@@ -20,14 +23,34 @@ export function oneLine(value: unknown, maxLength = DEFAULT_LIMITS.maxStringLeng
   return HAS_CONTROL.test(text) ? text.replace(CONTROL, escapeControl) : text;
 }
 
+/**
+ * JSON as Python's json.dumps writes it by default (`{"a": 1, "b": [1, 2]}`:
+ * a space after each comma and colon), which the original appends to its text
+ * lines; the values are normalised first, so any input prints.
+ */
+export function pythonJson(value: JsonValue): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
+  const parts: string[] = [];
+  for (const key in value) parts.push(`${JSON.stringify(key)}: ${pythonJson(value[key] as JsonValue)}`);
+  return `{${parts.join(", ")}}`;
+}
+
+/** The ` | {json}` part of a line, or "" when there are no fields. */
+function jsonPart(fields: Record<string, unknown> | undefined): string {
+  if (!fields) return "";
+  const normalized = normalizeValue(fields, DEFAULT_LIMITS);
+  if (!normalized || typeof normalized !== "object" || Object.keys(normalized).length === 0) return "";
+  // JSON escapes the C0 controls; the rest (C1, U+2028/9) are escaped here, so the JSON part is one line too.
+  return ` | ${pythonJson(normalized).replace(CONTROL, escapeControl)}`;
+}
+
 /** The app.log line of a message, newline included. */
 export function formatAppLine(message: AppMessage): string {
-  let line = `${formatAppLogTime(message.millis)} | ${oneLine(message.user) || "SYSTEM"} | ${oneLine(message.method) || "N/A"} | ${oneLine(message.level)} | ${oneLine(message.message)}`;
-  if (message.fields) {
-    const fields = normalizeValue(message.fields, DEFAULT_LIMITS);
-    // JSON.stringify escapes every control character, so the JSON part is one line too.
-    if (fields && typeof fields === "object" && Object.keys(fields).length > 0)
-      line += ` | ${JSON.stringify(fields).replace(CONTROL, escapeControl)}`;
+  const level = oneLine(message.level);
+  const text = oneLine(message.message);
+  if (message.custom) {
+    return `${formatAppLogTime(message.millis)} | ${oneLine(message.user) || "SYSTEM"} | ${oneLine(message.method) || "N/A"} | ${level} | ${text}${jsonPart(message.fields)}\n`;
   }
-  return `${line}\n`;
+  return `${formatLoggingTime(message.millis)} | ${level} | ${text}${jsonPart(message.fields)}\n`;
 }

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { DEFAULT_TRAIL_FILES, trailFileName } from "../api/settings.js";
 import { VERSION } from "../internal/version.js";
 import { type AuditHub, defaultHub } from "../processors/AuditHub.js";
 import { ApiKeyGuard } from "./ApiKeyGuard.js";
@@ -24,6 +25,10 @@ export interface HubConnectable {
 export interface AuditViewerOptions {
   /** Folder holding audit.jsonl and security.jsonl (default "logs"); it may not exist yet. */
   logDir?: string;
+  /** File name of the audit trail in logDir (default "audit.jsonl"), as the logger's `auditLogFile`. */
+  auditLogFile?: string;
+  /** File name of the security trail in logDir (default "security.jsonl"), as the logger's `securityLogFile`. */
+  securityLogFile?: string;
   /** When set, every route, static files and streams included, requires it. */
   apiKey?: string;
   /** Live push over /api/stream and /api/ws (default true). */
@@ -95,7 +100,13 @@ export class AuditViewer {
     this.ownsSource = options.source === undefined;
     this.source =
       options.source ??
-      new JsonlTrailSource({ logDir: this.logDir, maxEntries: options.maxEntries, pollIntervalMs: options.pollIntervalMs });
+      new JsonlTrailSource({
+        logDir: this.logDir,
+        auditLogFile: trailFileName("auditLogFile", options.auditLogFile, DEFAULT_TRAIL_FILES.audit),
+        securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
+        maxEntries: options.maxEntries,
+        pollIntervalMs: options.pollIntervalMs,
+      });
     this.disconnectLogger = options.logger ? options.logger.connectHub(this.hub) : null;
     this.feed = new LiveFeed(this.realtime ? this.hub : null, this.source);
     const limits: StreamLimits = {

@@ -17,6 +17,10 @@ import { TrailTail } from "./TrailTail.js";
 export interface JsonlTrailSourceOptions extends TrailIndexOptions {
   /** Folder holding audit.jsonl and security.jsonl; it may not exist yet. */
   logDir: string;
+  /** The audit trail's file name in logDir (default "audit.jsonl"). */
+  auditLogFile?: string;
+  /** The security trail's file name in logDir (default "security.jsonl"). */
+  securityLogFile?: string;
   /** How often the files are polled for changes besides fs.watch (default 1000 ms). */
   pollIntervalMs?: number;
 }
@@ -38,8 +42,8 @@ export class JsonlTrailSource implements TrailSource {
     this.logDir = options.logDir;
     const indexOptions = { maxEntries: options.maxEntries, maxLineBytes: options.maxLineBytes };
     this.indexes = {
-      audit: new TrailIndex(this.logDir, "audit.jsonl", indexOptions),
-      security: new TrailIndex(this.logDir, "security.jsonl", indexOptions),
+      audit: new TrailIndex(this.logDir, options.auditLogFile ?? "audit.jsonl", indexOptions),
+      security: new TrailIndex(this.logDir, options.securityLogFile ?? "security.jsonl", indexOptions),
     };
     const pollIntervalMs = Math.max(50, options.pollIntervalMs ?? 1000);
     this.built = this.build(pollIntervalMs);

@@ -7,6 +7,8 @@ Serves the read-only audit trail viewer over a log folder.
 
 Options:
   --log-dir DIR     folder with audit.jsonl and security.jsonl (default: logs)
+  --audit-log-file NAME      the audit trail's file name in the folder (default: audit.jsonl)
+  --security-log-file NAME   the security trail's file name in the folder (default: security.jsonl)
   --host HOST       address to bind (default: 127.0.0.1; 0.0.0.0 only on trusted networks)
   --port PORT       HTTP port (default: 8080; 0 picks a free port)
   --api-key KEY     require this key (X-API-Key header or ?api_key=); also read from AUDITX_API_KEY
@@ -22,6 +24,8 @@ export async function runUiCommand(args: string[]): Promise<number> {
       args,
       options: {
         "log-dir": { type: "string" },
+        "audit-log-file": { type: "string" },
+        "security-log-file": { type: "string" },
         host: { type: "string" },
         port: { type: "string" },
         "api-key": { type: "string" },
@@ -53,6 +57,8 @@ export async function runUiCommand(args: string[]): Promise<number> {
   }
   const running = await startViewer({
     logDir: (values["log-dir"] as string | undefined) ?? "logs",
+    auditLogFile: values["audit-log-file"] as string | undefined,
+    securityLogFile: values["security-log-file"] as string | undefined,
     host: (values.host as string | undefined) ?? "127.0.0.1",
     port,
     apiKey,

@@ -129,5 +129,8 @@ export function inFieldOrder(keys: string[]): boolean {
 /** Millisecond ISO 8601 with an explicit offset, as the trail writes it. */
 export const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2}$/;
 
-/** app.log's line head `dd/mm/yyyy hh:mm:ss AM | `. */
-export const APP_LINE_RE = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) (AM|PM) \| /;
+/**
+ * app.log's line head: loggingCustom's `dd/mm/yyyy hh:mm:ss AM | ` (groups 1-7), or an app
+ * message's `yyyy-mm-dd hh:mm:ss,mmm | ` (Python logging's, as the original writes them).
+ */
+export const APP_LINE_RE = /^(?:(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2}):(\d{2}) (AM|PM)|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) \| /;
