@@ -1,9 +1,10 @@
 /** examples/db-sync: onAudit copies every entry into SQLite; a failing database never fails the audit call. */
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { tempDir } from "./support/core-trail.js";
+import { ROOT, tempDir } from "./support/core-trail.js";
 import { runExample } from "./support/integration-example.js";
 import { auditEntries } from "./support/integration-trail.js";
 
@@ -46,5 +47,23 @@ describe("database sync example", () => {
     expect(run.stdout).toContain("onAudit failures so far: 1");
     // The failure is reported where the original reports it, in app.log.
     expect(readFileSync(join(dir, "app.log"), "utf8")).toMatch(/ERROR \| onAudit failed: TypeError: The database connection is not open/);
+  });
+
+  it("runs as the README says on a fresh clone, where logs/ does not exist yet", async () => {
+    // From a folder without logs/ and without AUDITX_LOG_DIR: the example creates ./logs for the trail and the database.
+    const { AUDITX_LOG_DIR: _, ...env } = process.env;
+    const child = spawn(process.execPath, [join(ROOT, "examples/db-sync/main.mjs")], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code, output).toBe(0);
+    expect(existsSync(join(dir, "logs", "audit.db"))).toBe(true);
+    expect(auditEntries(join(dir, "logs"))).toHaveLength(4);
+    expect(output).toMatch(/thida at BR-YGN: credit limit 500000 -> 1000000/);
   });
 });

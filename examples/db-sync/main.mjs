@@ -8,11 +8,14 @@
  * AUDITX_LOG_DIR sets the trail folder (default ./logs); the database is
  * audit.db in it. In your service: npm install auditx better-sqlite3.
  */
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AuditAction, audit, BusinessModule, configure, RequestContext } from "auditx";
 import Database from "better-sqlite3";
 
 const logDir = process.env.AUDITX_LOG_DIR ?? "logs";
+// The database lives beside the trail: the folder may not exist yet (a fresh clone has no logs/).
+mkdirSync(logDir, { recursive: true });
 
 // One connection and one prepared statement for the life of the process (not one per entry).
 const db = new Database(join(logDir, "audit.db"));
