@@ -61,4 +61,12 @@ describe("published types", () => {
       expect(source[line - 1]!.slice(diagnostic.column - 1), diagnostic.message).toMatch(new RegExp(`^${field}\\b`));
     }
   });
+
+  it("accept auditing(description, options) and auditing(options, fn), and reject each mix of the two", () => {
+    const source = readFileSync(join(fixtures, "auditing.ts"), "utf8").split("\n");
+    const expected = source.flatMap((text, i) => (text.endsWith("// error") ? [i + 1] : []));
+    expect(expected).toHaveLength(4);
+    const found = diagnostics.filter((d) => d.file === "auditing.ts");
+    expect([...new Set(found.map((d) => d.line))]).toEqual(expected);
+  });
 });
