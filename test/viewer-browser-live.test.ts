@@ -123,9 +123,10 @@ describe("live entries", () => {
 
     const before = await pagerTotal(page);
     await writeFromAnotherProcess(trail.logDir, [
-      { method: "logSecurity", description: "User login successful over SSE", options: { action: "LOGIN", user: "su.su" } },
+      // A failed login: a security event (a successful one is AUDIT, as in the original).
+      { method: "logSecurity", description: "Login failed over SSE", options: { action: "LOGIN", user: "su.su", success: false } },
     ]);
-    await page.locator("#rows tr.row", { hasText: "User login successful over SSE" }).waitFor({ timeout: 15_000 });
+    await page.locator("#rows tr.row", { hasText: "Login failed over SSE" }).waitFor({ timeout: 15_000 });
     await waitForTotal(page, before + 1);
     expect(await connectionState(page)).toBe("sse");
     expect(digits(await page.textContent("#stat-security"))).toBeGreaterThan(0);
