@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { context, trace } from "@opentelemetry/api";
 import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
@@ -433,6 +432,7 @@ export class AuditLogger {
     const amount = options.amount === undefined ? null : toAmount(options.amount);
     const success = options.success === undefined ? true : options.success === true;
     const requestId = options.requestId ?? ctx.requestId;
+    const id = options.id === undefined ? uuidv7(millis) : toEntryId(options.id);
     const spanContext = trace.getSpanContext(context.active());
     const fields: AuditEntryFields = {
       timestamp: formatTimestamp(millis),
@@ -457,8 +457,9 @@ export class AuditLogger {
         : options.metadata === undefined
           ? undefined
           : toJsonObject(options.metadata, limits),
-      // As the original: an entry outside any request still gets a request id of its own.
-      requestId: requestId ? toText(requestId, max) : randomUUID(),
+      // As the original, an entry outside any request still has a request id: it is a request of its
+      // own, so its id serves (a UUID as the original's, without generating a second one per entry).
+      requestId: requestId ? toText(requestId, max) : id,
       sessionId: toText(options.sessionId ?? ctx.sessionId, max),
       ip: toText(options.ip ?? ctx.ip, max),
       hostname: this.settings.hostname,
@@ -470,7 +471,7 @@ export class AuditLogger {
       traceId: spanContext?.traceId ?? "",
       spanId: spanContext?.spanId ?? "",
       service: this.settings.service,
-      id: options.id === undefined ? uuidv7(millis) : toEntryId(options.id),
+      id,
       // Integrity fields: set below when the line is sealed.
       chainId: "",
       seq: 0,
