@@ -43,7 +43,15 @@ export {
   verifyTrail,
 } from "./integrity/verifyTrail.js";
 export type { OtlpExportStats } from "./otlp/OtlpExportProcessor.js";
-export { AuditHub, type AuditHubOptions, defaultHub, type HubEvent, type HubListener, type HubSource } from "./processors/AuditHub.js";
+export {
+  AuditHub,
+  type AuditHubOptions,
+  defaultHub,
+  type HubEvent,
+  type HubListener,
+  type HubSource,
+  hubFor,
+} from "./processors/AuditHub.js";
 export { CallbackProcessor } from "./processors/CallbackProcessor.js";
 export { ConsoleProcessor } from "./processors/ConsoleProcessor.js";
 export { HubProcessor } from "./processors/HubProcessor.js";

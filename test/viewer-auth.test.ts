@@ -11,6 +11,7 @@ import {
   SseReader,
   startTestViewer,
   viewerTempDir,
+  webSocketCloseCode,
   webSocketRefusal,
   writeTrail,
 } from "./support/viewer-server.js";
@@ -53,7 +54,7 @@ describe("viewer API key", () => {
       expect(response.status, route).toBe(401);
       expect(response.headers.get("set-cookie"), route).toBeNull();
       expect(text, route).not.toContain(KEY);
-      if (route.startsWith("api/")) expect(JSON.parse(text).error, route).toMatch(/API key/);
+      if (route.startsWith("api/")) expect(JSON.parse(text).detail, route).toMatch(/API key/);
     }
   });
 
@@ -94,20 +95,21 @@ describe("viewer API key", () => {
     await refused.done;
     expect(refused.status).toBe(401);
     const accepted = new SseReader(`${base}api/stream?api_key=${KEY}`);
-    await eventually(() => accepted.events.length > 0, 5000, "connected");
+    await eventually(() => accepted.connected && accepted.entries().length === 2, 5000, "connected and the trail replayed");
     expect(accepted.status).toBe(200);
-    expect(accepted.events[0]!.data).toEqual({ type: "connected" });
     accepted.close();
   });
 
   it("guards the WebSocket, and refuses cross-origin pages", async () => {
     const wsBase = base.replace("http:", "ws:");
-    expect(await webSocketRefusal(`${wsBase}api/ws`)).toBe(401);
-    expect(await webSocketRefusal(`${wsBase}api/ws?api_key=wrong`)).toBe(401);
+    // As auditX: a missing or wrong key closes the socket with 4401, before any message.
+    expect((await webSocketCloseCode(`${wsBase}api/ws`)).code).toBe(4401);
+    expect(await webSocketCloseCode(`${wsBase}api/ws?api_key=wrong`)).toEqual({ code: 4401, reason: "a valid API key is required" });
+    expect((await webSocketCloseCode(`${wsBase}api/ws`, { "X-API-Key": KEY.slice(1) })).code).toBe(4401);
     expect(await webSocketRefusal(`${wsBase}api/ws?api_key=${KEY}`, { Origin: "http://evil.example" })).toBe(403);
     const { socket, messages } = await openWebSocket(`${wsBase}api/ws`, { "X-API-Key": KEY });
     await eventually(() => messages.length > 0, 5000, "connected");
-    expect(messages[0]).toEqual({ type: "connected" });
+    expect(messages[0]).toEqual({ type: "connected", transport: "websocket" });
     socket.close();
   });
 });
@@ -151,8 +153,8 @@ describe("viewer mounted under a prefix in an existing Express app", () => {
     expect(page.headers.get("set-cookie")).toMatch(/Path=\/audit\//);
     const { socket, messages } = await openWebSocket(`${base.replace("http:", "ws:")}/audit/api/ws?api_key=${KEY}`);
     await eventually(() => messages.length > 0, 5000, "connected");
-    expect(messages[0]).toEqual({ type: "connected" });
+    expect(messages[0]).toEqual({ type: "connected", transport: "websocket" });
     socket.close();
-    expect(await webSocketRefusal(`${base.replace("http:", "ws:")}/audit/api/ws`)).toBe(401);
+    expect((await webSocketCloseCode(`${base.replace("http:", "ws:")}/audit/api/ws`)).code).toBe(4401);
   });
 });

@@ -49,7 +49,7 @@ describe("viewer bounds and edge cases", () => {
     cleanups.push(() => running.close());
     const first = new SseReader(`${running.url}api/stream`);
     cleanups.push(() => first.close());
-    await eventually(() => first.events.length > 0, 5000, "first client");
+    await eventually(() => first.connected, 5000, "first client");
     const second = new SseReader(`${running.url}api/stream`);
     await second.done;
     expect(second.status).toBe(503);
@@ -116,7 +116,7 @@ describe("viewer bounds and edge cases", () => {
     expect(text).not.toMatch(/,=HYPERLINK/);
   });
 
-  it("answers HEAD like GET without a body, and keeps the hub's recent entries newest first", async () => {
+  it("answers HEAD like GET without a body, and gives the hub's latest entries oldest first (as auditX)", async () => {
     const dir = temp();
     const hub = new AuditHub();
     for (let i = 0; i < 3; i++) hub.publish("audit", entryLine(i) as never);
@@ -126,7 +126,14 @@ describe("viewer bounds and edge cases", () => {
     expect(head.status).toBe(200);
     expect(await head.text()).toBe("");
     const recent = await getJson(`${running.url}api/recent?limit=2`);
-    expect(recent.body.items.map((e: { request_id: string }) => e.request_id)).toEqual(["req-2", "req-1"]);
+    expect(recent.body.items.map((e: { request_id: string }) => e.request_id)).toEqual(["req-1", "req-2"]);
+    expect((await getJson(`${running.url}api/recent`)).body.items.map((e: { request_id: string }) => e.request_id)).toEqual([
+      "req-0",
+      "req-1",
+      "req-2",
+    ]);
     expect((await getJson(`${running.url}api/recent?limit=0`)).status).toBe(400);
+    expect((await getJson(`${running.url}api/recent?limit=200`)).status).toBe(200);
+    expect((await getJson(`${running.url}api/recent?limit=201`)).status).toBe(400);
   });
 });

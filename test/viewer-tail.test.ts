@@ -35,35 +35,46 @@ describe("viewer tail and live streams", () => {
     writeTrail(join(dir, "audit.jsonl"), [entryLine(0)]);
     const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
     cleanups.push(() => running.close());
-    const sse = new SseReader(`${running.url}api/stream`);
+    // One stream per trail, as auditX: `after=1` skips the entry already there.
+    const sse = new SseReader(`${running.url}api/stream?after=1`);
     cleanups.push(() => sse.close());
+    const securitySse = new SseReader(`${running.url}api/stream?source=security&after=0`);
+    cleanups.push(() => securitySse.close());
     const { socket, messages } = await openWebSocket(`${running.url.replace("http:", "ws:")}api/ws`);
     cleanups.push(() => socket.terminate());
-    await eventually(() => sse.events.length > 0 && messages.length > 0, 5000, "connected events");
-    expect(sse.events[0]!.data).toEqual({ type: "connected" });
-    expect(messages[0]).toEqual({ type: "connected" });
+    await eventually(() => sse.connected && securitySse.connected && messages.length > 0, 5000, "connected");
+    expect(sse.events).toEqual([]);
+    expect(messages[0]).toEqual({ type: "connected", transport: "websocket" });
 
     const added = [entryLine(1), entryLine(2, { level: "SECURITY" })];
     appendTrail(join(dir, "audit.jsonl"), added);
     appendTrail(join(dir, "security.jsonl"), [added[1]!]);
-    await eventually(() => sse.entries().length === 3 && messages.length === 4, 10_000, "three live entries");
-    const got = sse.entries().map((event) => [event.data.source, event.data.entry.request_id]);
-    expect(got.sort()).toEqual([
-      ["audit", "req-1"],
-      ["audit", "req-2"],
-      ["security", "req-2"],
+    await eventually(
+      () => sse.entries().length === 2 && securitySse.entries().length === 1 && messages.length === 4,
+      10_000,
+      "three live entries",
+    );
+    // Read from the files: transport "file" and each entry's cursor in its trail.
+    expect(sse.entries().map((event) => [event.data.source, event.data.entry.request_id, event.data.transport, event.data.cursor])).toEqual(
+      [
+        ["audit", "req-1", "file", 2],
+        ["audit", "req-2", "file", 3],
+      ],
+    );
+    expect(securitySse.entries().map((event) => [event.data.source, event.data.entry.request_id, event.data.cursor])).toEqual([
+      ["security", "req-2", 1],
     ]);
     expect(
       messages
         .slice(1)
-        .map((m) => [m.type, m.source, m.entry.request_id])
+        .map((m) => [m.type, m.source, m.entry.request_id, m.transport])
         .sort(),
     ).toEqual([
-      ["entry", "audit", "req-1"],
-      ["entry", "audit", "req-2"],
-      ["entry", "security", "req-2"],
+      ["entry", "audit", "req-1", "file"],
+      ["entry", "audit", "req-2", "file"],
+      ["entry", "security", "req-2", "file"],
     ]);
-    const ids = sse.entries().map((event) => Number(event.id));
+    const ids = [...sse.entries(), ...securitySse.entries()].map((event) => Number(event.id));
     expect(new Set(ids).size).toBe(3);
     expect((await getJson(`${running.url}api/entries`)).body.total).toBe(3);
   });
@@ -75,22 +86,24 @@ describe("viewer tail and live streams", () => {
     cleanups.push(() => logger.shutdown());
     const running = await startTestViewer({ logDir: dir, hub, logger });
     cleanups.push(() => running.close());
-    const sse = new SseReader(`${running.url}api/stream`);
+    const sse = new SseReader(`${running.url}api/stream?after=0`);
     cleanups.push(() => sse.close());
-    await eventually(() => sse.events.length > 0, 5000, "connected");
+    const securitySse = new SseReader(`${running.url}api/stream?source=security&after=0`);
+    cleanups.push(() => securitySse.close());
+    await eventually(() => sse.connected && securitySse.connected, 5000, "connected");
     for (let i = 0; i < 20; i++) logger.log(`same text`, { user: "twin", requestId: "r-same" });
     logger.logSecurity("Login failed", { user: "mallory", success: false });
     await eventually(async () => (await getJson(`${running.url}api/entries`)).body.total === 21, 10_000, "indexed");
     await running.viewer.refresh();
     await streamSettled(dir, sse);
-    const audit = entryEvents(sse).filter((e) => e.data.source === "audit");
-    const security = entryEvents(sse).filter((e) => e.data.source === "security");
+    const audit = entryEvents(sse);
     expect(audit).toHaveLength(21);
-    expect(security).toHaveLength(1);
-    expect(security[0]!.data.entry.user).toBe("mallory");
+    expect(new Set(audit.map((e) => e.data.transport))).toEqual(new Set(["realtime"]));
+    await eventually(() => securitySse.entries().length === 1, 5000, "the security entry");
+    expect(securitySse.entries()[0]!.data.entry.user).toBe("mallory");
     const recent = await getJson(`${running.url}api/recent?limit=5`);
     expect(recent.body.source).toBe("audit");
-    expect(recent.body.items[0].user).toBe("mallory");
+    expect(recent.body.items.at(-1).user).toBe("mallory");
     expect(recent.body.items).toHaveLength(5);
   });
 
@@ -101,9 +114,9 @@ describe("viewer tail and live streams", () => {
     for (let i = 0; i < 100; i++) logger.log(`before ${i}`, { user: "writer", requestId: `n-${i}` });
     const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
     cleanups.push(() => running.close());
-    const sse = new SseReader(`${running.url}api/stream`);
+    const sse = new SseReader(`${running.url}api/stream?after=100`);
     cleanups.push(() => sse.close());
-    await eventually(() => sse.events.length > 0, 5000, "connected");
+    await eventually(() => sse.connected, 5000, "connected");
     const total = 1500;
     for (let i = 100; i < total; i++) {
       logger.log(`entry ${i} ${"x".repeat(i % 50)}`, { user: "writer", requestId: `n-${i}` });
@@ -124,15 +137,17 @@ describe("viewer tail and live streams", () => {
     await streamSettled(dir, sse);
     const streamed = entryEvents(sse).map((e) => e.data.entry.request_id);
     expect(streamed).toEqual(onDisk.slice(100));
+    // Cursors count the trail's entries across its segments: entry n of the trail has cursor n.
+    expect(entryEvents(sse).map((e) => e.data.cursor)).toEqual(Array.from({ length: total - 100 }, (_, i) => 101 + i));
   });
 
   it("follows two other processes writing and rotating the same trail: each entry indexed and streamed once", async () => {
     const dir = temp();
     const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
     cleanups.push(() => running.close());
-    const sse = new SseReader(`${running.url}api/stream`);
+    const sse = new SseReader(`${running.url}api/stream?after=0`);
     cleanups.push(() => sse.close());
-    await eventually(() => sse.events.length > 0, 5000, "connected");
+    await eventually(() => sse.connected, 5000, "connected");
     // Compiled code (npm test builds first): each writer logs in bursts, rotating every 8 KiB.
     const writer = `
       import { createLogger } from ${JSON.stringify(DIST_INDEX)};
@@ -194,31 +209,47 @@ describe("viewer tail and live streams", () => {
     expect((await getJson(`${running.url}api/stats`)).body.audit.total).toBe(onDisk().length);
   });
 
-  it("resumes an SSE stream with Last-Event-ID: connected first, then the missed events", async () => {
+  it("resumes an SSE stream with Last-Event-ID: the missed live events, not the replay again", async () => {
     const dir = temp();
     writeTrail(join(dir, "audit.jsonl"), []);
     const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
     cleanups.push(() => running.close());
     const first = new SseReader(`${running.url}api/stream`);
-    await eventually(() => first.events.length > 0, 5000, "connected");
+    await eventually(() => first.connected, 5000, "connected");
     appendTrail(join(dir, "audit.jsonl"), [entryLine(1), entryLine(2)]);
     await eventually(() => first.entries().length === 2, 10_000, "two entries");
     const lastSeen = first.entries()[0]!.id!;
     first.close();
-    const second = new SseReader(`${running.url}api/stream`, { "Last-Event-ID": lastSeen });
+    const second = new SseReader(`${running.url}api/stream?after=0`, { "Last-Event-ID": lastSeen });
     cleanups.push(() => second.close());
-    await eventually(() => second.events.length >= 2, 5000, "resumed events");
-    expect(second.events[0]!.data).toEqual({ type: "connected" });
-    expect(second.events.slice(1).map((e) => e.data.entry.request_id)).toEqual(["req-2"]);
+    await eventually(() => second.connected && second.events.length >= 1, 5000, "resumed events");
+    await streamSettled(dir, second);
+    expect(entryEvents(second).map((e) => e.data.entry.request_id)).toEqual(["req-2"]);
   });
 
-  it("has no live routes with realtime off, but still shows new entries in queries", async () => {
+  it("with realtime off, keeps the file tail on both streams and pushes nothing in process", async () => {
     const dir = temp();
-    const running = await startTestViewer({ logDir: dir, realtime: false });
+    const hub = new AuditHub();
+    const logger = createLogger({ logDir: dir, console: false });
+    cleanups.push(() => logger.shutdown());
+    const running = await startTestViewer({ logDir: dir, realtime: false, hub, logger });
     cleanups.push(() => running.close());
     expect((await getJson(`${running.url}api/config`)).body.realtime).toBe(false);
-    expect((await getJson(`${running.url}api/stream`)).status).toBe(404);
+    // The logger given was not connected: in-process push is what realtime turns off.
+    expect(logger.connectedHubs()).toEqual([]);
+    const sse = new SseReader(`${running.url}api/stream?after=0`);
+    cleanups.push(() => sse.close());
+    const { socket, messages } = await openWebSocket(`${running.url.replace("http:", "ws:")}api/ws`);
+    cleanups.push(() => socket.terminate());
+    await eventually(() => sse.connected && messages.length === 1, 5000, "connected");
+    logger.log("written in process", { requestId: "in-process" });
     appendTrail(join(dir, "audit.jsonl"), [entryLine(1)]);
-    await eventually(async () => (await getJson(`${running.url}api/entries`)).body.total === 1, 10_000, "tail without realtime");
+    await eventually(() => sse.entries().length === 2 && messages.length === 3, 10_000, "tailed entries");
+    expect(sse.entries().map((e) => [e.data.entry.request_id, e.data.transport, e.data.cursor])).toEqual([
+      ["in-process", "file", 1],
+      ["req-1", "file", 2],
+    ]);
+    expect(messages.slice(1).map((m) => m.transport)).toEqual(["file", "file"]);
+    expect((await getJson(`${running.url}api/entries`)).body.total).toBe(2);
   });
 });

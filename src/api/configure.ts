@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { type AuditHub, hubFor } from "../processors/AuditHub.js";
 import { AuditLogger } from "./AuditLogger.js";
 import type { AuditLoggerOptions } from "./options.js";
 
@@ -11,17 +13,31 @@ function getGlobalLogger(): AuditLogger {
 
 /**
  * (Re)configures the global `audit` logger. The previous one is flushed and
- * closed; the live hubs it published to carry over.
+ * closed; the live hubs it published to carry over (its folder's hub becomes
+ * the new folder's: a viewer of the old folder must not show the new one's entries).
  */
 export function configure(options: AuditLoggerOptions = {}): AuditLogger {
   const previous = globalLogger;
   const next = new AuditLogger(options);
   if (previous) {
-    for (const hub of previous.connectedHubs()) next.connectHub(hub);
+    const previousFolderHub = hubFor(previous.logDir);
+    for (const hub of previous.connectedHubs()) next.connectHub(hub === previousFolderHub ? hubFor(next.logDir) : hub);
     previous.shutdown().catch((error: unknown) => next.error(`closing the previous audit logger failed: ${String(error)}`));
   }
   globalLogger = next;
   return next;
+}
+
+/**
+ * Connects the global logger to `hub` when it exists and writes `logDir`, as
+ * a viewer of that folder does by default; returns the disconnect function,
+ * or null when nothing was connected (no global logger yet, another folder,
+ * or already connected).
+ */
+export function connectGlobalLoggerOf(logDir: string, hub: AuditHub): (() => void) | null {
+  const logger = globalLogger;
+  if (!logger || resolve(logger.logDir) !== resolve(logDir) || logger.connectedHubs().includes(hub)) return null;
+  return logger.connectHub(hub);
 }
 
 /** An independent logger: its own log folder, sinks and settings (one per tenant or service). */

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { AuditLogger } from "../api/AuditLogger.js";
 import { DEFAULT_LOG_DIR } from "../api/settings.js";
-import { defaultHub } from "../processors/AuditHub.js";
+import { hubFor } from "../processors/AuditHub.js";
 import { lastBusinessDay, startLiveActivity, writeBusinessDay, writeOriginalScenario } from "./demoScenario.js";
 
 export async function runDemoCommand(args: string[]): Promise<number> {
@@ -54,8 +54,8 @@ export async function runDemoCommand(args: string[]): Promise<number> {
   }
 
   const { startViewer } = await import("../viewer/index.js");
-  narrated.connectHub(defaultHub);
-  quiet.connectHub(defaultHub);
+  narrated.connectHub(hubFor(logDir));
+  quiet.connectHub(hubFor(logDir));
   const viewer = await startViewer({
     logDir,
     host: values.host as string,

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { AuditEntryDict } from "../entry/fields.js";
 
 export type HubSource = "audit" | "security";
@@ -80,5 +81,23 @@ export class AuditHub {
   }
 }
 
-/** The process-wide hub that `enableRealtime()` and the viewer use by default. */
+/** A process-wide hub not tied to a folder, for loggers and viewers given no other. */
 export const defaultHub = new AuditHub();
+
+const folderHubs = new Map<string, AuditHub>();
+
+/**
+ * The hub of one log folder: what loggers writing that folder publish to and
+ * what a viewer of that folder listens to by default (`enableRealtime()`,
+ * `connectLogger(logger)`). One per folder, so a viewer never shows live
+ * entries written to another folder (another tenant).
+ */
+export function hubFor(logDir: string): AuditHub {
+  const key = resolve(logDir);
+  let hub = folderHubs.get(key);
+  if (!hub) {
+    hub = new AuditHub();
+    folderHubs.set(key, hub);
+  }
+  return hub;
+}

@@ -3,15 +3,17 @@ import { resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { connectGlobalLoggerOf } from "../api/configure.js";
 import { DEFAULT_TRAIL_FILES, trailFileName } from "../api/settings.js";
 import { VERSION } from "../internal/version.js";
-import { type AuditHub, defaultHub } from "../processors/AuditHub.js";
+import { type AuditHub, hubFor } from "../processors/AuditHub.js";
 import { ApiKeyGuard } from "./ApiKeyGuard.js";
-import { parseEntryFilter, parseEntryQuery, parseLimit, parseSource } from "./EntryQuery.js";
+import { parseEntryFilter, parseEntryQuery, parseInteger, parseLimit, parseSource } from "./EntryQuery.js";
 import { JsonlTrailSource } from "./JsonlTrailSource.js";
 import { LiveFeed } from "./LiveFeed.js";
 import { SseTransport, type StreamLimits } from "./SseTransport.js";
 import { securityHeaders } from "./securityHeaders.js";
+import { MAX_HISTOGRAM_BUCKETS } from "./TimeHistogram.js";
 import { type ExportFormat, writeExport } from "./TrailExport.js";
 import type { TrailSource } from "./TrailSource.js";
 import { ViewerRequestError } from "./ViewerRequestError.js";
@@ -20,6 +22,8 @@ import { refuseUpgrade, WebSocketTransport } from "./WebSocketTransport.js";
 /** Anything that can publish its entries to a hub (an AuditLogger). */
 export interface HubConnectable {
   connectHub(hub: AuditHub): () => void;
+  /** The folder it writes, when it writes one: its entries go to that folder's hub (hubFor). */
+  readonly logDir?: string;
 }
 
 export interface AuditViewerOptions {
@@ -31,11 +35,19 @@ export interface AuditViewerOptions {
   securityLogFile?: string;
   /** When set, every route, static files and streams included, requires it. */
   apiKey?: string;
-  /** Live push over /api/stream and /api/ws (default true). */
+  /**
+   * In-process push (default true): entries loggers of this process write
+   * reach /api/stream and /api/ws at once through the hub. Off, the streams
+   * still carry what the file tail reads (entries of every process).
+   */
   realtime?: boolean;
-  /** A logger to connect to the hub, for instant push of what it writes. */
+  /**
+   * A logger to connect to the hub, for instant push of what it writes. When
+   * none is given, the global `audit` logger is connected if it writes this
+   * viewer's folder (as auditX's create_app does).
+   */
   logger?: HubConnectable;
-  /** The hub for /api/recent and live push (default: the process-wide defaultHub). */
+  /** The hub for /api/recent and live push (default: the folder's, hubFor(logDir)). */
   hub?: AuditHub;
   /** Where the viewer is mounted ("" or "/audit"); sets the cookie path and the WebSocket path. */
   prefix?: string;
@@ -79,8 +91,8 @@ export class AuditViewer {
   private readonly hub: AuditHub;
   private readonly guard: ApiKeyGuard;
   private readonly feed: LiveFeed;
-  private readonly sse: SseTransport | null;
-  private readonly ws: WebSocketTransport | null;
+  private readonly sse: SseTransport;
+  private readonly ws: WebSocketTransport;
   private readonly ownsSource: boolean;
   private readonly disconnectLogger: (() => void) | null;
   private readonly corsOrigins: Set<string>;
@@ -94,7 +106,7 @@ export class AuditViewer {
     this.logDir = resolve(options.logDir ?? "logs");
     this.prefix = normalizePrefix(options.prefix);
     this.realtime = options.realtime ?? true;
-    this.hub = options.hub ?? defaultHub;
+    this.hub = options.hub ?? hubFor(this.logDir);
     this.guard = new ApiKeyGuard(options.apiKey, `${this.prefix}/`);
     this.corsOrigins = new Set(options.corsOrigins ?? []);
     this.ownsSource = options.source === undefined;
@@ -107,15 +119,17 @@ export class AuditViewer {
         maxEntries: options.maxEntries,
         pollIntervalMs: options.pollIntervalMs,
       });
-    this.disconnectLogger = options.logger ? options.logger.connectHub(this.hub) : null;
+    if (!this.realtime) this.disconnectLogger = null;
+    else if (options.logger) this.disconnectLogger = options.logger.connectHub(this.hub);
+    else this.disconnectLogger = connectGlobalLoggerOf(this.logDir, this.hub);
     this.feed = new LiveFeed(this.realtime ? this.hub : null, this.source);
     const limits: StreamLimits = {
       maxClients: options.maxStreamClients ?? 100,
       maxBufferedBytes: options.maxClientBufferBytes ?? 4 * 1024 * 1024,
       historySize: 1000,
     };
-    this.sse = this.realtime ? new SseTransport(this.feed, limits) : null;
-    this.ws = this.realtime ? new WebSocketTransport(this.feed, limits) : null;
+    this.sse = new SseTransport(this.feed, this.source, limits);
+    this.ws = new WebSocketTransport(this.feed, limits);
     this.ready = this.source.ready();
     this.router = this.buildRouter();
   }
@@ -140,11 +154,9 @@ export class AuditViewer {
     const path = (request.url ?? "").split("?")[0];
     if (path !== `${this.prefix}/api/ws`) return false;
     socket.on("error", () => socket.destroy());
-    let refusal = null;
-    if (!this.guard.check(request).ok) refusal = { status: 401, error: "a valid API key is required" };
-    else if (!this.sameOrigin(request)) refusal = { status: 403, error: "cross-origin WebSocket refused" };
-    else if (!this.ws || this.closed) refusal = { status: 404, error: "realtime push is disabled" };
-    if (refusal || !this.ws) refuseUpgrade(socket, refusal ?? { status: 404, error: "realtime push is disabled" });
+    if (this.closed) refuseUpgrade(socket, { status: 503, error: "the viewer is closed" });
+    else if (!this.sameOrigin(request)) refuseUpgrade(socket, { status: 403, error: "cross-origin WebSocket refused" });
+    else if (!this.guard.check(request).ok) this.ws.closeWith(request, socket, head, 4401, "a valid API key is required");
     else this.ws.upgrade(request, socket, head, null);
     return true;
   }
@@ -154,8 +166,8 @@ export class AuditViewer {
     this.closed = true;
     this.disconnectLogger?.();
     this.feed.close();
-    this.sse?.close();
-    this.ws?.close();
+    this.sse.close();
+    this.ws.close();
     if (this.ownsSource) await this.source.close();
   }
 
@@ -178,7 +190,7 @@ export class AuditViewer {
     router.use((request, response, next) => {
       if (request.method === "GET" || request.method === "HEAD") return next();
       response.setHeader("Allow", "GET, HEAD");
-      response.status(405).json({ error: `${request.method} is not allowed: the viewer is read-only` });
+      response.status(405).json({ detail: `${request.method} is not allowed: the viewer is read-only` });
     });
     router.use((request, response, next) => this.authorize(request, response, next));
 
@@ -207,10 +219,35 @@ export class AuditViewer {
         ...(page.partial ? { partial: true } : {}),
       });
     });
-    router.get("/api/recent", (request, response) => {
+    router.get("/api/entries/:id", async (request, response) => {
+      const id = String(request.params.id ?? "");
+      if (id === "" || id.length > 200) throw new ViewerRequestError("id: expected an entry id", 400, "id", id);
       const source = parseSource(request.query);
-      const limit = parseLimit(request.query, 100);
-      response.json({ items: this.hub.recent(source, limit), source });
+      const entry = await this.source.entry(source, id);
+      if (!entry) throw new ViewerRequestError("no entry has this id", 404);
+      response.json({ entry, source });
+    });
+    router.get("/api/histogram", async (request, response) => {
+      const source = parseSource(request.query);
+      const filter = parseEntryFilter(request.query);
+      const buckets = parseInteger(request.query, "buckets", 60, 1, MAX_HISTOGRAM_BUCKETS);
+      const offsetMinutes = parseSignedMinutes(request.query.tz_offset);
+      const histogram = await this.source.histogram(source, filter, { buckets, offsetMinutes });
+      response.json({
+        source,
+        start: histogram.start,
+        bucket_ms: histogram.bucketMs,
+        counts: histogram.counts,
+        failures: histogram.failures,
+        total: histogram.total,
+        ...(histogram.partial ? { partial: true } : {}),
+      });
+    });
+    router.get("/api/recent", (request, response) => {
+      // As auditX: the newest `limit` of the hub's entries (default 50, at most 200), oldest first.
+      const source = parseSource(request.query);
+      const limit = parseLimit(request.query, 50, 200);
+      response.json({ items: this.hub.recent(source, limit).reverse(), source });
     });
     router.get("/api/export", async (request, response) => {
       const format = request.query.format ?? "csv";
@@ -221,9 +258,11 @@ export class AuditViewer {
       await writeExport(response, (signal) => this.source.export(source, filter, { signal }), format as ExportFormat, source);
     });
     router.get("/api/stream", (request, response) => {
-      if (!this.sse) throw new ViewerRequestError("realtime push is disabled", 404);
+      const source = parseSource(request.query);
+      // As auditX: the entries after the first `after` of the trail come first; 0 (the default) replays it all.
+      const after = parseInteger(request.query, "after", 0, 0, Number.MAX_SAFE_INTEGER);
       if (request.method === "HEAD") return response.type("text/event-stream").end();
-      this.sse.handle(request, response);
+      this.sse.handle(request, response, { source, after });
     });
     router.get("/api/ws", () => {
       throw new ViewerRequestError("this route is a WebSocket: connect with an Upgrade request", 426);
@@ -241,15 +280,15 @@ export class AuditViewer {
         return;
       }
       if (error instanceof ViewerRequestError) {
-        response.status(error.status).json({ error: error.message });
+        response.status(error.status).json(error.body);
         return;
       }
       const status = (error as { status?: unknown }).status;
       if (typeof status === "number" && status >= 400 && status < 500) {
-        response.status(status).json({ error: "bad request" });
+        response.status(status).json({ detail: "bad request" });
         return;
       }
-      response.status(500).json({ error: "internal error" });
+      response.status(500).json({ detail: "internal error" });
     });
     return router;
   }
@@ -268,7 +307,7 @@ export class AuditViewer {
         .send("auditx viewer: an API key is required. Open this page with ?api_key=<key>, or send the X-API-Key header.\n");
       return;
     }
-    response.status(401).json({ error: "a valid API key is required (X-API-Key header or api_key query parameter)" });
+    response.status(401).json({ detail: "a valid API key is required (X-API-Key header or api_key query parameter)" });
   }
 
   private cors(request: Request, response: Response, next: NextFunction): void {
@@ -286,6 +325,15 @@ export class AuditViewer {
     }
     next();
   }
+}
+
+/** tz_offset: minutes east of UTC, -840 (UTC-14) to 840 (UTC+14). */
+function parseSignedMinutes(value: unknown): number {
+  if (value === undefined || value === "") return 0;
+  if (typeof value !== "string" || !/^[+-]?\d{1,3}$/.test(value.trim()) || Math.abs(Number(value)) > 840) {
+    throw new ViewerRequestError("tz_offset: expected minutes east of UTC, from -840 to 840", 400, "tz_offset", value);
+  }
+  return Number(value);
 }
 
 function splitUrl(url: string): [string, string] {

@@ -6,7 +6,7 @@ type Column = Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Int32Array<
 type U32 = Uint32Array<ArrayBuffer>;
 type F64 = Float64Array<ArrayBuffer>;
 type I32 = Int32Array<ArrayBuffer>;
-type ColumnTuple = [U32, F64, U32, F64, U32, U32, U32, U32, U32, U32, U32, I32, I32, I32, I32, Uint8Array<ArrayBuffer>];
+type ColumnTuple = [U32, F64, U32, F64, U32, U32, U32, U32, U32, U32, U32, U32, I32, I32, I32, I32, Uint8Array<ArrayBuffer>];
 
 const INITIAL_CAPACITY = 4096;
 
@@ -35,6 +35,8 @@ export class ColumnStore {
   /** Bumped whenever ordinals change meaning (entries forgotten); caches compare it. */
   generation = 0;
   evicted = 0;
+  /** Entries removed with their file (deleted by retention, or re-read after a truncation). */
+  dropped = 0;
 
   file = new Uint32Array(INITIAL_CAPACITY);
   offset = new Float64Array(INITIAL_CAPACITY);
@@ -47,6 +49,7 @@ export class ColumnStore {
   branch = new Uint32Array(INITIAL_CAPACITY);
   company = new Uint32Array(INITIAL_CAPACITY);
   entityType = new Uint32Array(INITIAL_CAPACITY);
+  ip = new Uint32Array(INITIAL_CAPACITY);
   entityIdHash = new Int32Array(INITIAL_CAPACITY);
   referenceHash = new Int32Array(INITIAL_CAPACITY);
   requestIdHash = new Int32Array(INITIAL_CAPACITY);
@@ -60,6 +63,7 @@ export class ColumnStore {
   readonly branches = new Dictionary(false);
   readonly companies = new Dictionary(false);
   readonly entityTypes = new Dictionary(false);
+  readonly ips = new Dictionary(false);
 
   constructor(readonly maxEntries: number) {}
 
@@ -78,6 +82,7 @@ export class ColumnStore {
     this.branch[i] = intern(this.branches, entry.branch_id);
     this.company[i] = intern(this.companies, entry.company_id);
     this.entityType[i] = intern(this.entityTypes, entry.entity_type);
+    this.ip[i] = intern(this.ips, entry.ip);
     this.entityIdHash[i] = hashOf(entry.entity_id);
     this.referenceHash[i] = hashOf(entry.reference_no);
     this.requestIdHash[i] = hashOf(entry.request_id);
@@ -95,6 +100,7 @@ export class ColumnStore {
       kept++;
     }
     if (kept !== this.count) {
+      this.dropped += this.count - kept;
       this.count = kept;
       this.generation++;
     }
@@ -121,6 +127,7 @@ export class ColumnStore {
       this.branch,
       this.company,
       this.entityType,
+      this.ip,
       this.entityIdHash,
       this.referenceHash,
       this.requestIdHash,
@@ -143,6 +150,7 @@ export class ColumnStore {
       this.branch,
       this.company,
       this.entityType,
+      this.ip,
       this.entityIdHash,
       this.referenceHash,
       this.requestIdHash,

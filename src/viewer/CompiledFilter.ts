@@ -1,6 +1,7 @@
 import { type ColumnStore, hashText, textOf } from "./ColumnStore.js";
 import type { Dictionary } from "./Dictionary.js";
 import type { EntryFilter } from "./EntryQuery.js";
+import { ipMatcher, type TextMatch, valueMatcher } from "./FieldMatch.js";
 import type { TrailEntry } from "./TrailSource.js";
 
 export interface ScanResult {
@@ -9,39 +10,42 @@ export interface ScanResult {
   ordinals: number[];
 }
 
-interface HashedValue {
+/** A dictionary column and the ids (marked 1) its filter accepts. */
+interface MarkedColumn {
+  column: Uint32Array;
+  marks: Uint8Array;
+}
+
+interface HashedValues {
   column: Int32Array;
-  hash: number;
+  hashes: Int32Array;
   field: string;
-  value: string;
+  values: Set<string>;
 }
 
 /**
- * An EntryFilter prepared for one ColumnStore: dictionary ids (-1 = no
- * filter), hashes and bounds, so that a scan compares integers in typed
- * arrays and reads lines only to confirm a hash.
+ * An EntryFilter prepared for one ColumnStore: for each filtered dictionary
+ * column the ids whose value the filter accepts (found once per distinct
+ * value, with the same matchers every source uses), hashes of identifiers,
+ * time bounds; so that a scan compares integers in typed arrays and reads
+ * lines only to confirm a hash.
  */
 export class CompiledFilter {
   private constructor(
     private readonly store: ColumnStore,
     private readonly readEntry: (ordinal: number) => TrailEntry | null,
-    readonly module: number,
-    readonly level: number,
-    readonly user: number,
-    readonly action: number,
-    readonly branch: number,
-    readonly company: number,
-    readonly entityType: number,
-    readonly success: number,
-    readonly from: number,
-    readonly to: number,
-    readonly hashed: HashedValue[],
-    readonly textBits: Uint8Array | null,
+    private readonly marked: MarkedColumn[],
+    private readonly success: number,
+    private readonly from: number,
+    private readonly to: number,
+    private readonly hashed: HashedValues[],
+    private readonly textBits: Uint8Array | null,
   ) {}
 
   /**
-   * The filter compiled against `store`; null when no entry can match (a
-   * value no entry has). `textBits` marks the entries matching the free text.
+   * The filter compiled against `store`; null when no entry can match (no
+   * value of a filtered column is accepted). `textBits` marks the entries
+   * matching the free text.
    */
   static compile(
     store: ColumnStore,
@@ -49,36 +53,39 @@ export class CompiledFilter {
     readEntry: (ordinal: number) => TrailEntry | null,
     textBits: (q: string) => Uint8Array,
   ): CompiledFilter | null {
-    const lookups: Array<[Dictionary, string | undefined]> = [
-      [store.modules, filter.module],
-      [store.levels, filter.level],
-      [store.users, filter.user],
-      [store.actions, filter.action],
-      [store.branches, filter.branchId],
-      [store.companies, filter.companyId],
-      [store.entityTypes, filter.entityType],
+    const exact = (values: string[], ignoreCase: boolean) => valueMatcher(values, "exact", ignoreCase);
+    const chosen = (values: string[], mode: TextMatch | undefined, ignoreCase: boolean) =>
+      valueMatcher(values, mode ?? "contains", ignoreCase);
+    const lookups: Array<[Uint32Array, Dictionary, string[] | undefined, (values: string[]) => (value: string) => boolean]> = [
+      [store.module, store.modules, filter.module, (v) => exact(v, true)],
+      [store.level, store.levels, filter.level, (v) => exact(v, true)],
+      [store.user, store.users, filter.user, (v) => chosen(v, filter.userMatch, true)],
+      [store.action, store.actions, filter.action, (v) => exact(v, true)],
+      [store.branch, store.branches, filter.branchId, (v) => chosen(v, filter.branchMatch, false)],
+      [store.company, store.companies, filter.companyId, (v) => exact(v, false)],
+      [store.entityType, store.entityTypes, filter.entityType, (v) => exact(v, false)],
+      [store.ip, store.ips, filter.ip, (v) => ipMatcher(v)],
     ];
-    const ids = lookups.map(([dictionary, value]) => (value === undefined ? -1 : dictionary.find(value)));
-    if (ids.some((id, i) => id < 0 && lookups[i]![1] !== undefined)) return null;
-    const hashed: HashedValue[] = [];
-    const hash = (column: Int32Array, field: string, value: string | undefined) => {
-      if (value !== undefined) hashed.push({ column, hash: hashText(value), field, value });
+    const marked: MarkedColumn[] = [];
+    for (const [column, dictionary, values, matcher] of lookups) {
+      if (values === undefined || values.length === 0) continue;
+      const marks = dictionary.matching(matcher(values));
+      if (!marks) return null;
+      marked.push({ column, marks });
+    }
+    const hashed: HashedValues[] = [];
+    const hash = (column: Int32Array, field: string, values: string[] | undefined) => {
+      if (values !== undefined && values.length > 0)
+        hashed.push({ column, hashes: Int32Array.from(values, hashText), field, values: new Set(values) });
     };
     hash(store.entityIdHash, "entity_id", filter.entityId);
     hash(store.referenceHash, "reference_no", filter.referenceNo);
     hash(store.requestIdHash, "request_id", filter.requestId);
-    hash(store.idHash, "id", filter.id);
-    const [module, level, user, action, branch, company, entityType] = ids as [number, number, number, number, number, number, number];
+    hash(store.idHash, "id", filter.id === undefined ? undefined : [filter.id]);
     return new CompiledFilter(
       store,
       readEntry,
-      module,
-      level,
-      user,
-      action,
-      branch,
-      company,
-      entityType,
+      marked,
       filter.success === undefined ? -1 : filter.success ? 1 : 0,
       filter.from ?? Number.NEGATIVE_INFINITY,
       filter.to ?? Number.POSITIVE_INFINITY,
@@ -89,13 +96,7 @@ export class CompiledFilter {
 
   get unfiltered(): boolean {
     return (
-      this.module < 0 &&
-      this.level < 0 &&
-      this.user < 0 &&
-      this.action < 0 &&
-      this.branch < 0 &&
-      this.company < 0 &&
-      this.entityType < 0 &&
+      this.marked.length === 0 &&
       this.success < 0 &&
       this.from === Number.NEGATIVE_INFINITY &&
       this.to === Number.POSITIVE_INFINITY &&
@@ -111,29 +112,36 @@ export class CompiledFilter {
    * One loop over typed arrays, no call per entry: 1M entries in a few ms.
    */
   scan(below: number, skip: number, take: number, stopWhenFull: boolean): ScanResult {
-    const { module, level, user, action, branch, company, entityType, success, from, to, hashed, textBits } = this;
-    const store = this.store;
-    const timed = from !== Number.NEGATIVE_INFINITY || to !== Number.POSITIVE_INFINITY;
-    const modules = store.module;
-    const levels = store.level;
-    const users = store.user;
-    const actions = store.action;
-    const branches = store.branch;
-    const companies = store.company;
-    const entityTypes = store.entityType;
-    const successes = store.success;
-    const times = store.time;
     const ordinals: number[] = [];
     const end = skip + take;
     let total = 0;
-    for (let i = Math.min(below, store.count) - 1; i >= 0; i--) {
-      if (module >= 0 && modules[i] !== module) continue;
-      if (level >= 0 && levels[i] !== level) continue;
-      if (user >= 0 && users[i] !== user) continue;
-      if (action >= 0 && actions[i] !== action) continue;
-      if (branch >= 0 && branches[i] !== branch) continue;
-      if (company >= 0 && companies[i] !== company) continue;
-      if (entityType >= 0 && entityTypes[i] !== entityType) continue;
+    this.visit(below, (i) => {
+      if (total >= skip && total < end) ordinals.push(i);
+      total++;
+      return !(stopWhenFull && total >= end);
+    });
+    return { total, ordinals };
+  }
+
+  /**
+   * Calls `match` with each matching ordinal below `below`, newest first,
+   * until it returns false. The first two column tests are kept in locals:
+   * most filters have no more.
+   */
+  visit(below: number, match: (ordinal: number) => boolean): void {
+    const { marked, success, from, to, hashed, textBits } = this;
+    const store = this.store;
+    const timed = from !== Number.NEGATIVE_INFINITY || to !== Number.POSITIVE_INFINITY;
+    const successes = store.success;
+    const times = store.time;
+    const column0 = marked[0]?.column;
+    const marks0 = marked[0]?.marks;
+    const column1 = marked[1]?.column;
+    const marks1 = marked[1]?.marks;
+    outer: for (let i = Math.min(below, store.count) - 1; i >= 0; i--) {
+      if (column0 !== undefined && marks0![column0[i]!] !== 1) continue;
+      if (column1 !== undefined && marks1![column1[i]!] !== 1) continue;
+      for (let k = 2; k < marked.length; k++) if (marked[k]!.marks[marked[k]!.column[i]!] !== 1) continue outer;
       if (success >= 0 && successes[i] !== success) continue;
       if (timed) {
         const t = times[i]!;
@@ -141,19 +149,19 @@ export class CompiledFilter {
       }
       if (textBits !== null && textBits[i] !== 1) continue;
       if (hashed.length > 0 && !this.matchesHashed(i)) continue;
-      if (total >= skip && total < end) ordinals.push(i);
-      total++;
-      if (stopWhenFull && total >= end) break;
+      if (!match(i)) return;
     }
-    return { total, ordinals };
   }
 
   /** Hashes narrow the candidates; the line itself confirms (a hash may collide). */
   private matchesHashed(ordinal: number): boolean {
-    for (const { column, hash } of this.hashed) if (column[ordinal] !== hash) return false;
+    for (const { column, hashes } of this.hashed) if (!hashes.includes(column[ordinal]!)) return false;
     const entry = this.readEntry(ordinal);
     if (!entry) return false;
-    for (const { field, value } of this.hashed) if (textOf(entry[field]) !== value) return false;
+    for (const { field, values } of this.hashed) {
+      const text = textOf(entry[field]);
+      if (text === undefined || !values.has(text)) return false;
+    }
     return true;
   }
 }

@@ -27,6 +27,20 @@ export class Dictionary {
     return this.ids.get(this.caseInsensitive ? value.toLowerCase() : value) ?? -1;
   }
 
+  /**
+   * The ids whose value `accepts` (marked 1 in an array indexed by id), or
+   * null when it accepts none. Runs once per distinct value, not per entry.
+   */
+  matching(accepts: (value: string) => boolean): Uint8Array | null {
+    let marks: Uint8Array | null = null;
+    for (let id = 1; id < this.names.length; id++) {
+      if (!accepts(this.names[id]!)) continue;
+      marks ??= new Uint8Array(this.names.length);
+      marks[id] = 1;
+    }
+    return marks;
+  }
+
   name(id: number): string {
     return this.names[id] ?? "";
   }

@@ -1,8 +1,10 @@
 import type { EntryFilter } from "./EntryQuery.js";
+import type { HistogramRequest, TimeHistogram } from "./TimeHistogram.js";
 import { TrailIndex, type TrailIndexOptions } from "./TrailIndex.js";
 import type {
   AppendedEntries,
   EntityRef,
+  EntriesSince,
   EntryCount,
   EntryPage,
   PageRequest,
@@ -83,11 +85,21 @@ export class JsonlTrailSource implements TrailSource {
 
   async entry(source: TrailName, id: string): Promise<TrailEntry | null> {
     const page = await this.query(source, { id }, { offset: 0, limit: 1 });
-    return page.items[0] ?? null;
+    return page.items[0] ?? this.indexes[source].findDerived(id);
+  }
+
+  async histogram(source: TrailName, filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram> {
+    await this.built;
+    return this.indexes[source].histogram(filter, request);
+  }
+
+  async since(source: TrailName, cursor: number, limit: number): Promise<EntriesSince> {
+    await this.built;
+    return this.indexes[source].since(cursor, limit);
   }
 
   history(source: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage> {
-    return this.query(source, { entityType: entity.type, entityId: entity.id }, page);
+    return this.query(source, { entityType: [entity.type], entityId: [entity.id] }, page);
   }
 
   async *export(source: TrailName, filter: EntryFilter, options: StreamOptions = {}): AsyncGenerator<TrailEntry[]> {
@@ -105,7 +117,9 @@ export class JsonlTrailSource implements TrailSource {
       queue.push(batch);
       wake?.();
     };
-    const detach = (["audit", "security"] as const).map((source) => this.indexes[source].onAppend((entries) => push({ source, entries })));
+    const detach = (["audit", "security"] as const).map((source) =>
+      this.indexes[source].onAppend((entries, cursor) => push({ source, entries, cursor })),
+    );
     const stop = () => wake?.();
     options.signal?.addEventListener("abort", stop);
     try {

@@ -6,6 +6,10 @@ export interface LiveEvent {
   id: number;
   source: HubSource;
   entry: TrailEntry;
+  /** "realtime": pushed by a logger of this process through the hub; "file": read from the trail files. */
+  transport: "realtime" | "file";
+  /** The entry's trail cursor (see TrailSource.since), for entries read from the files. */
+  cursor?: number;
 }
 
 export type LiveListener = (event: LiveEvent) => void;
@@ -54,7 +58,7 @@ export class LiveFeed {
           this.pushed.delete(identity); // re-inserted last: the eviction order is by latest push
           this.pushed.set(identity, count + 1);
           if (this.pushed.size > REMEMBERED_IDENTITIES) this.pushed.delete(this.pushed.keys().next().value!);
-          this.emit(source, entry as unknown as TrailEntry);
+          this.emit(source, entry as unknown as TrailEntry, "realtime");
         }),
       );
     }
@@ -63,11 +67,11 @@ export class LiveFeed {
 
   /** Entries the source finds appended: emitted unless the hub already delivered them. */
   private async follow(trail: TrailSource): Promise<void> {
-    for await (const { source, entries } of trail.live({ signal: this.stopFollowing.signal })) {
-      for (const entry of entries) {
+    for await (const { source, entries, cursor } of trail.live({ signal: this.stopFollowing.signal })) {
+      for (const [i, entry] of entries.entries()) {
         const identity = identityOf(source, entry);
         const count = this.pushed.get(identity);
-        if (count === undefined) this.emit(source, entry);
+        if (count === undefined) this.emit(source, entry, "file", cursor === undefined ? undefined : cursor - (entries.length - 1 - i));
         else if (count <= 1) this.pushed.delete(identity);
         else this.pushed.set(identity, count - 1);
       }
@@ -87,8 +91,8 @@ export class LiveFeed {
     this.listeners.clear();
   }
 
-  private emit(source: HubSource, entry: TrailEntry): void {
-    const event: LiveEvent = { id: ++this.nextId, source, entry };
+  private emit(source: HubSource, entry: TrailEntry, transport: LiveEvent["transport"], cursor?: number): void {
+    const event: LiveEvent = { id: ++this.nextId, source, entry, transport, ...(cursor === undefined ? {} : { cursor }) };
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -1,11 +1,13 @@
 import { readSync } from "node:fs";
+import { entryIdOf } from "../entry/entryId.js";
 import { ColumnStore } from "./ColumnStore.js";
 import { CompiledFilter, type ScanResult } from "./CompiledFilter.js";
 import type { Dictionary } from "./Dictionary.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import { TextSearch } from "./TextSearch.js";
+import { bucketOf, type HistogramRequest, histogramLayout, type TimeHistogram } from "./TimeHistogram.js";
 import { TrailFiles } from "./TrailFiles.js";
-import type { TrailEntry, TrailStats } from "./TrailSource.js";
+import type { EntriesSince, TrailEntry, TrailStats } from "./TrailSource.js";
 
 export interface TrailIndexOptions {
   /** Entries kept in memory; past it the oldest 10% are forgotten (default 5,000,000, about 65 bytes each). */
@@ -29,7 +31,7 @@ export class TrailIndex {
   readonly store: ColumnStore;
   private readonly files: TrailFiles;
   private lineBuffer = Buffer.allocUnsafeSlow(64 * 1024);
-  private readonly appendListeners = new Set<(entries: TrailEntry[]) => void>();
+  private readonly appendListeners = new Set<(entries: TrailEntry[], cursor: number) => void>();
   private pending: TrailEntry[] | null = null;
   private notify = false;
   private running: Promise<void> | null = null;
@@ -47,7 +49,10 @@ export class TrailIndex {
       {
         entry: (fileId, offset, length, entry) => {
           this.store.append(fileId, offset, length, entry);
-          this.pending?.push(entry);
+          if (this.pending) {
+            if (entry.id === undefined) this.deriveId(entry, this.store.count - 1);
+            this.pending.push(entry);
+          }
         },
         dropFile: (fileId) => this.store.dropFile(fileId),
         flush: () => this.flushNotifications(),
@@ -56,8 +61,11 @@ export class TrailIndex {
     );
   }
 
-  /** Calls `listener` with the entries each later refresh finds appended (not the ones of the first build). */
-  onAppend(listener: (entries: TrailEntry[]) => void): () => void {
+  /**
+   * Calls `listener` with the entries each later refresh finds appended (not
+   * the ones of the first build), and the trail cursor of the last of them.
+   */
+  onAppend(listener: (entries: TrailEntry[], cursor: number) => void): () => void {
     this.appendListeners.add(listener);
     return () => {
       this.appendListeners.delete(listener);
@@ -99,9 +107,10 @@ export class TrailIndex {
     const pending = this.pending;
     if (!pending || pending.length === 0) return;
     this.pending = this.notify && this.appendListeners.size > 0 ? [] : null;
+    const cursor = this.cursorBase + this.store.count;
     for (const listener of this.appendListeners) {
       try {
-        listener(pending);
+        listener(pending, cursor);
       } catch {
         // A live view's failure must not stop the index.
       }
@@ -115,6 +124,73 @@ export class TrailIndex {
       (ordinal) => this.readEntry(ordinal),
       (q) => this.textBits(q),
     );
+  }
+
+  /** Entries forgotten or removed before the first one held: the cursor of ordinal i is cursorBase + i + 1. */
+  get cursorBase(): number {
+    return this.store.evicted + this.store.dropped;
+  }
+
+  /** Entries after trail cursor `cursor`, oldest first, at most `limit`. */
+  since(cursor: number, limit: number): EntriesSince {
+    const first = Math.max(0, cursor - this.cursorBase);
+    const ordinals: number[] = [];
+    for (let i = first; i < this.store.count && ordinals.length < limit; i++) ordinals.push(i);
+    const entries = this.readEntries(ordinals);
+    return { entries, cursor: ordinals.length > 0 ? this.cursorBase + ordinals[ordinals.length - 1]! + 1 : cursor };
+  }
+
+  /** Matching entries per stretch of time, laid out by histogramLayout. */
+  histogram(filter: EntryFilter, request: HistogramRequest): TimeHistogram {
+    const empty: TimeHistogram = { start: null, bucketMs: 0, counts: [], failures: [], total: 0, partial: false };
+    const compiled = this.compile(filter);
+    if (!compiled) return empty;
+    const times = this.store.time;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    let total = 0;
+    compiled.visit(this.store.count, (i) => {
+      total++;
+      const t = times[i]!;
+      if (t < first) first = t;
+      if (t > last) last = t;
+      return true;
+    });
+    if (filter.from !== undefined) first = filter.from;
+    if (filter.to !== undefined) last = filter.to;
+    if (!(first <= last) || !Number.isFinite(first) || !Number.isFinite(last)) return { ...empty, total };
+    const layout = histogramLayout(first, last, request);
+    const counts = new Array<number>(layout.buckets).fill(0);
+    const failures = new Array<number>(layout.buckets).fill(0);
+    const successes = this.store.success;
+    compiled.visit(this.store.count, (i) => {
+      const bucket = bucketOf(layout, times[i]!);
+      if (bucket >= 0) {
+        counts[bucket]!++;
+        if (successes[i] === 0) failures[bucket]!++;
+      }
+      return true;
+    });
+    return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial: false };
+  }
+
+  /**
+   * The entry of a derived id (a line written without `id`): the id holds the
+   * entry's time, so only the lines of that millisecond are read to check.
+   */
+  findDerived(id: string): TrailEntry | null {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id)) return null;
+    const millis = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    const times = this.store.time;
+    const wanted = id.toLowerCase();
+    for (let i = this.store.count - 1; i >= 0; i--) {
+      const t = times[i]!;
+      const own = Number.isFinite(t) && t > 0 ? Math.min(t, 2 ** 48 - 1) : 0;
+      if (own !== millis || this.store.idHash[i] !== 0) continue;
+      const entry = this.readEntry(i);
+      if (entry && entry.id === wanted) return entry;
+    }
+    return null;
   }
 
   /** One page of matching entries, newest first, with the exact number of matches. */
@@ -175,14 +251,23 @@ export class TrailIndex {
     }
   }
 
+  /** The entry at an ordinal, parsed from disk, with the derived id when its line has none. */
   private readEntry(ordinal: number): TrailEntry | null {
     const line = this.readLine(ordinal);
     if (!line) return null;
     try {
-      return JSON.parse(line.toString("utf8")) as TrailEntry;
+      const text = line.toString("utf8");
+      const entry = JSON.parse(text) as TrailEntry;
+      if (entry.id === undefined) entry.id = entryIdOf(entry, text);
+      return entry;
     } catch {
       return null;
     }
+  }
+
+  private deriveId(entry: TrailEntry, ordinal: number): void {
+    const line = this.readLine(ordinal);
+    if (line) entry.id = entryIdOf(entry, line.toString("utf8"));
   }
 
   /** Bitmap of the entries whose line contains `q`; cached, and extended for entries appended since. */

@@ -1,7 +1,12 @@
 import type { HubSource } from "../processors/AuditHub.js";
 import type { EntryFilter } from "./EntryQuery.js";
+import type { HistogramRequest, TimeHistogram } from "./TimeHistogram.js";
 
-/** One entry as written to the trail: the JSONL object, snake_case fields. */
+/**
+ * One entry as written to the trail: the JSONL object, snake_case fields. A
+ * source always gives it an `id`: its own, or for a line written without one
+ * the id derived from the line (entryIdOf), so every entry can be linked to.
+ */
 export type TrailEntry = Record<string, unknown>;
 
 /** Which trail of the source: every audit entry, or the security entries. */
@@ -52,6 +57,15 @@ export interface EntityRef {
 export interface AppendedEntries {
   source: TrailName;
   entries: TrailEntry[];
+  /** The trail cursor of the last of them (see TrailSource.since), when the source knows it. */
+  cursor?: number;
+}
+
+/** Entries of a trail past a cursor, oldest first. */
+export interface EntriesSince {
+  entries: TrailEntry[];
+  /** The cursor of the last entry given (the cursor asked for when there is none). */
+  cursor: number;
 }
 
 export interface StreamOptions {
@@ -78,6 +92,20 @@ export interface TrailSource {
    * written without one, the id derived from its content; null when none has it.
    */
   entry(source: TrailName, id: string): Promise<TrailEntry | null>;
+  /**
+   * How many entries matching `filter` fall in each stretch of time: buckets
+   * laid out by histogramLayout over the filter's from/to, or over the
+   * matching entries' first and last times when it has none.
+   */
+  histogram(source: TrailName, filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram>;
+  /**
+   * Entries after the first `cursor` entries of the trail, oldest first, at
+   * most `limit`. A trail's cursor counts the entries appended since it began
+   * (those forgotten or removed by retention included), as auditX's SSE
+   * `after` counts the lines of its file: `since(source, 0, n)` starts at the
+   * oldest entry.
+   */
+  since(source: TrailName, cursor: number, limit: number): Promise<EntriesSince>;
   /** Every entry about one entity, newest first. */
   history(source: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage>;
   /** Every entry matching `filter`, newest first, in batches read as the caller asks for them. */

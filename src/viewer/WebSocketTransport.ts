@@ -13,8 +13,8 @@ export interface UpgradeRefusal {
 }
 
 /**
- * /api/ws: a WebSocket per client with `{type:"connected"}` then
- * `{type:"entry", source, entry}` messages. Clients that do not read (their
+ * /api/ws: a WebSocket per client with `{type:"connected", transport:"websocket"}`
+ * then `{type:"entry", source, entry, transport}` messages, as auditX sends them. Clients that do not read (their
  * send buffer passes the limit) or stop answering pings are dropped. Messages
  * from clients are ignored: the viewer is read-only.
  */
@@ -30,7 +30,7 @@ export class WebSocketTransport {
     private readonly limits: StreamLimits,
   ) {
     this.unsubscribe = feed.subscribe((event) => {
-      const message = JSON.stringify({ type: "entry", source: event.source, entry: event.entry });
+      const message = JSON.stringify({ type: "entry", source: event.source, entry: event.entry, transport: event.transport });
       for (const client of this.clients) {
         if (client.bufferedAmount > this.limits.maxBufferedBytes) client.terminate();
         else client.send(message);
@@ -67,7 +67,21 @@ export class WebSocketTransport {
       client.on("close", () => this.clients.delete(client));
       client.on("error", () => client.terminate());
       client.on("message", () => {});
-      client.send(JSON.stringify({ type: "connected" }));
+      client.send(JSON.stringify({ type: "connected", transport: "websocket" }));
+    });
+  }
+
+  /**
+   * Completes the handshake only to close at once with `code` (4401 for a
+   * missing or wrong key, as auditX): a browser sees the close code, which a
+   * refused handshake would hide from it.
+   */
+  closeWith(request: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
+    this.server.handleUpgrade(request, socket, head, (client) => {
+      client.on("error", () => client.terminate());
+      client.close(code, reason);
+      // A client that never answers the close handshake is cut off.
+      setTimeout(() => client.terminate(), 5000).unref();
     });
   }
 
@@ -89,7 +103,7 @@ const REASONS: Record<number, string> = {
 };
 
 export function refuseUpgrade(socket: Duplex, { status, error }: UpgradeRefusal): void {
-  const body = JSON.stringify({ error });
+  const body = JSON.stringify({ detail: error });
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

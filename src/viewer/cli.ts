@@ -12,7 +12,7 @@ Options:
   --host HOST       address to bind (default: 127.0.0.1; 0.0.0.0 only on trusted networks)
   --port PORT       HTTP port (default: 8080; 0 picks a free port)
   --api-key KEY     require this key (X-API-Key header or ?api_key=); also read from AUDITX_API_KEY
-  --no-realtime     no live push (/api/stream, /api/ws); the page refreshes on demand
+  --no-realtime     no in-process push: live streams carry what the file tail reads
   -h, --help        this text
 `;
 

@@ -70,6 +70,8 @@ export interface SseEvent {
 /** An SSE client over fetch streaming: collects the events as they come. */
 export class SseReader {
   readonly events: SseEvent[] = [];
+  /** Comment lines (": connected"), without the colon. */
+  readonly comments: string[] = [];
   status = 0;
   headers: Headers | null = null;
   private readonly abort = new AbortController();
@@ -95,6 +97,7 @@ export class SseReader {
         const event: SseEvent = { data: undefined };
         const data: string[] = [];
         for (const line of block.split("\n")) {
+          if (line.startsWith(":") && line.length > 1) this.comments.push(line.slice(1).trim());
           if (line.startsWith("id:")) event.id = line.slice(3).trim();
           else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
         }
@@ -109,6 +112,11 @@ export class SseReader {
 
   entries(): SseEvent[] {
     return this.events.filter((event) => event.data?.type === "entry");
+  }
+
+  /** Whether the server has registered this client (its ": connected" comment came). */
+  get connected(): boolean {
+    return this.comments.includes("connected");
   }
 
   close(): void {
@@ -129,6 +137,21 @@ export async function openWebSocket(url: string, headers: Record<string, string>
     socket.once("unexpected-response", (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
   });
   return { socket, messages };
+}
+
+/** The close code (and reason) of a WebSocket the server closes at once, as for a bad key (4401). */
+export function webSocketCloseCode(url: string, headers: Record<string, string> = {}): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    const messages: unknown[] = [];
+    socket.on("message", (data) => messages.push(String(data)));
+    socket.once("close", (code, reason) => {
+      if (messages.length > 0) reject(new Error(`the server sent ${messages.length} messages before closing`));
+      else resolve({ code, reason: String(reason) });
+    });
+    socket.once("unexpected-response", (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
+    socket.once("error", () => {});
+  });
 }
 
 /** The status code a refused WebSocket upgrade answered with. */
