@@ -6,7 +6,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchBrowser } from "./support/browser-launch.js";
-import { columnTexts, digits, openViewer, pagerTotal, seriousErrors, trailEntries, waitForTotal } from "./support/browser-page.js";
+import {
+  chooseValues,
+  columnTexts,
+  digits,
+  openViewer,
+  pagerTotal,
+  seriousErrors,
+  trailEntries,
+  waitForTotal,
+} from "./support/browser-page.js";
 import { type TestTrail, writeTestTrail } from "./support/browser-trail.js";
 import { startTestViewer, type TestViewer } from "./support/browser-viewer.js";
 import { writeFromAnotherProcess } from "./support/browser-writer.js";
@@ -34,7 +43,7 @@ describe("live entries", () => {
     const { page, errors } = await browser.newPage({ width: 1400, height: 900 });
     await openViewer(page, viewer.url);
     await page.waitForFunction(() => document.getElementById("conn")?.dataset.state === "ws", undefined, { timeout: 15_000 });
-    expect(await page.textContent("#conn-label")).toBe("WebSocket");
+    expect(await page.textContent("#conn-label")).toBe("live · WebSocket");
     const before = trailEntries(trail.logDir).length;
     expect(await pagerTotal(page)).toBe(before);
     const pageMarker = await page.evaluate(() => {
@@ -71,7 +80,7 @@ describe("live entries", () => {
     const { page, errors } = await browser.newPage({ width: 1400, height: 900 });
     await openViewer(page, viewer.url);
     await page.waitForFunction(() => document.getElementById("conn")?.dataset.state === "ws", undefined, { timeout: 15_000 });
-    await page.selectOption("#f-module", "hr");
+    await chooseValues(page, "module", ["hr"]);
     const hrBefore = trailEntries(trail.logDir).filter((entry) => entry.module === "hr").length;
     await waitForTotal(page, hrBefore);
 
@@ -119,7 +128,7 @@ describe("live entries", () => {
     });
     await openViewer(page, viewer.url);
     await page.waitForFunction(() => document.getElementById("conn")?.dataset.state === "sse", undefined, { timeout: 15_000 });
-    expect(await page.textContent("#conn-label")).toBe("SSE");
+    expect(await page.textContent("#conn-label")).toBe("live · SSE");
 
     const before = await pagerTotal(page);
     await writeFromAnotherProcess(trail.logDir, [
@@ -129,7 +138,7 @@ describe("live entries", () => {
     await page.locator("#rows tr.row", { hasText: "Login failed over SSE" }).waitFor({ timeout: 15_000 });
     await waitForTotal(page, before + 1);
     expect(await connectionState(page)).toBe("sse");
-    expect(digits(await page.textContent("#stat-security"))).toBeGreaterThan(0);
+    expect(digits(await page.textContent("#count-security"))).toBeGreaterThan(0);
     expect(seriousErrors(errors)).toEqual([]);
     await page.close();
   });

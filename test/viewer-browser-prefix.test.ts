@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditHub } from "../src/index.js";
 import { type AuditViewer, mountAuditViewer } from "../src/viewer/index.js";
 import { type Browser, launchBrowser } from "./support/browser-launch.js";
-import { columnTexts, openViewer, pagerTotal, seriousErrors, trailEntries, waitForTotal } from "./support/browser-page.js";
+import { chooseValues, columnTexts, openViewer, pagerTotal, seriousErrors, trailEntries, waitForTotal } from "./support/browser-page.js";
 import { type TestTrail, writeTestTrail } from "./support/browser-trail.js";
 import { writeFromAnotherProcess } from "./support/browser-writer.js";
 
@@ -57,7 +57,7 @@ describe("viewer under a prefix", () => {
     expect(await pagerTotal(page)).toBe(trailEntries(trail.logDir).length);
     await page.waitForFunction(() => document.getElementById("conn")?.dataset.state === "ws", undefined, { timeout: 15_000 });
 
-    await page.selectOption("#f-module", "sales");
+    await chooseValues(page, "module", ["sales"]);
     await waitForTotal(page, trailEntries(trail.logDir).filter((entry) => entry.module === "sales").length);
     await writeFromAnotherProcess(trail.logDir, [
       { method: "log", description: "Quotation sent to Delta Builders", options: { module: "sales" } },

@@ -23,7 +23,12 @@ export interface WatchedPage {
   errors: string[];
 }
 
-export async function launchBrowser(): Promise<Browser> {
+export interface LaunchOptions {
+  /** The browser's local time zone (IANA name); default the machine's. */
+  timezoneId?: string;
+}
+
+export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" (or set AUDITX_CHROMIUM)`);
   }
@@ -44,6 +49,7 @@ export async function launchBrowser(): Promise<Browser> {
     ],
     viewport: { width: 1400, height: 900 },
     timeout: 30_000,
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   return {
     context,

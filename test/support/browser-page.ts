@@ -63,3 +63,20 @@ export function localInputValue(millis: number): string {
 export function seriousErrors(errors: string[]): string[] {
   return errors.filter((error) => !error.includes("Failed to load resource"));
 }
+
+/** Picks exactly `values` in one of the filters that take several (module, level, action). */
+export async function chooseValues(page: Page, name: "module" | "level" | "action", values: string[]): Promise<void> {
+  await page.click(`#f-${name}-button`);
+  const boxes = page.locator(`#f-${name} .ms-option input`);
+  for (let i = 0; i < (await boxes.count()); i++) {
+    const box = boxes.nth(i);
+    const wanted = values.includes(await box.inputValue());
+    if ((await box.isChecked()) !== wanted) await box.click();
+  }
+  await page.keyboard.press("Escape");
+}
+
+/** The address's query, parsed. */
+export function addressOf(page: Page): URLSearchParams {
+  return new URL(page.url()).searchParams;
+}

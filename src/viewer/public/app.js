@@ -1,6 +1,32 @@
-// auditx viewer: one page, no framework, no build step.
-// Every piece of log content reaches the DOM through textContent or
-// createElement, never as HTML: a trail may hold anything an attacker typed.
+// auditx viewer: one page, no framework, no build step. What it shows lives in
+// its address (urlState.js); entries arrive live (live.js); every time is shown
+// in the chosen zone (zone.js); log content is only ever set as text (dom.js).
+
+import { apiKey, apiUrl, detailMessage, getJson, HttpError } from "./api.js";
+import { hideDetail, renderDetail } from "./detail.js";
+import { $, clear, debounce, el } from "./dom.js";
+import { formatCount } from "./format.js";
+import { Histogram } from "./histogram.js";
+import { ipRange } from "./ip.js";
+import { LiveConnection } from "./live.js";
+import { matchesView } from "./match.js";
+import { MultiSelect } from "./multiSelect.js";
+import { buildChangesRow, buildRow, buildTimelineItem } from "./rows.js";
+import { DEFAULT_LIMIT, emptyFilters, filterParams, readAddress, writeAddress } from "./urlState.js";
+import { versionChanges } from "./versions.js";
+import {
+  dayOf,
+  formatMillis,
+  formatTimestamp,
+  getZone,
+  inputMillis,
+  inputValue,
+  learnWrittenOffset,
+  offsetAt,
+  setZone,
+  ZONES,
+  zoneLabel,
+} from "./zone.js";
 
 const LEVELS = ["DEBUG", "INFO", "NORMAL", "AUDIT", "WARNING", "ERROR", "SECURITY", "CRITICAL"];
 const MODULES = ["auth", "sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "reporting", "system"];
@@ -22,88 +48,31 @@ const ACTIONS = [
   "EXPORT",
   "IMPORT",
 ];
-// Filters the page sends to api/entries and api/export, in the order of the form.
-const FORM_FILTERS = ["q", "user", "module", "level", "action", "branch_id", "success", "from", "to"];
 const HIGHLIGHT_MS = 4000;
-const MAX_BACKOFF_MS = 30000;
-
-const $ = (id) => document.getElementById(id);
-
-// The API key may come in the page URL once; keep it in memory and take it out of the address bar.
-const apiKey = (() => {
-  const url = new URL(location.href);
-  const key = url.searchParams.get("api_key");
-  if (key === null) return null;
-  url.searchParams.delete("api_key");
-  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-  return key;
-})();
-
-// Relative to the page, so the viewer works under any mount prefix (/audit/ ...).
-const baseUrl = (() => {
-  const url = new URL(location.href);
-  url.search = "";
-  url.hash = "";
-  if (!url.pathname.endsWith("/") && !/\.[a-z]+$/i.test(url.pathname)) url.pathname += "/";
-  return url;
-})();
-const apiUrl = (path, params) => {
-  const url = new URL(path, baseUrl);
-  if (params) for (const [name, value] of params) url.searchParams.append(name, value);
-  return url;
-};
+const LIVE_BATCH_MS = 100;
+/** How often the page reads the trail again by itself while no live connection works. */
+const OFFLINE_REFRESH_MS = 10_000;
+/** Extra entries read in an entity's history, so the oldest row of a page has versions before it to compare with. */
+const HISTORY_CONTEXT = 50;
+const ZONE_STORAGE = "auditx.viewer.tz";
 
 const state = {
-  source: "audit",
-  filters: {}, // name -> value, only non-empty
-  entity: null, // { type, id } while showing an entity's history
-  limit: 50,
-  offset: 0,
+  ...readAddress(location.search),
   total: 0,
+  partial: false,
   items: [],
+  changes: null, // entity history: entry -> changes from the previous version
   stats: null,
   selected: null, // the entry shown in the detail panel
-  pendingNew: 0, // live entries that arrived while not on the first page
+  entryFromLink: false, // the open entry came with the address: shown even when the list does not hold it
+  pendingNew: 0, // live entries not drawn (not on the first page, an entry open, a history or timeline view)
   seen: new Set(), // signatures of rows on screen, so a live entry is never shown twice
+  realtime: true,
+  refreshedAt: 0,
 };
+state.entryFromLink = state.entry !== null;
 
-class HttpError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function getJson(path, params) {
-  const headers = { Accept: "application/json" };
-  if (apiKey) headers["X-API-Key"] = apiKey;
-  const response = await fetch(apiUrl(path, params), { headers, credentials: "same-origin" });
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      const body = await response.json();
-      if (typeof body?.error === "string") message = body.error;
-      else if (typeof body?.error?.message === "string") message = body.error.message;
-    } catch {
-      // not JSON: keep the status line
-    }
-    throw new HttpError(response.status, message);
-  }
-  return response.json();
-}
-
-// ---------- small DOM helpers ----------
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-}
-
-function clear(node) {
-  while (node.firstChild) node.removeChild(node.firstChild);
-}
+// ---------- errors ----------
 
 function showBanner(message, kind = "error") {
   const banner = $("banner");
@@ -126,236 +95,48 @@ function reportError(error) {
   }
 }
 
-// ---------- formatting ----------
+// ---------- the address ----------
 
-const numberFormat = new Intl.NumberFormat(undefined);
-const amountFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+const view = () => ({
+  source: state.source,
+  filters: state.filters,
+  entity: state.entity,
+  view: state.view,
+  limit: state.limit,
+  offset: state.offset,
+  entry: state.entry,
+  tz: getZone(),
+});
 
-function formatCount(value) {
-  return typeof value === "number" ? numberFormat.format(value) : "–";
+let lastTyped = null;
+/**
+ * Writes the view into the address: a new history entry (back returns to the
+ * previous view), or, while one text field is being typed in, the same one.
+ */
+function commitAddress(typedField = null) {
+  const next = writeAddress(view());
+  if (next === (location.search || location.pathname)) return;
+  if (typedField !== null && typedField === lastTyped) history.replaceState(null, "", next);
+  else history.pushState(null, "", next);
+  lastTyped = typedField;
 }
 
-// Shows the wall-clock time as the writer recorded it (its own offset), the full stamp on hover.
-function formatTime(timestamp) {
-  if (typeof timestamp !== "string") return "";
-  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(timestamp);
-  return match ? `${match[1]} ${match[2]}` : timestamp;
+function applyAddress() {
+  Object.assign(state, readAddress(location.search));
+  state.entryFromLink = state.entry !== null;
+  if (state.tz) setZone(state.tz);
+  lastTyped = null;
+  renderAll();
+  void loadView();
 }
 
-function formatValue(value) {
-  if (value === undefined) return "";
-  if (value === null) return "null";
-  if (typeof value === "string") return value;
-  return JSON.stringify(value);
-}
+// ---------- loading ----------
 
-function entrySignature(entry) {
-  return JSON.stringify(entry);
-}
-
-function isFailure(entry) {
-  return entry.success === false || (typeof entry.status === "number" && entry.status >= 400);
-}
-
-// ---------- filters ----------
-
-function readForm() {
-  const form = $("filters");
-  const filters = {};
-  for (const name of FORM_FILTERS) {
-    const field = form.elements.namedItem(name);
-    const value = field && typeof field.value === "string" ? field.value.trim() : "";
-    if (!value) continue;
-    if (name === "from" || name === "to") {
-      const date = new Date(value); // datetime-local is the browser's local time
-      // "To 14:30" means up to the end of that minute (the input has no seconds).
-      if (name === "to" && value.length === 16) date.setSeconds(59, 999);
-      if (!Number.isNaN(date.getTime())) filters[name] = date.toISOString();
-    } else {
-      filters[name] = value;
-    }
-  }
-  return filters;
-}
-
-function queryParams({ paging }) {
-  const params = [["source", state.source]];
-  for (const [name, value] of Object.entries(state.filters)) params.push([name, value]);
-  if (state.entity) {
-    params.push(["entity_type", state.entity.type]);
-    params.push(["entity_id", state.entity.id]);
-  }
-  if (paging) {
-    params.push(["limit", String(state.limit)]);
-    params.push(["offset", String(state.offset)]);
-  }
+function entryParams() {
+  const params = filterParams(view());
+  const limit = state.entity ? Math.min(5000, state.limit + HISTORY_CONTEXT) : state.limit;
+  params.push(["limit", String(limit)], ["offset", String(state.offset)]);
   return params;
-}
-
-// The same narrowing the server applies, for entries that arrive live.
-function matchesView(entry) {
-  const f = state.filters;
-  const eq = (a, b) => String(a ?? "") === String(b); // the server's field filters are exact
-  if (f.module && !eq(entry.module, f.module)) return false;
-  if (f.level && !eq(entry.level, f.level)) return false;
-  if (f.action && !eq(entry.action, f.action)) return false;
-  if (f.user && !eq(entry.user, f.user)) return false;
-  if (f.branch_id && !eq(entry.branch_id, f.branch_id)) return false;
-  if (f.success && String(entry.success !== false) !== f.success) return false;
-  const time = Date.parse(entry.timestamp);
-  if (f.from && !(time >= Date.parse(f.from))) return false;
-  if (f.to && !(time <= Date.parse(f.to))) return false;
-  if (state.entity && !(eq(entry.entity_type, state.entity.type) && eq(entry.entity_id, state.entity.id))) return false;
-  if (f.q && !valuesInclude(entry, f.q.toLowerCase())) return false;
-  return true;
-}
-
-// Free text looks at values as the line writes them (quotes included), never at field names.
-function valuesInclude(value, needle) {
-  if (value !== null && typeof value === "object") return Object.values(value).some((v) => valuesInclude(v, needle));
-  return String(JSON.stringify(value)).toLowerCase().includes(needle);
-}
-
-function fillSelect(select, values, labels) {
-  const current = select.value;
-  const present = new Set(Array.from(select.options, (option) => option.value));
-  for (const value of values) {
-    if (present.has(value)) continue;
-    const option = el("option", null, labels ? labels(value) : value);
-    option.value = value;
-    select.appendChild(option);
-    present.add(value);
-  }
-  select.value = current;
-}
-
-function renderChips() {
-  const chips = $("chips");
-  clear(chips);
-  if (state.entity) {
-    const chip = el("span", "chip");
-    chip.appendChild(el("span", "chip-label", "History of "));
-    chip.appendChild(el("strong", null, `${state.entity.type} ${state.entity.id}`));
-    const remove = el("button", "chip-remove", "✕");
-    remove.type = "button";
-    remove.title = "Show all entries again";
-    remove.setAttribute("aria-label", `Remove history of ${state.entity.type} ${state.entity.id}`);
-    remove.addEventListener("click", () => showEntityHistory(null));
-    chip.appendChild(remove);
-    chips.appendChild(chip);
-  }
-  chips.hidden = !state.entity;
-}
-
-function showEntityHistory(entity) {
-  state.entity = entity;
-  state.offset = 0;
-  renderChips();
-  void loadEntries();
-}
-
-// ---------- table ----------
-
-function levelBadge(level) {
-  const badge = el("span", "badge", level || "—");
-  badge.dataset.level = String(level || "").toUpperCase();
-  return badge;
-}
-
-function entityButton(entry, withType = true) {
-  if (!entry.entity_type && !entry.entity_id) return null;
-  const button = el("button", "entity-link");
-  button.type = "button";
-  button.title = "Show every entry of this entity";
-  if (withType) button.appendChild(el("span", "entity-type", entry.entity_type || ""));
-  button.appendChild(el("span", "entity-id", entry.entity_id || ""));
-  button.addEventListener("click", (event) => {
-    event.stopPropagation();
-    showEntityHistory({ type: entry.entity_type || "", id: entry.entity_id || "" });
-  });
-  return button;
-}
-
-function cell(row, className, content, label) {
-  const td = el("td", className);
-  if (label) td.dataset.label = label;
-  if (content instanceof Node) td.appendChild(content);
-  else if (content !== undefined && content !== null && content !== "") td.textContent = String(content);
-  row.appendChild(td);
-  return td;
-}
-
-function buildRow(entry) {
-  const row = el("tr", "row");
-  row.tabIndex = 0;
-  if (isFailure(entry)) row.classList.add("is-failure");
-  row.dataset.level = String(entry.level || "").toUpperCase();
-
-  const time = cell(row, "c-time", formatTime(entry.timestamp), "Time");
-  time.title = String(entry.timestamp ?? "");
-  cell(row, "c-level", levelBadge(entry.level), "Level");
-  cell(row, "c-module", entry.module, "Module");
-  cell(row, "c-action", entry.action, "Action");
-  const desc = cell(row, "c-desc", entry.description, "Description");
-  desc.title = String(entry.description ?? "");
-  const user = cell(row, "c-user", entry.user, "User");
-  if (entry.user_role) user.title = `role: ${entry.user_role}`;
-  cell(row, "c-branch", entry.branch_id, "Branch");
-  cell(row, "c-entity", entityButton(entry), "Entity");
-  cell(row, "c-ref", entry.reference_no, "Reference");
-  let amount = null;
-  if (typeof entry.amount === "number") {
-    amount = document.createDocumentFragment();
-    amount.appendChild(document.createTextNode(amountFormat.format(entry.amount)));
-    if (entry.currency) amount.appendChild(el("span", "currency", entry.currency));
-  }
-  cell(row, "c-amount", amount, "Amount");
-  const failed = isFailure(entry);
-  const status = typeof entry.status === "number" ? String(entry.status) : "";
-  const result = el("span", failed ? "result result-fail" : "result result-ok", failed ? `✕ ${status || "failed"}` : status || "ok");
-  result.title = failed ? "failed" : "succeeded";
-  cell(row, "c-status", result, "Result");
-  // One line for module, action, user and branch where the row is shown as a card (phones).
-  cell(row, "c-meta", [entry.module, entry.action, entry.user, entry.branch_id].filter(Boolean).join(" · "));
-
-  row.addEventListener("click", () => selectEntry(entry, row));
-  row.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      selectEntry(entry, row);
-    }
-  });
-  if (state.selected && entrySignature(state.selected) === entrySignature(entry)) row.classList.add("is-selected");
-  return row;
-}
-
-function renderRows() {
-  const body = $("rows");
-  clear(body);
-  state.seen.clear();
-  const fragment = document.createDocumentFragment();
-  for (const entry of state.items) {
-    fragment.appendChild(buildRow(entry));
-    state.seen.add(entrySignature(entry));
-  }
-  body.appendChild(fragment);
-  $("empty").hidden = state.items.length > 0;
-  renderPager();
-}
-
-function renderPager() {
-  const first = state.total === 0 ? 0 : state.offset + 1;
-  const last = Math.min(state.offset + state.items.length, state.total);
-  $("pager-range").textContent =
-    state.total === 0 ? "0 entries" : `${formatCount(first)}–${formatCount(last)} of ${formatCount(state.total)}`;
-  $("prev").disabled = state.offset === 0;
-  $("next").disabled = state.offset + state.items.length >= state.total;
-}
-
-function renderNewBar() {
-  const bar = $("newbar");
-  bar.hidden = state.pendingNew === 0;
-  $("newbar-btn").textContent = `${formatCount(state.pendingNew)} new ${state.pendingNew === 1 ? "entry" : "entries"} — show latest`;
 }
 
 let loadSequence = 0;
@@ -363,14 +144,21 @@ async function loadEntries() {
   const sequence = ++loadSequence;
   document.body.classList.add("is-loading");
   try {
-    const page = await getJson("api/entries", queryParams({ paging: true }));
+    const page = await getJson("api/entries", entryParams());
     if (sequence !== loadSequence) return; // a newer request superseded this one
     hideBanner();
-    state.items = Array.isArray(page.items) ? page.items : [];
+    const items = Array.isArray(page.items) ? page.items : [];
+    state.items = items.slice(0, state.limit);
+    state.changes = state.entity ? versionChanges(items) : null;
     state.total = typeof page.total === "number" ? page.total : state.items.length;
+    state.partial = page.partial === true;
     state.pendingNew = 0;
+    if (state.items.length > 0) learnWrittenOffset(state.items[0].timestamp, true);
+    renderZone();
     renderNewBar();
-    renderRows();
+    renderEntries();
+    renderMatching();
+    await syncDetail();
   } catch (error) {
     if (sequence === loadSequence) reportError(error);
   } finally {
@@ -378,7 +166,54 @@ async function loadEntries() {
   }
 }
 
-// ---------- stats header ----------
+let histogramSequence = 0;
+async function loadHistogram() {
+  const sequence = ++histogramSequence;
+  const width = $("histogram-bars").clientWidth || 600;
+  const buckets = Math.max(12, Math.min(96, Math.floor(width / 14)));
+  const params = filterParams(view());
+  params.push(["buckets", String(buckets)], ["tz_offset", String(offsetAt(Date.now()))]);
+  try {
+    const histogram = await getJson("api/histogram", params);
+    if (sequence === histogramSequence) histogramView.render(histogram);
+  } catch {
+    // the table reports the error
+  }
+}
+
+async function loadStats() {
+  try {
+    state.stats = await getJson("api/stats");
+    const latest = state.stats?.audit?.latest_timestamp;
+    if (typeof latest === "string") learnWrittenOffset(latest);
+    renderStats();
+    renderZone();
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+async function loadView() {
+  await Promise.all([loadEntries(), loadHistogram()]);
+}
+
+async function refreshNow() {
+  await Promise.all([loadStats(), loadView()]);
+  state.refreshedAt = Date.now();
+  renderRefreshed();
+}
+
+let statsTimer = null;
+function scheduleStatsRefresh() {
+  if (statsTimer) return;
+  statsTimer = setTimeout(() => {
+    statsTimer = null;
+    void loadStats();
+    void loadHistogram();
+  }, 1500);
+}
+
+// ---------- header ----------
 
 function sourceStats(source) {
   return state.stats?.[source] || {};
@@ -386,22 +221,24 @@ function sourceStats(source) {
 
 function renderStats() {
   const stats = state.stats || {};
-  const audit = sourceStats("audit");
-  const security = sourceStats("security");
+  const shown = sourceStats(state.source);
   if (typeof stats.log_dir === "string") {
     $("log-dir").textContent = stats.log_dir;
     $("log-dir").title = `Trail folder: ${stats.log_dir}`;
   }
-  $("stat-total").textContent = formatCount(audit.total);
-  $("stat-failures").textContent = formatCount(audit.failures);
-  $("stat-security").textContent = formatCount(security.total);
-  const latest = audit.latest_timestamp || security.latest_timestamp;
-  $("stat-latest").textContent = latest ? formatTime(latest) : "–";
-  $("stat-latest").title = latest || "";
-  $("count-audit").textContent = typeof audit.total === "number" ? formatCount(audit.total) : "";
-  $("count-security").textContent = typeof security.total === "number" ? formatCount(security.total) : "";
+  // The cards follow the tab: the security trail's figures on the Security tab.
+  $("stat-total-label").textContent = state.source === "security" ? "Security events" : "Entries";
+  $("stat-total").textContent = formatCount(shown.total);
+  $("stat-failures").textContent = formatCount(shown.failures);
+  const latest = shown.latest_timestamp;
+  $("stat-latest").textContent = latest ? formatTimestamp(latest) : "–";
+  $("stat-latest").title = latest ? `${latest} (shown ${zoneLabel()})` : "";
+  for (const source of ["audit", "security"]) {
+    const total = sourceStats(source).total;
+    $(`count-${source}`).textContent = typeof total === "number" ? formatCount(total) : "";
+  }
 
-  const modules = Object.entries(audit.modules || {}).sort((a, b) => b[1] - a[1]);
+  const modules = Object.entries(shown.modules || {}).sort((a, b) => b[1] - a[1]);
   const bars = $("stat-modules");
   clear(bars);
   const top = modules.slice(0, 4);
@@ -418,31 +255,414 @@ function renderStats() {
     bar.appendChild(el("span", "mbar-count", formatCount(count)));
     bars.appendChild(bar);
   }
-  if (typeof audit.malformed === "number" && audit.malformed > 0) {
-    bars.appendChild(el("span", "malformed", `${formatCount(audit.malformed)} malformed line${audit.malformed === 1 ? "" : "s"} skipped`));
+  if (typeof shown.malformed === "number" && shown.malformed > 0) {
+    bars.appendChild(el("span", "malformed", `${formatCount(shown.malformed)} malformed line${shown.malformed === 1 ? "" : "s"} skipped`));
   }
-
-  fillSelect($("f-module"), [...MODULES, ...modules.map(([name]) => name)].filter(Boolean));
-  fillSelect($("f-level"), [...LEVELS, ...Object.keys(audit.levels || {})].filter(Boolean));
+  multiSelects.module.addOptions(modules.map(([name]) => name));
+  multiSelects.level.addOptions(Object.keys(shown.levels || {}));
 }
 
-async function loadStats() {
+function renderMatching() {
+  $("stat-matching").textContent = `${formatCount(state.total)}${state.partial ? "+" : ""}`;
+}
+
+function renderRefreshed() {
+  $("pager-refreshed").textContent = state.refreshedAt ? `read ${formatMillis(state.refreshedAt).slice(11)}` : "";
+}
+
+function renderZone() {
+  $("tz").value = getZone();
+  $("th-time").textContent = "";
+  $("th-time").append("Time ", el("span", "th-zone", zoneLabel()));
+  for (const hint of document.querySelectorAll(".tz-hint")) hint.textContent = `(${zoneLabel()})`;
+}
+
+// ---------- entries ----------
+
+const rowContext = {
+  onSelect: (entry, node) => selectEntry(entry, node),
+  onEntity: (entity) => showEntityHistory(entity),
+  onUser: (user) => showTimeline(user),
+};
+
+const signature = (entry) => (typeof entry.id === "string" ? entry.id : JSON.stringify(entry));
+
+function renderEntries() {
+  const timeline = state.view === "timeline";
+  $("table-wrap").hidden = timeline;
+  $("timeline").hidden = !timeline;
+  state.seen.clear();
+  for (const entry of state.items) state.seen.add(signature(entry));
+  if (timeline) renderTimeline();
+  else renderRows();
+  $("empty").hidden = state.items.length > 0;
+  renderPager();
+}
+
+function renderRows() {
+  const body = $("rows");
+  clear(body);
+  const fragment = document.createDocumentFragment();
+  for (const entry of state.items) {
+    const row = buildRow(entry, rowContext);
+    if (state.selected && signature(state.selected) === signature(entry)) row.classList.add("is-selected");
+    fragment.appendChild(row);
+    const changes = state.changes?.get(entry);
+    if (changes) {
+      row.classList.add("has-changes");
+      fragment.appendChild(buildChangesRow(changes));
+    }
+  }
+  body.appendChild(fragment);
+}
+
+// A user's activity: their entries grouped by day (in the shown zone), newest first.
+function renderTimeline() {
+  const list = $("timeline");
+  clear(list);
+  let day = null;
+  let group = null;
+  for (const entry of state.items) {
+    const entryDay = dayOf(entry.timestamp);
+    if (entryDay !== day) {
+      day = entryDay;
+      const heading = el("li", "tl-day");
+      heading.appendChild(el("h3", null, day || "no time"));
+      group = el("ol", "tl-group");
+      heading.appendChild(group);
+      list.appendChild(heading);
+    }
+    const item = buildTimelineItem(entry, rowContext);
+    if (state.selected && signature(state.selected) === signature(entry)) item.classList.add("is-selected");
+    group.appendChild(item);
+  }
+}
+
+function renderPager() {
+  const first = state.total === 0 ? 0 : state.offset + 1;
+  const last = Math.min(state.offset + state.items.length, state.total);
+  const more = state.partial ? "+ (indexing…)" : "";
+  $("pager-range").textContent =
+    state.total === 0
+      ? `0 entries${state.partial ? " so far (indexing…)" : ""}`
+      : `${formatCount(first)}–${formatCount(last)} of ${formatCount(state.total)}${more}`;
+  $("prev").disabled = state.offset === 0;
+  $("next").disabled = state.offset + state.items.length >= state.total;
+  const size = $("page-size");
+  if (![...size.options].some((option) => option.value === String(state.limit))) size.appendChild(el("option", null, String(state.limit)));
+  size.value = String(state.limit);
+}
+
+function renderNewBar() {
+  $("newbar").hidden = state.pendingNew === 0;
+  $("newbar-btn").textContent = `${formatCount(state.pendingNew)} new ${state.pendingNew === 1 ? "entry" : "entries"} — show latest`;
+}
+
+// ---------- the detail panel ----------
+
+function markSelected() {
+  for (const node of document.querySelectorAll("#rows .is-selected, #timeline .is-selected")) node.classList.remove("is-selected");
+  if (!state.selected) return;
+  const id = state.selected.id;
+  for (const node of document.querySelectorAll("#rows tr.row, #timeline .tl-item")) {
+    if (typeof id === "string" ? node.dataset.id === id : false) node.classList.add("is-selected");
+  }
+}
+
+// Where the panel lies over the page (narrow screens), following a link from it closes it, to show where it leads.
+const panelOverlays = window.matchMedia("(max-width: 1100px)");
+const fromPanel = (action) => (value) => {
+  if (panelOverlays.matches) {
+    hideDetail();
+    state.selected = null;
+    state.entry = null;
+  }
+  action(value);
+};
+
+function showDetail(entry) {
+  state.selected = entry;
+  const changes = state.changes?.get(state.items.find((item) => signature(item) === signature(entry))) ?? null;
+  renderDetail(entry, {
+    onEntity: fromPanel((entity) => showEntityHistory(entity)),
+    onUser: fromPanel((user) => showTimeline(user)),
+    onIp: fromPanel((ip) => filterBy("ip", [ip])),
+    changes,
+  });
+  markSelected();
+}
+
+function selectEntry(entry) {
+  state.entry = typeof entry.id === "string" ? entry.id : null;
+  state.entryFromLink = false;
+  showDetail(entry);
+  commitAddress();
+}
+
+function closeDetail(updateAddress = true) {
+  hideDetail();
+  state.selected = null;
+  state.entry = null;
+  markSelected();
+  if (updateAddress) commitAddress();
+  // Live entries held back while the entry was open.
+  if (state.pendingNew > 0 && state.offset === 0 && state.view === "table" && !state.entity) void loadEntries();
+}
+
+/**
+ * After the list changed: the open entry follows when the list still holds
+ * it, and the panel closes when it does not (unless the entry came with the
+ * address: a permalink opens its entry whatever the list shows).
+ */
+async function syncDetail() {
+  if (!state.entry) {
+    if (state.selected) closeDetail(false);
+    return;
+  }
+  const held = state.items.find((item) => item.id === state.entry);
+  if (held) return showDetail(held);
+  if (!state.entryFromLink) {
+    closeDetail(false);
+    history.replaceState(null, "", writeAddress(view()));
+    return;
+  }
+  if (state.selected?.id === state.entry) return;
   try {
-    state.stats = await getJson("api/stats");
-    renderStats();
+    const { entry } = await getJson(`api/entries/${encodeURIComponent(state.entry)}`, [["source", state.source]]);
+    learnWrittenOffset(entry.timestamp, true);
+    showDetail(entry);
   } catch (error) {
-    reportError(error);
+    if (error instanceof HttpError && error.status === 404) showBanner(`No entry has the id ${state.entry} in this trail.`, "warn");
+    else reportError(error);
+    hideDetail();
+    state.selected = null;
   }
 }
 
-let statsTimer = null;
-function scheduleStatsRefresh() {
-  if (statsTimer) return;
-  statsTimer = setTimeout(() => {
-    statsTimer = null;
-    void loadStats();
+async function copyLink() {
+  const url = new URL(location.href);
+  url.searchParams.delete("api_key");
+  const button = $("detail-link");
+  try {
+    await navigator.clipboard.writeText(url.toString());
+    button.textContent = "Link copied";
+  } catch {
+    button.textContent = "Copy failed";
+  }
+  setTimeout(() => {
+    button.textContent = "Copy link";
   }, 1500);
 }
+
+// ---------- views: entity history, user timeline, filters ----------
+
+/** A change of what the list shows: back to its first page, a new history entry, load. */
+function changeView(typedField = null) {
+  state.offset = 0;
+  state.entryFromLink = false;
+  commitAddress(typedField);
+  renderChips();
+  void loadView();
+}
+
+function showEntityHistory(entity) {
+  state.entity = entity;
+  if (entity) state.view = "table";
+  changeView();
+}
+
+function showTimeline(user) {
+  state.view = "timeline";
+  state.entity = null;
+  state.filters.user = [user];
+  state.filters.user_match = "exact";
+  renderForm();
+  changeView();
+}
+
+function leaveTimeline() {
+  state.view = "table";
+  state.filters.user = [];
+  state.filters.user_match = "";
+  renderForm();
+  changeView();
+}
+
+function filterBy(name, values) {
+  state.filters[name] = values;
+  renderForm();
+  changeView();
+}
+
+function chip(label, value, title, onRemove) {
+  const node = el("span", "chip");
+  node.appendChild(el("span", "chip-label", label));
+  node.appendChild(el("strong", null, value));
+  const remove = el("button", "chip-remove", "✕");
+  remove.type = "button";
+  remove.title = title;
+  remove.setAttribute("aria-label", `${title}: ${value}`);
+  remove.addEventListener("click", onRemove);
+  node.appendChild(remove);
+  return node;
+}
+
+function renderChips() {
+  const chips = $("chips");
+  clear(chips);
+  if (state.entity) {
+    chips.appendChild(
+      chip("History of ", `${state.entity.type} ${state.entity.id}`, "Show all entries again", () => showEntityHistory(null)),
+    );
+  }
+  if (state.view === "timeline") {
+    chips.appendChild(chip("Activity of ", state.filters.user.join(", ") || "everyone", "Leave the timeline", leaveTimeline));
+  }
+  if (state.filters.from || state.filters.to) {
+    const from = state.filters.from ? formatMillis(Date.parse(state.filters.from)) : "the start";
+    const to = state.filters.to ? formatMillis(Date.parse(state.filters.to)) : "now";
+    chips.appendChild(
+      chip("Time ", `${from} – ${to}`, "All times again", () => {
+        state.filters.from = "";
+        state.filters.to = "";
+        renderForm();
+        changeView();
+      }),
+    );
+  }
+  chips.hidden = chips.childElementCount === 0;
+  $("histogram-reset").hidden = !(state.filters.from || state.filters.to);
+  const active = Object.values(state.filters).filter((value) => (Array.isArray(value) ? value.length > 0 : Boolean(value))).length;
+  $("filters-toggle").textContent = active ? `Filters (${active})` : "Filters";
+}
+
+// ---------- the filter form ----------
+
+const multiSelects = {};
+
+const splitList = (text) => [
+  ...new Set(
+    String(text)
+      .split(",")
+      .map((value) => value.trim())
+      .filter(Boolean),
+  ),
+];
+
+/** Puts the view's filters into the form (after back/forward, a click on a user, a range picked on the histogram). */
+function renderForm() {
+  const f = state.filters;
+  $("f-q").value = f.q;
+  $("f-user").value = f.user.join(", ");
+  $("f-user-exact").checked = f.user_match === "exact";
+  $("f-branch").value = f.branch_id.join(", ");
+  $("f-branch-exact").checked = f.branch_id_match === "exact";
+  $("f-ip").value = f.ip.join(", ");
+  $("f-ip").removeAttribute("aria-invalid");
+  $("f-success").value = f.success;
+  $("f-from").value = f.from ? inputValue(Date.parse(f.from)) : "";
+  $("f-to").value = f.to ? inputValue(Date.parse(f.to)) : "";
+  for (const [name, select] of Object.entries(multiSelects)) select.set(f[name]);
+}
+
+/** Reads one form field into the view's filters; false when its value is not usable yet (an IP being typed). */
+function readField(name) {
+  const f = state.filters;
+  switch (name) {
+    case "q":
+      f.q = $("f-q").value.trim();
+      return true;
+    case "user":
+      f.user = splitList($("f-user").value);
+      return true;
+    case "user_match":
+      f.user_match = $("f-user-exact").checked ? "exact" : "";
+      return true;
+    case "branch_id":
+      f.branch_id = splitList($("f-branch").value);
+      return true;
+    case "branch_id_match":
+      f.branch_id_match = $("f-branch-exact").checked ? "exact" : "";
+      return true;
+    case "ip": {
+      const values = splitList($("f-ip").value);
+      const valid = values.every((value) => ipRange(value) !== null);
+      $("f-ip").toggleAttribute("aria-invalid", !valid);
+      $("f-ip").title = valid
+        ? "An address or a CIDR block; several separated by commas"
+        : "Not an IP address or CIDR block (e.g. 10.1.0.0/16)";
+      if (!valid) return false;
+      f.ip = values;
+      return true;
+    }
+    case "success":
+      f.success = $("f-success").value;
+      return true;
+    case "from":
+    case "to": {
+      const input = $(`f-${name}`);
+      const millis = inputMillis(input.value);
+      // "To 14:30" means up to the end of that minute when the input shows no seconds.
+      const end = name === "to" && input.value.length === 16 ? 59_999 : name === "to" ? 999 : 0;
+      f[name] = Number.isFinite(millis) ? new Date(millis + end).toISOString() : "";
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+function fieldName(target) {
+  if (target === $("f-user-exact")) return "user_match";
+  if (target === $("f-branch-exact")) return "branch_id_match";
+  return target?.name ?? null;
+}
+
+function wireForm() {
+  for (const [name, values] of [
+    ["module", MODULES],
+    ["level", LEVELS],
+    ["action", ACTIONS],
+  ]) {
+    multiSelects[name] = new MultiSelect($(`f-${name}`), (changed, chosen) => {
+      state.filters[changed] = chosen;
+      changeView();
+    });
+    multiSelects[name].addOptions(values);
+  }
+  const form = $("filters");
+  // Typing settles before the view changes; every text field is read (another may have been typed in meanwhile).
+  const typed = debounce((name) => {
+    for (const field of ["q", "user", "branch_id", "ip"]) readField(field);
+    changeView(name);
+  }, 300);
+  form.addEventListener("input", (event) => {
+    const target = event.target;
+    if (target instanceof HTMLInputElement && (target.type === "text" || target.type === "search")) typed(fieldName(target));
+  });
+  form.addEventListener("change", (event) => {
+    const target = event.target;
+    if (!(target instanceof HTMLInputElement || target instanceof HTMLSelectElement)) return;
+    if (target.type === "text" || target.type === "search") return;
+    const name = fieldName(target);
+    if (name && readField(name)) changeView();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    for (const name of ["q", "user", "branch_id", "ip"]) readField(name);
+    changeView();
+  });
+  form.addEventListener("reset", (event) => {
+    event.preventDefault();
+    state.filters = emptyFilters();
+    state.entity = null;
+    state.view = "table";
+    renderForm();
+    changeView();
+  });
+}
+
+// ---------- live entries ----------
 
 // Counts a live entry at once, so the header moves with the table; the server's figures follow shortly.
 function countLive(source, entry) {
@@ -466,10 +686,7 @@ function flash(node) {
   node.classList.add("flash");
 }
 
-// ---------- live entries ----------
-
 // Live entries are applied in batches: a burst of thousands costs one repaint, not thousands.
-const LIVE_BATCH_MS = 100;
 const liveQueue = [];
 let liveTimer = null;
 
@@ -479,34 +696,37 @@ function onLiveEntry(source, entry) {
   if (!liveTimer) liveTimer = setTimeout(applyLiveBatch, LIVE_BATCH_MS);
 }
 
+/** Whether live entries are drawn at once: the plain table's first page with no entry open. */
+function drawsLive() {
+  return state.offset === 0 && state.view === "table" && !state.entity && !state.selected;
+}
+
 function applyLiveBatch() {
   liveTimer = null;
   const batch = liveQueue.splice(0, liveQueue.length);
   const fresh = [];
-  const touched = new Set();
+  let touched = false;
   for (const { source, entry } of batch) {
     countLive(source, entry);
-    touched.add(source);
-    if (source !== state.source || !matchesView(entry)) continue;
+    if (source === state.source) touched = true;
+    if (source !== state.source || !matchesView(entry, state.filters, state.entity)) continue;
+    const key = signature(entry);
+    if (state.seen.has(key)) continue; // already on screen (it came with the page just loaded)
     state.total += 1;
-    if (state.offset > 0) {
+    if (!drawsLive()) {
       state.pendingNew += 1;
       continue;
     }
-    const signature = entrySignature(entry);
-    if (state.seen.has(signature)) {
-      state.total -= 1; // already on screen (it came with the page that was just loaded)
-      continue;
-    }
-    state.seen.add(signature);
+    state.seen.add(key);
     fresh.push(entry);
   }
   if (state.stats) {
     renderStats();
-    for (const source of touched) flash((source === "security" ? $("stat-security") : $("stat-total")).closest(".stat"));
+    if (touched) flash($("stat-total").closest(".stat"));
   }
+  renderMatching();
   scheduleStatsRefresh();
-  if (state.offset > 0) {
+  if (!drawsLive()) {
     renderNewBar();
     renderPager();
     return;
@@ -517,238 +737,69 @@ function applyLiveBatch() {
   const body = $("rows");
   const fragment = document.createDocumentFragment();
   for (const entry of shown) {
-    const row = buildRow(entry);
+    const row = buildRow(entry, rowContext);
     row.classList.add("is-new");
     setTimeout(() => row.classList.remove("is-new"), HIGHLIGHT_MS);
     fragment.appendChild(row);
   }
   body.insertBefore(fragment, body.firstChild);
   state.items.unshift(...shown);
-  for (const entry of fresh.slice(0, -state.limit)) state.seen.delete(entrySignature(entry));
+  for (const entry of fresh.slice(0, -state.limit)) state.seen.delete(signature(entry));
   while (state.items.length > state.limit) {
     const dropped = state.items.pop();
-    state.seen.delete(entrySignature(dropped));
+    state.seen.delete(signature(dropped));
     if (body.lastChild) body.removeChild(body.lastChild);
   }
   $("empty").hidden = true;
   renderPager();
 }
 
-function handleMessage(data) {
-  let message;
-  try {
-    message = JSON.parse(data);
-  } catch {
-    return; // not ours
-  }
-  if (message && message.type === "entry") onLiveEntry(message.source === "security" ? "security" : "audit", message.entry);
-}
-
 function setConnection(kind, label) {
   const indicator = $("conn");
   indicator.dataset.state = kind;
-  $("conn-label").textContent = label;
+  $("conn-label").textContent = kind === "ws" || kind === "sse" ? (state.realtime ? label : `${label} (file tail)`) : label;
   indicator.title =
     kind === "ws"
       ? "Live: WebSocket"
       : kind === "sse"
         ? "Live: Server-Sent Events"
         : kind === "offline"
-          ? "Not receiving live entries"
+          ? "Not receiving live entries: the page reads the trail again every 10 s"
           : "Connecting…";
 }
 
-// WebSocket first; on failure Server-Sent Events; when both fail, offline and retry with backoff.
-const live = {
-  socket: null,
-  events: null,
-  attempt: 0,
-  timer: null,
-  gap: false, // a connection dropped: entries may have been missed until the next one opens
-};
-
-function connectLive() {
-  clearTimeout(live.timer);
-  setConnection("connecting", "connecting…");
-  connectWebSocket();
-}
-
-function connectWebSocket() {
-  if (typeof WebSocket !== "function") return connectEventSource();
-  const url = apiUrl("api/ws");
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  let opened = false;
-  let socket;
-  try {
-    socket = new WebSocket(url);
-  } catch {
-    return connectEventSource();
-  }
-  live.socket = socket;
-  socket.addEventListener("open", () => {
-    opened = true;
-    live.attempt = 0;
-    if (live.gap) void resyncAfterGap();
-    setConnection("ws", "WebSocket");
-  });
-  socket.addEventListener("message", (event) => {
-    if (typeof event.data === "string") handleMessage(event.data);
-  });
-  socket.addEventListener("close", () => {
-    if (live.socket !== socket) return;
-    live.socket = null;
-    // A socket that worked and dropped: the server may be restarting, so try SSE at once.
-    if (opened) live.gap = true;
-    connectEventSource();
-  });
-}
-
-function connectEventSource() {
-  if (typeof EventSource !== "function") return goOffline();
-  let opened = false;
-  const events = new EventSource(apiUrl("api/stream"), { withCredentials: true });
-  live.events = events;
-  events.addEventListener("open", () => {
-    opened = true;
-    live.attempt = 0;
-    if (live.gap) void resyncAfterGap();
-    setConnection("sse", "SSE");
-  });
-  events.addEventListener("message", (event) => handleMessage(event.data));
-  events.addEventListener("entry", (event) => handleMessage(event.data));
-  events.addEventListener("error", () => {
-    if (live.events !== events) return;
-    // Take over from EventSource's own retry, to show the state and back off.
-    events.close();
-    live.events = null;
-    if (opened) live.gap = true;
-    goOffline();
-  });
-}
-
-function goOffline() {
-  setConnection("offline", "offline");
-  const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** live.attempt) * (0.75 + Math.random() * 0.5);
-  live.attempt = Math.min(live.attempt + 1, 10);
-  live.timer = setTimeout(connectLive, delay);
-}
-
-// Entries written while the connection was down are picked up by reloading the view.
-async function resyncAfterGap() {
-  live.gap = false;
-  await Promise.all([loadStats(), state.offset === 0 ? loadEntries() : Promise.resolve()]);
-}
-
-// ---------- detail panel ----------
-
-function selectEntry(entry, row) {
-  state.selected = entry;
-  for (const selected of document.querySelectorAll("#rows .is-selected")) selected.classList.remove("is-selected");
-  if (row) row.classList.add("is-selected");
-  renderDetail(entry);
-}
-
-const DETAIL_FIELDS = [
-  ["timestamp", "Time"],
-  ["level", "Level"],
-  ["module", "Module"],
-  ["action", "Action"],
-  ["description", "Description"],
-  ["user", "User"],
-  ["user_role", "Role"],
-  ["company_id", "Company"],
-  ["branch_id", "Branch"],
-  ["entity_type", "Entity type"],
-  ["entity_id", "Entity id"],
-  ["reference_no", "Reference"],
-  ["amount", "Amount"],
-  ["currency", "Currency"],
-  ["method", "Method"],
-  ["endpoint", "Endpoint"],
-  ["status", "Status"],
-  ["success", "Success"],
-  ["ip", "IP"],
-  ["request_id", "Request"],
-  ["session_id", "Session"],
-  ["trace_id", "Trace"],
-  ["hostname", "Host"],
-  ["service", "Service"],
-];
-
-function renderDetail(entry) {
-  const panel = $("detail");
-  panel.hidden = false;
-  document.body.classList.add("has-detail");
-  $("detail-title").textContent = entry.description ? String(entry.description) : "Entry";
-
-  const fields = $("detail-fields");
-  clear(fields);
-  for (const [name, label] of DETAIL_FIELDS) {
-    const value = entry[name];
-    if (value === undefined || value === null || value === "") continue;
-    fields.appendChild(el("dt", null, label));
-    const dd = el("dd", `f-${name}`);
-    if (name === "level") dd.appendChild(levelBadge(value));
-    else if (name === "entity_id" && entry.entity_type) dd.appendChild(entityButton(entry, false));
-    else dd.textContent = formatValue(value);
-    if (name === "success" && value === false) dd.classList.add("is-fail");
-    fields.appendChild(dd);
-  }
-  if (entry.metadata && typeof entry.metadata === "object") {
-    for (const [key, value] of Object.entries(entry.metadata)) {
-      fields.appendChild(el("dt", "meta", key));
-      fields.appendChild(el("dd", "meta", formatValue(value)));
-    }
-  }
-
-  renderDiff(entry.old_values, entry.new_values);
-  $("detail-json").textContent = JSON.stringify(entry, null, 2);
-}
-
-function isPlainObject(value) {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-function renderDiff(before, after) {
-  const section = $("detail-diff-section");
-  const body = $("detail-diff").tBodies[0];
-  clear(body);
-  const oldValues = isPlainObject(before) ? before : {};
-  const newValues = isPlainObject(after) ? after : {};
-  const keys = [...new Set([...Object.keys(oldValues), ...Object.keys(newValues)])];
-  section.hidden = keys.length === 0;
-  for (const key of keys) {
-    const hasOld = Object.hasOwn(oldValues, key);
-    const hasNew = Object.hasOwn(newValues, key);
-    const oldText = hasOld ? formatValue(oldValues[key]) : "";
-    const newText = hasNew ? formatValue(newValues[key]) : "";
-    const row = el("tr");
-    const changed = !hasOld || !hasNew || JSON.stringify(oldValues[key]) !== JSON.stringify(newValues[key]);
-    if (changed) row.classList.add("is-changed");
-    row.appendChild(el("th", null, key));
-    row.appendChild(el("td", hasOld ? "before" : "before is-absent", hasOld ? oldText : "—"));
-    row.appendChild(el("td", hasNew ? "after" : "after is-absent", hasNew ? newText : "—"));
-    body.appendChild(row);
-  }
-}
-
-function closeDetail() {
-  $("detail").hidden = true;
-  document.body.classList.remove("has-detail");
-  state.selected = null;
-  for (const selected of document.querySelectorAll("#rows .is-selected")) selected.classList.remove("is-selected");
-}
+const live = new LiveConnection(
+  {
+    onEntry: onLiveEntry,
+    onState: setConnection,
+    onGap: () => void refreshNow(),
+    onUnauthorized: () =>
+      showBanner("Not authorised for live entries: open the viewer with ?api_key=YOUR_KEY in the address, or send the X-API-Key header."),
+  },
+  () => {
+    const stats = sourceStats(state.source);
+    return { source: state.source, after: (stats.total || 0) + (stats.evicted || 0) };
+  },
+);
 
 // ---------- export ----------
 
 async function exportEntries(format) {
-  const params = queryParams({ paging: false });
+  const params = filterParams(view());
   params.push(["format", format]);
   const headers = {};
   if (apiKey) headers["X-API-Key"] = apiKey;
   try {
     const response = await fetch(apiUrl("api/export", params), { headers, credentials: "same-origin" });
-    if (!response.ok) throw new HttpError(response.status, `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      let message = `${response.status} ${response.statusText}`;
+      try {
+        message = detailMessage(await response.json()) ?? message;
+      } catch {
+        // not JSON
+      }
+      throw new HttpError(response.status, message);
+    }
     const blob = await response.blob();
     const link = el("a");
     link.href = URL.createObjectURL(blob);
@@ -764,96 +815,100 @@ async function exportEntries(format) {
 
 // ---------- wiring ----------
 
+const histogramView = new Histogram({
+  bars: $("histogram-bars"),
+  axis: $("histogram-axis"),
+  title: $("histogram-title"),
+  onRange: (from, to) => {
+    state.filters.from = new Date(from).toISOString();
+    state.filters.to = new Date(to).toISOString();
+    renderForm();
+    changeView();
+  },
+});
+
+function renderTabs() {
+  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.source === state.source));
+}
+
+function renderAll() {
+  renderZone();
+  renderTabs();
+  renderForm();
+  renderChips();
+  if (state.stats) renderStats();
+  if (state.items.length > 0) renderEntries();
+}
+
 function setSource(source) {
   if (state.source === source) return;
   state.source = source;
-  state.offset = 0;
-  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.source === source));
-  closeDetail();
-  void loadEntries();
+  state.entry = null;
+  closeDetail(false);
+  renderTabs();
+  if (state.stats) renderStats();
+  live.switchSource();
+  changeView();
 }
 
-function applyFilters() {
-  state.filters = readForm();
-  const active = Object.keys(state.filters).length;
-  $("filters-toggle").textContent = active ? `Filters (${active})` : "Filters";
-  state.offset = 0;
-  void loadEntries();
-}
-
-function debounce(fn, ms) {
-  let timer = null;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-}
-
-async function loadConfig() {
+function setZoneChoice(zone) {
+  setZone(zone);
   try {
-    const config = await getJson("api/config");
-    if (config && typeof config.version === "string") $("log-dir").dataset.version = `v${config.version}`;
-    return config;
+    localStorage.setItem(ZONE_STORAGE, zone);
   } catch {
-    return null; // optional route
+    // storage may be off: the address keeps the choice
   }
+  history.replaceState(null, "", writeAddress(view()));
+  // Everything that shows a time is drawn again; the histogram's buckets align to the new zone's hours.
+  renderAll();
+  if (state.selected) showDetail(state.selected);
+  void loadHistogram();
 }
 
 function wire() {
-  fillSelect($("f-module"), MODULES);
-  fillSelect($("f-level"), LEVELS);
-  fillSelect($("f-action"), ACTIONS);
-
+  wireForm();
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => setSource(tab.dataset.source));
-
-  const form = $("filters");
-  const typed = debounce(applyFilters, 250);
-  form.addEventListener("input", (event) => {
-    if (event.target instanceof HTMLInputElement && (event.target.type === "text" || event.target.type === "search")) typed();
-  });
-  form.addEventListener("change", (event) => {
-    if (!(event.target instanceof HTMLInputElement && (event.target.type === "text" || event.target.type === "search"))) applyFilters();
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    applyFilters();
-  });
-  form.addEventListener("reset", () => {
-    setTimeout(() => {
-      state.entity = null;
-      renderChips();
-      applyFilters();
-    }, 0);
-  });
+  $("tz").addEventListener("change", (event) => setZoneChoice(event.target.value));
 
   // On a phone the filters fold away behind a button, so the entries come first.
   $("filters-toggle").addEventListener("click", () => {
     const open = document.body.classList.toggle("show-filters");
     $("filters-toggle").setAttribute("aria-expanded", String(open));
   });
+  $("refresh").addEventListener("click", () => void refreshNow());
+  $("histogram-reset").addEventListener("click", () => {
+    state.filters.from = "";
+    state.filters.to = "";
+    renderForm();
+    changeView();
+  });
 
   $("prev").addEventListener("click", () => {
     state.offset = Math.max(0, state.offset - state.limit);
+    commitAddress();
     void loadEntries();
   });
   $("next").addEventListener("click", () => {
     if (state.offset + state.items.length >= state.total) return;
     state.offset += state.limit;
+    commitAddress();
     void loadEntries();
   });
   $("page-size").addEventListener("change", (event) => {
-    state.limit = Number(event.target.value) || 50;
-    state.offset = 0;
-    void loadEntries();
+    state.limit = Number(event.target.value) || DEFAULT_LIMIT;
+    changeView();
   });
   $("newbar-btn").addEventListener("click", () => {
+    if (state.selected) closeDetail(false);
     state.offset = 0;
+    commitAddress();
     void loadEntries();
   });
 
-  $("detail-close").addEventListener("click", closeDetail);
+  $("detail-close").addEventListener("click", () => closeDetail());
+  $("detail-link").addEventListener("click", () => void copyLink());
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !$("detail").hidden) closeDetail();
+    if (event.key === "Escape" && !$("detail").hidden && !event.target.closest?.(".ms")) closeDetail();
   });
   $("detail-copy").addEventListener("click", async () => {
     try {
@@ -869,19 +924,43 @@ function wire() {
 
   $("export-csv").addEventListener("click", () => exportEntries("csv"));
   $("export-jsonl").addEventListener("click", () => exportEntries("jsonl"));
+  window.addEventListener("popstate", applyAddress);
+
+  // While no live connection works, read the trail again by itself.
+  setInterval(() => {
+    if (live.offline && document.visibilityState !== "hidden") void refreshNow();
+  }, OFFLINE_REFRESH_MS);
+}
+
+async function loadConfig() {
+  try {
+    const config = await getJson("api/config");
+    if (config && typeof config.version === "string") $("log-dir").dataset.version = `v${config.version}`;
+    return config;
+  } catch {
+    return null; // optional route
+  }
 }
 
 async function start() {
-  wire();
-  renderChips();
-  const [config] = await Promise.all([loadConfig(), loadStats(), loadEntries()]);
-  if (config && config.realtime === false) {
-    // The viewer was started without live push: say so instead of retrying for ever.
-    setConnection("offline", "offline");
-    $("conn").title = "Live push is disabled on this viewer: reload to see new entries";
-    return;
+  let stored = null;
+  try {
+    stored = localStorage.getItem(ZONE_STORAGE);
+  } catch {
+    // no storage
   }
-  connectLive();
+  setZone(state.tz ?? (ZONES.includes(stored) ? stored : "written"));
+  wire();
+  renderAll();
+  // The statistics first: the trail's newest entry tells the offset "as written" means for the axis and date inputs.
+  await loadStats();
+  const [config] = await Promise.all([loadConfig(), loadView()]);
+  // Without in-process push the streams still carry what the server's file tail reads.
+  if (config && config.realtime === false) state.realtime = false;
+  renderZone();
+  state.refreshedAt = Date.now();
+  renderRefreshed();
+  live.connect();
 }
 
 void start();
