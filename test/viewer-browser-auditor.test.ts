@@ -582,7 +582,7 @@ describe("viewer for an auditor at 1400 px: columns, results, statistics", () =>
     await page.mouse.move(1, 1);
     await page.screenshot({ path: join(ROOT, folder, "viewer-timeline.png") });
     const small = await browser.newPage(PHONE);
-    await openViewer(small.page, viewer.url);
+    await openViewer(small.page, `${viewer.url}?from=${new Date(trail.dayStart).toISOString()}`);
     await small.page.screenshot({ path: join(ROOT, folder, "viewer-phone.png") });
     expect(seriousErrors([...errors, ...small.errors])).toEqual([]);
     await small.page.close();

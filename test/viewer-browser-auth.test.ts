@@ -43,6 +43,23 @@ describe("API key in the browser", () => {
     await page.close();
   });
 
+  it("says so, and stops trying, when the server closes its WebSocket with 4401 (a key no longer valid)", async () => {
+    const { page } = await browser.newPage({ width: 1400, height: 900 });
+    let attempts = 0;
+    await page.routeWebSocket(/\/api\/ws/, (socket) => {
+      attempts++;
+      socket.close({ code: 4401, reason: "a valid API key is required" });
+    });
+    await openViewer(page, `${viewer.url}?api_key=${encodeURIComponent(KEY)}`);
+    await page.waitForFunction(() => document.getElementById("conn-label")?.textContent === "not authorised", undefined, {
+      timeout: 15_000,
+    });
+    expect(await page.textContent("#banner")).toContain("Not authorised for live entries");
+    await page.waitForTimeout(2500); // a retry would come within this
+    expect(attempts).toBe(1);
+    await page.close();
+  });
+
   it("loads with ?api_key=, goes live and removes the key from the address", async () => {
     const { page } = await browser.newPage({ width: 1400, height: 900 });
     await openViewer(page, `${viewer.url}?api_key=${encodeURIComponent(KEY)}`);

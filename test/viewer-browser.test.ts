@@ -146,7 +146,9 @@ describe("viewer page", () => {
     await page.fill("#f-to", toValue);
     await waitForTotal(page, inWindow.length);
     // The cell's title holds the timestamp as written.
-    const shownTimes = await page.$$eval("#rows tr.row td.c-time", (cells) => cells.map((cell) => (cell as HTMLElement).title.split(" (")[0]!));
+    const shownTimes = await page.$$eval("#rows tr.row td.c-time", (cells) =>
+      cells.map((cell) => (cell as HTMLElement).title.split(" (")[0]!),
+    );
     for (const time of shownTimes) {
       expect(Date.parse(time)).toBeGreaterThanOrEqual(fromMs);
       expect(Date.parse(time)).toBeLessThanOrEqual(toMs);

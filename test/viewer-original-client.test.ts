@@ -103,7 +103,11 @@ describe("a client written for auditX's dashboard", () => {
     });
     expect(report.search.users).toEqual(["Admin.Kyaw", "admin", "sysadmin"].sort());
     expect(report.search.branches).toEqual(["BR-YGN", "br-ygn-2"]);
-    expect(report.security).toEqual({ status: 200, total: securityTrail.filter((e) => e.level === "SECURITY").length, levels: ["SECURITY"] });
+    expect(report.security).toEqual({
+      status: 200,
+      total: securityTrail.filter((e) => e.level === "SECURITY").length,
+      levels: ["SECURITY"],
+    });
     expect(report.paged).toEqual({ count: COUNT, distinct: COUNT });
 
     expect(report.tooBig.status).toBe(400);

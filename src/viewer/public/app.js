@@ -272,6 +272,7 @@ function renderRefreshed() {
 
 function renderZone() {
   $("tz").value = getZone();
+  renderChips(); // the time range chip shows its bounds in the zone
   $("th-time").textContent = "";
   $("th-time").append("Time ", el("span", "th-zone", zoneLabel()));
   for (const hint of document.querySelectorAll(".tz-hint")) hint.textContent = `(${zoneLabel()})`;
