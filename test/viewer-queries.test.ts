@@ -35,6 +35,7 @@ function line(i: number): Line {
     module: ["sales", "inventory", "crm"][i % 3 === 0 ? 0 : i % 5 === 0 ? 1 : 2],
     success: i % 7 !== 0,
     level: i % 50 === 0 ? "SECURITY" : "AUDIT",
+    ip: i % 10 === 0 ? `2001:db8::${i.toString(16)}` : `10.${(i >> 8) & 255}.${i & 255}.9`,
   };
 }
 
@@ -52,6 +53,7 @@ describe("viewer queries: pages, entries by id, histogram, replay", () => {
       action: "POST",
       description: "Legacy one",
       user: "admin",
+      ip: "::ffff:10.9.8.7",
     },
     {
       timestamp: "2026-06-28T16:11:00.000001+06:30",
@@ -116,6 +118,28 @@ describe("viewer queries: pages, entries by id, histogram, replay", () => {
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ detail: "no entry has this id" });
     expect((await getJson(`${base}api/entries/${target.id}?source=nope`)).status).toBe(400);
+  });
+
+  it("filters by IP blocks over thousands of entries: IPv4 by number, IPv6 and mapped addresses by their line", async () => {
+    const octets = (ip: unknown) => String(ip).replace("::ffff:", "").split(".").map(Number);
+    const cases: Array<[string, (entry: Line) => boolean]> = [
+      ["ip=10.3.0.0/16", (e) => !String(e.ip).startsWith("2001") && octets(e.ip)[0] === 10 && octets(e.ip)[1] === 3],
+      ["ip=10.9.8.0/24", (e) => e.ip === "::ffff:10.9.8.7" || (!String(e.ip).startsWith("2001") && String(e.ip).startsWith("10.9.8."))],
+      ["ip=2001:db8::/32", (e) => String(e.ip).startsWith("2001:db8::")],
+      ["ip=2001:db8::64", (e) => e.ip === "2001:db8::64"],
+      ["ip=::/0", (e) => e.ip !== undefined],
+      ["ip=10.0.0.0/8,2001:db8::/32&success=false", (e) => e.ip !== undefined && e.success === false],
+    ];
+    for (const [query, predicate] of cases) {
+      const expected = all().filter(predicate);
+      expect(expected.length, query).toBeGreaterThan(0);
+      const { body } = await getJson(`${base}api/entries?limit=5000&${query}`);
+      expect(body.total, query).toBe(expected.length);
+      expect(
+        body.items.map((e: Line) => e.description),
+        query,
+      ).toEqual(expected.slice(0, 5000).map((e) => e.description));
+    }
   });
 
   it("counts a filter's entries per round stretch of time, failures apart", async () => {
@@ -193,6 +217,8 @@ describe("viewer queries: pages, entries by id, histogram, replay", () => {
         ...added.map((e) => e.description),
       ]);
       expect(new Set(received.map((data) => data.transport))).toEqual(new Set(["file"]));
+      // The stats tell the trail's current cursor: where a stream of what comes next starts.
+      expect((await getJson(`${base}api/stats`)).body.audit.cursor).toBe(5232);
       const securityLines = lines.filter((entry) => entry.level === "SECURITY");
       await eventually(() => security.entries().length === securityLines.length - 100, 10_000, "the security replay");
       expect(security.entries().map((event) => event.data.entry.id)).toEqual(securityLines.slice(100).map((e) => e.id));

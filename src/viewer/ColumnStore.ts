@@ -1,12 +1,14 @@
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { Dictionary } from "./Dictionary.js";
+import { ipv4Number } from "./IpRange.js";
 import type { TrailEntry } from "./TrailSource.js";
 
 type Column = Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>;
 type U32 = Uint32Array<ArrayBuffer>;
 type F64 = Float64Array<ArrayBuffer>;
 type I32 = Int32Array<ArrayBuffer>;
-type ColumnTuple = [U32, F64, U32, F64, U32, U32, U32, U32, U32, U32, U32, U32, I32, I32, I32, I32, Uint8Array<ArrayBuffer>];
+type U8 = Uint8Array<ArrayBuffer>;
+type ColumnTuple = [U32, F64, U32, F64, U32, U32, U32, U32, U32, U32, U32, U32, U8, I32, I32, I32, I32, U8];
 
 const INITIAL_CAPACITY = 4096;
 
@@ -49,7 +51,9 @@ export class ColumnStore {
   branch = new Uint32Array(INITIAL_CAPACITY);
   company = new Uint32Array(INITIAL_CAPACITY);
   entityType = new Uint32Array(INITIAL_CAPACITY);
-  ip = new Uint32Array(INITIAL_CAPACITY);
+  /** The client address: an IPv4 one as a number (ipKind 1), another kind of value to read from the line (2), none (0). */
+  ipv4 = new Uint32Array(INITIAL_CAPACITY);
+  ipKind = new Uint8Array(INITIAL_CAPACITY);
   entityIdHash = new Int32Array(INITIAL_CAPACITY);
   referenceHash = new Int32Array(INITIAL_CAPACITY);
   requestIdHash = new Int32Array(INITIAL_CAPACITY);
@@ -63,7 +67,6 @@ export class ColumnStore {
   readonly branches = new Dictionary(false);
   readonly companies = new Dictionary(false);
   readonly entityTypes = new Dictionary(false);
-  readonly ips = new Dictionary(false);
 
   constructor(readonly maxEntries: number) {}
 
@@ -82,7 +85,10 @@ export class ColumnStore {
     this.branch[i] = intern(this.branches, entry.branch_id);
     this.company[i] = intern(this.companies, entry.company_id);
     this.entityType[i] = intern(this.entityTypes, entry.entity_type);
-    this.ip[i] = intern(this.ips, entry.ip);
+    const ip = textOf(entry.ip);
+    const v4 = ip === undefined ? -1 : ipv4Number(ip);
+    this.ipv4[i] = v4 < 0 ? 0 : v4;
+    this.ipKind[i] = ip === undefined ? 0 : v4 < 0 ? 2 : 1;
     this.entityIdHash[i] = hashOf(entry.entity_id);
     this.referenceHash[i] = hashOf(entry.reference_no);
     this.requestIdHash[i] = hashOf(entry.request_id);
@@ -127,7 +133,8 @@ export class ColumnStore {
       this.branch,
       this.company,
       this.entityType,
-      this.ip,
+      this.ipv4,
+      this.ipKind,
       this.entityIdHash,
       this.referenceHash,
       this.requestIdHash,
@@ -150,7 +157,8 @@ export class ColumnStore {
       this.branch,
       this.company,
       this.entityType,
-      this.ip,
+      this.ipv4,
+      this.ipKind,
       this.entityIdHash,
       this.referenceHash,
       this.requestIdHash,

@@ -2,6 +2,7 @@ import { type ColumnStore, hashText, textOf } from "./ColumnStore.js";
 import type { Dictionary } from "./Dictionary.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import { ipMatcher, type TextMatch, valueMatcher } from "./FieldMatch.js";
+import { IpRange } from "./IpRange.js";
 import type { TrailEntry } from "./TrailSource.js";
 
 export interface ScanResult {
@@ -14,6 +15,13 @@ export interface ScanResult {
 interface MarkedColumn {
   column: Uint32Array;
   marks: Uint8Array;
+}
+
+/** An `ip` filter: IPv4 addresses compared as numbers in [low, high] bounds, other addresses checked on the line. */
+interface IpTest {
+  low: Float64Array;
+  high: Float64Array;
+  matches: (value: string) => boolean;
 }
 
 interface HashedValues {
@@ -40,6 +48,7 @@ export class CompiledFilter {
     private readonly to: number,
     private readonly hashed: HashedValues[],
     private readonly textBits: Uint8Array | null,
+    private readonly ip: IpTest | null,
   ) {}
 
   /**
@@ -64,7 +73,6 @@ export class CompiledFilter {
       [store.branch, store.branches, filter.branchId, (v) => chosen(v, filter.branchMatch, false)],
       [store.company, store.companies, filter.companyId, (v) => exact(v, false)],
       [store.entityType, store.entityTypes, filter.entityType, (v) => exact(v, false)],
-      [store.ip, store.ips, filter.ip, (v) => ipMatcher(v)],
     ];
     const marked: MarkedColumn[] = [];
     for (const [column, dictionary, values, matcher] of lookups) {
@@ -82,6 +90,15 @@ export class CompiledFilter {
     hash(store.referenceHash, "reference_no", filter.referenceNo);
     hash(store.requestIdHash, "request_id", filter.requestId);
     hash(store.idHash, "id", filter.id === undefined ? undefined : [filter.id]);
+    let ip: IpTest | null = null;
+    if (filter.ip !== undefined && filter.ip.length > 0) {
+      const bounds = filter.ip.map((value) => IpRange.parse(value)?.v4Bounds() ?? null).filter((b) => b !== null);
+      ip = {
+        low: Float64Array.from(bounds, (b) => b[0]),
+        high: Float64Array.from(bounds, (b) => b[1]),
+        matches: ipMatcher(filter.ip),
+      };
+    }
     return new CompiledFilter(
       store,
       readEntry,
@@ -91,6 +108,7 @@ export class CompiledFilter {
       filter.to ?? Number.POSITIVE_INFINITY,
       hashed,
       filter.q === undefined ? null : textBits(filter.q),
+      ip,
     );
   }
 
@@ -101,7 +119,8 @@ export class CompiledFilter {
       this.from === Number.NEGATIVE_INFINITY &&
       this.to === Number.POSITIVE_INFINITY &&
       this.hashed.length === 0 &&
-      this.textBits === null
+      this.textBits === null &&
+      this.ip === null
     );
   }
 
@@ -129,7 +148,7 @@ export class CompiledFilter {
    * most filters have no more.
    */
   visit(below: number, match: (ordinal: number) => boolean): void {
-    const { marked, success, from, to, hashed, textBits } = this;
+    const { marked, success, from, to, hashed, textBits, ip } = this;
     const store = this.store;
     const timed = from !== Number.NEGATIVE_INFINITY || to !== Number.POSITIVE_INFINITY;
     const successes = store.success;
@@ -148,9 +167,23 @@ export class CompiledFilter {
         if (!(t >= from && t <= to)) continue;
       }
       if (textBits !== null && textBits[i] !== 1) continue;
+      if (ip !== null && !this.matchesIp(ip, i)) continue;
       if (hashed.length > 0 && !this.matchesHashed(i)) continue;
       if (!match(i)) return;
     }
+  }
+
+  private matchesIp(ip: IpTest, ordinal: number): boolean {
+    const kind = this.store.ipKind[ordinal];
+    if (kind === 1) {
+      const address = this.store.ipv4[ordinal]!;
+      for (let k = 0; k < ip.low.length; k++) if (address >= ip.low[k]! && address <= ip.high[k]!) return true;
+      return false;
+    }
+    if (kind !== 2) return false;
+    // IPv6 (or a value that is no address): the line tells.
+    const value = textOf(this.readEntry(ordinal)?.ip);
+    return value !== undefined && ip.matches(value);
   }
 
   /** Hashes narrow the candidates; the line itself confirms (a hash may collide). */

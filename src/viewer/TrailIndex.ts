@@ -338,6 +338,7 @@ export class TrailIndex {
       latest_timestamp: typeof latestEntry?.timestamp === "string" ? latestEntry.timestamp : null,
       malformed,
       evicted: store.evicted,
+      cursor: this.cursorBase + store.count,
     };
     this.statsCache = { key, stats };
     return stats;

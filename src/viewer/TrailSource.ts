@@ -22,6 +22,8 @@ export interface TrailStats {
   malformed: number;
   /** Oldest entries forgotten because of maxEntries. */
   evicted: number;
+  /** The trail cursor of its newest entry (see TrailSource.since): `/api/stream?after=` from here streams only what comes next. */
+  cursor?: number;
   /** Present while the trail is being indexed: the counts above cover only what is indexed so far. */
   partial?: true;
   /** Present while the trail is being indexed: bytes of the trail's files read so far, out of all. */

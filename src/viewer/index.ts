@@ -3,7 +3,7 @@ export { AuditViewer, type AuditViewerOptions, type HubConnectable } from "./Aud
 export { type AuditViewerApp, createApp } from "./createApp.js";
 export { DEFAULT_PAGE_LIMIT, type EntryFilter, type EntryQuery, MAX_PAGE_LIMIT } from "./EntryQuery.js";
 export { ipMatcher, type TextMatch, valueMatcher } from "./FieldMatch.js";
-export { IpRange } from "./IpRange.js";
+export { IpRange, ipv4Number } from "./IpRange.js";
 export { JsonlTrailSource, type JsonlTrailSourceOptions } from "./JsonlTrailSource.js";
 export type { LiveEvent } from "./LiveFeed.js";
 export { mountAuditViewer } from "./mountAuditViewer.js";

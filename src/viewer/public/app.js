@@ -779,7 +779,7 @@ const live = new LiveConnection(
   },
   () => {
     const stats = sourceStats(state.source);
-    return { source: state.source, after: (stats.total || 0) + (stats.evicted || 0) };
+    return { source: state.source, after: stats.cursor ?? (stats.total || 0) + (stats.evicted || 0) };
   },
 );
 
