@@ -87,7 +87,7 @@ export class ColumnStore {
     this.entityType[i] = intern(this.entityTypes, entry.entity_type);
     const ip = textOf(entry.ip);
     const v4 = ip === undefined ? -1 : ipv4Number(ip);
-    this.ipv4[i] = v4 < 0 ? 0 : v4;
+    this.ipv4[i] = Math.max(0, v4);
     this.ipKind[i] = ip === undefined ? 0 : v4 < 0 ? 2 : 1;
     this.entityIdHash[i] = hashOf(entry.entity_id);
     this.referenceHash[i] = hashOf(entry.reference_no);

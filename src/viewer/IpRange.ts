@@ -73,7 +73,7 @@ export function ipv4Number(text: string): number {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       if (++digits > 3) return -1;
-      octet = (octet < 0 ? 0 : octet) * 10 + (c - 48);
+      octet = Math.max(0, octet) * 10 + (c - 48);
     } else if (c === 46) {
       if (octet < 0 || octet > 255 || ++dots > 3) return -1;
       value = value * 256 + octet;
