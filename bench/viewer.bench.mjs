@@ -77,6 +77,18 @@ const QUERIES = [
     ),
     test: (e) => valuesContain(e, "reference_no"),
   },
+  {
+    name: "two modules",
+    path: "api/entries?module=sales,crm",
+    test: (e) => e.module?.toLowerCase() === "sales" || e.module?.toLowerCase() === "crm",
+  },
+  {
+    name: "IP block",
+    path: "api/entries?ip=10.20.0.0/16",
+    test: (e) => typeof e.ip === "string" && e.ip.startsWith("10.20."),
+  },
+  { name: "histogram (60 buckets)", path: "api/histogram?buckets=60", test: () => true },
+  { name: "histogram of a filter", path: "api/histogram?buckets=60&module=sales", test: (e) => e.module?.toLowerCase() === "sales" },
   { name: "stats", path: "api/stats", stats: true },
 ];
 
@@ -97,6 +109,10 @@ const TARGETS = {
   reference_no: 100,
   "q (free text)": 1000,
   "q (a field name)": 1000,
+  "two modules": 100,
+  "IP block": 100,
+  "histogram (60 buckets)": 100,
+  "histogram of a filter": 100,
   stats: 50,
 };
 
