@@ -26,6 +26,7 @@ import {
   setZone,
   ZONES,
   zoneLabel,
+  zoneShortLabel,
 } from "./zone.js";
 
 const LEVELS = ["DEBUG", "INFO", "NORMAL", "AUDIT", "WARNING", "ERROR", "SECURITY", "CRITICAL"];
@@ -274,7 +275,8 @@ function renderZone() {
   $("tz").value = getZone();
   renderChips(); // the time range chip shows its bounds in the zone
   $("th-time").textContent = "";
-  $("th-time").append("Time ", el("span", "th-zone", zoneLabel()));
+  $("th-time").append("Time ", el("span", "th-zone", zoneShortLabel()));
+  $("th-time").title = `Times ${zoneLabel()}`;
   for (const hint of document.querySelectorAll(".tz-hint")) hint.textContent = `(${zoneLabel()})`;
 }
 

@@ -86,6 +86,11 @@ export function zoneLabel() {
   return writtenOffset === null ? "as written" : `as written, ${offsetText(writtenOffset)}`;
 }
 
+/** The zone in a word, for a column header: "as written", "local", "UTC". */
+export function zoneShortLabel() {
+  return zone === "utc" ? "UTC" : zone === "local" ? "local" : "as written";
+}
+
 /** The value of a datetime-local input showing an instant in the current zone. */
 export function inputValue(millis) {
   if (!Number.isFinite(millis)) return "";
