@@ -6,15 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, launchBrowser } from "./support/browser-launch.js";
-import {
-  chooseValues,
-  columnTexts,
-  openViewer,
-  pagerTotal,
-  seriousErrors,
-  trailEntries,
-  waitForTotal,
-} from "./support/browser-page.js";
+import { chooseValues, columnTexts, openViewer, pagerTotal, seriousErrors, trailEntries, waitForTotal } from "./support/browser-page.js";
 import { type TestTrail, writeTestTrail } from "./support/browser-trail.js";
 import { startTestViewer, type TestViewer } from "./support/browser-viewer.js";
 import { writeFromAnotherProcess } from "./support/browser-writer.js";
