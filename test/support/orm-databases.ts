@@ -13,6 +13,8 @@ export interface ScenarioDatabase {
   dialect: Dialect;
   /** PostgreSQL URL, or the SQLite file's path. */
   url: string;
+  /** Runs SQL on a connection of its own (`$1` parameters on PostgreSQL, `?` on SQLite), as another writer would. */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   /** Rows in the outbox. */
   outboxRows(): Promise<number>;
   /** Moves the outbox into the trail through `logger`. */
@@ -54,6 +56,7 @@ export async function scenarioDatabase(dialect: Dialect, postgres?: PostgresHarn
     return {
       dialect,
       url: db.url,
+      query: async (sql, params) => (await client.query(sql, params)).rows,
       outboxRows: async () => Number((await client.query("SELECT count(*) AS n FROM auditx_outbox")).rows[0].n),
       relay: (logger, onError) => relay(connection, logger, onError),
       relayFailing: async (onError) => void (await relay(connection, await failingLogger(), onError)),
@@ -69,6 +72,12 @@ export async function scenarioDatabase(dialect: Dialect, postgres?: PostgresHarn
   return {
     dialect,
     url: file,
+    query: async (sql, params = []) => {
+      const statement = sqlite.prepare(sql);
+      if (statement.reader) return statement.all(...params) as Record<string, unknown>[];
+      statement.run(...params);
+      return [];
+    },
     outboxRows: async () => Number((sqlite.prepare("SELECT count(*) AS n FROM auditx_outbox").get() as { n: number }).n),
     relay: (logger, onError) => relay(connection, logger, onError),
     relayFailing: async (onError) => void (await relay(connection, await failingLogger(), onError)),
