@@ -171,9 +171,9 @@ class AuditSubscriber implements EntitySubscriberInterface {
     this.frames.started(event.queryRunner);
   }
 
-  beforeTransactionCommit(event: TransactionCommitEvent): void {
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     const runner = event.queryRunner;
-    if (this.dialect === "postgres" && depthOf(runner) === 1 && pgTransactionFailed(databaseClient(runner))) {
+    if (this.dialect === "postgres" && depthOf(runner) === 1 && (await pgTransactionFailed(databaseClient(runner)))) {
       this.frames.doom(runner);
     }
   }

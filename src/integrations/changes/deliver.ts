@@ -54,9 +54,13 @@ export function settleFrame(capture: ChangeCapture, frame: TransactionFrame, com
 /**
  * Whether a node-postgres client's transaction has failed: a statement in it
  * raised an error, so PostgreSQL answers its COMMIT with a ROLLBACK (and no
- * error). Read from the last ReadyForQuery status, without a round trip.
+ * error). Read from the status of the last ReadyForQuery message, without a
+ * round trip; that message may be processed a moment after the statement's
+ * error was, so a client still waiting for it is given a few turns first.
  */
-export function pgTransactionFailed(client: unknown): boolean {
-  const status = (client as { getTransactionStatus?: () => unknown } | null | undefined)?.getTransactionStatus?.();
-  return status === "E";
+export async function pgTransactionFailed(client: unknown): Promise<boolean> {
+  const pg = client as { getTransactionStatus?: () => unknown; readyForQuery?: boolean } | null | undefined;
+  if (typeof pg?.getTransactionStatus !== "function") return false;
+  for (let turn = 0; turn < 1000 && pg.readyForQuery === false; turn++) await new Promise((resolve) => setImmediate(resolve));
+  return pg.getTransactionStatus() === "E";
 }
