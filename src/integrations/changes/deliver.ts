@@ -11,7 +11,8 @@ export type StatementRunner = (sql: string, params: unknown[]) => unknown;
  * run in the statement's own transaction, so that a failed insert fails the
  * statement. Otherwise the transaction's frame holds them until it ends, or,
  * for a statement that ran outside any transaction (it has committed by
- * itself), they are written now. Synchronous unless the outbox insert is not.
+ * itself), they are written now. Synchronous unless the outbox insert is not
+ * (a promise or a thenable, which is awaited).
  */
 export function deliverChanges(
   capture: ChangeCapture,
@@ -34,8 +35,9 @@ export function deliverChanges(
   } catch (error) {
     capture.outboxFailed(changes, error);
   }
-  if (pending instanceof Promise) {
-    return pending.then(
+  // Query builders (Knex, Prisma) are thenables that run when awaited.
+  if (pending !== null && typeof (pending as PromiseLike<unknown> | undefined)?.then === "function") {
+    return Promise.resolve(pending).then(
       () => undefined,
       (error: unknown) => capture.outboxFailed(changes, error),
     );
