@@ -17,6 +17,7 @@
  * after COMMIT succeeded, not in `afterCommit`, which Sequelize runs even
  * when COMMIT failed — or inserted into the outbox inside it.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Model, ModelStatic, Sequelize, Transaction } from "sequelize";
 import { type ChangeAction, ChangeCapture, type RowChange } from "./changes/ChangeCapture.js";
 import { deliverChanges, pgTransactionFailed, settleFrame } from "./changes/deliver.js";
@@ -59,6 +60,7 @@ class SequelizeAudit {
   private readonly before = new WeakMap<object, Row>();
   /** The adapter's own SQLite transactions, one at a time: SQLite has one writer. */
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  private readonly inOwnSqlite = new AsyncLocalStorage<boolean>();
 
   constructor(
     readonly sequelize: Sequelize,
@@ -135,7 +137,10 @@ class SequelizeAudit {
     const existing = this.transactionOf(options);
     if (existing || !needed) return work(existing);
     if (this.dialect === "postgres") return this.sequelize.transaction((t) => work(t));
-    const run = this.sqliteQueue.then(() => this.sequelize.transaction({ type: "IMMEDIATE" as never }, (t) => work(t)));
+    const own = () => this.sequelize.transaction({ type: "IMMEDIATE" as never }, (t) => this.inOwnSqlite.run(true, () => work(t)));
+    // A write your hook makes inside one of these (without its transaction) must not wait behind it.
+    if (this.inOwnSqlite.getStore()) return own();
+    const run = this.sqliteQueue.then(own);
     this.sqliteQueue = run.catch(() => undefined);
     return run;
   }
