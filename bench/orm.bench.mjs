@@ -23,6 +23,9 @@ const root = join(import.meta.dirname, "..");
 const { createLogger } = await import("../dist/index.js");
 const { auditKnex } = await import("../dist/integrations/knex.js");
 const { auditPrisma } = await import("../dist/integrations/prisma.js");
+const { auditTypeOrm } = await import("../dist/integrations/typeorm.js");
+const { auditSequelize } = await import("../dist/integrations/sequelize.js");
+const { auditDrizzle } = await import("../dist/integrations/drizzle.js");
 
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 
@@ -99,6 +102,131 @@ try {
       plain: prisma,
       audited,
       close: () => prisma.$disconnect(),
+    });
+  }
+
+  {
+    // TypeORM: two DataSources on the same table, one of them audited (auditing is per DataSource).
+    const { DataSource, EntitySchema, LessThanOrEqual } = await import("typeorm");
+    let queries = 0;
+    const counting = { logQuery: () => queries++, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} };
+    const entity = () =>
+      new EntitySchema({
+        name: "BenchCustomer",
+        tableName: "bench_customers",
+        columns: {
+          id: { type: Number, primary: true, generated: true },
+          code: { type: String },
+          name: { type: String },
+          creditLimit: { type: "decimal", precision: 14, scale: 2, name: "credit_limit" },
+          updatedAt: { type: "timestamptz", name: "updated_at", updateDate: true },
+        },
+      });
+    const open = async (audit) => {
+      const schema = entity();
+      const dataSource = await new DataSource({
+        type: "postgres",
+        url: server.url,
+        entities: [schema],
+        poolSize: 4,
+        logging: true,
+        logger: counting,
+      }).initialize();
+      if (audit) auditTypeOrm(dataSource, { logger, bulkLimit: ROWS });
+      return { dataSource, repo: dataSource.getRepository(schema), schema };
+    };
+    const plain = await open(false);
+    const audited = await open(true);
+    adapters.push({
+      name: "typeorm",
+      count: () => queries,
+      single: (db, id, limit) => db.repo.update({ id }, { creditLimit: limit }),
+      singleInTx: (db, id, limit) =>
+        db.dataSource.transaction((manager) => manager.getRepository(db.schema).update({ id }, { creditLimit: limit })),
+      bulk: (db, limit) => db.repo.update({ id: LessThanOrEqual(ROWS) }, { creditLimit: limit }),
+      plain,
+      audited,
+      close: async () => {
+        await plain.dataSource.destroy();
+        await audited.dataSource.destroy();
+      },
+    });
+  }
+  {
+    // Sequelize: two instances, one audited (its hooks are per instance).
+    const { DataTypes, Op, Sequelize } = await import("sequelize");
+    let queries = 0;
+    const open = (audit) => {
+      const sequelize = new Sequelize(server.url, { dialect: "postgres", logging: () => queries++, pool: { max: 4 } });
+      if (audit) auditSequelize(sequelize, { logger, bulkLimit: ROWS });
+      const model = sequelize.define(
+        "BenchCustomer",
+        {
+          id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+          code: DataTypes.STRING,
+          name: DataTypes.STRING,
+          creditLimit: { type: DataTypes.DECIMAL(14, 2), field: "credit_limit" },
+          updatedAt: { type: DataTypes.DATE, field: "updated_at" },
+        },
+        { tableName: "bench_customers", createdAt: false },
+      );
+      return { sequelize, model };
+    };
+    const plain = open(false);
+    const audited = open(true);
+    adapters.push({
+      name: "sequelize",
+      count: () => queries,
+      single: (db, id, limit) => db.model.update({ creditLimit: limit }, { where: { id } }),
+      singleInTx: (db, id, limit) =>
+        db.sequelize.transaction((transaction) => db.model.update({ creditLimit: limit }, { where: { id }, transaction })),
+      bulk: (db, limit) => db.model.update({ creditLimit: limit }, { where: { id: { [Op.lte]: ROWS } } }),
+      plain,
+      audited,
+      close: async () => {
+        await plain.sequelize.close();
+        await audited.sequelize.close();
+      },
+    });
+  }
+  {
+    const { eq, lte } = await import("drizzle-orm");
+    const { drizzle } = await import("drizzle-orm/node-postgres");
+    const { integer, numeric, pgTable, text, timestamp } = await import("drizzle-orm/pg-core");
+    const table = pgTable("bench_customers", {
+      id: integer("id").primaryKey(),
+      code: text("code").notNull(),
+      name: text("name").notNull(),
+      creditLimit: numeric("credit_limit", { precision: 14, scale: 2 }).notNull(),
+      updatedAt: timestamp("updated_at", { withTimezone: true }),
+    });
+    let queries = 0;
+    const pool = new pg.Pool({ connectionString: server.url, max: 4 });
+    const plain = drizzle(pool, { logger: { logQuery: () => queries++ } });
+    const audited = auditDrizzle(plain, { logger, bulkLimit: ROWS });
+    adapters.push({
+      name: "drizzle",
+      count: () => queries,
+      single: (db, id, limit) =>
+        db
+          .update(table)
+          .set({ creditLimit: String(limit) })
+          .where(eq(table.id, id)),
+      singleInTx: (db, id, limit) =>
+        db.transaction((tx) =>
+          tx
+            .update(table)
+            .set({ creditLimit: String(limit) })
+            .where(eq(table.id, id)),
+        ),
+      bulk: (db, limit) =>
+        db
+          .update(table)
+          .set({ creditLimit: String(limit) })
+          .where(lte(table.id, ROWS)),
+      plain,
+      audited,
+      close: () => pool.end(),
     });
   }
 

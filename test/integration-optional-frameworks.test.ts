@@ -41,4 +41,21 @@ describe("optional framework dependencies (compiled dist, resolved by package na
     for (const name of ["express", "fastify", "koa", "@nestjs/platform-express", "@nestjs/platform-fastify"])
       expect(packages.has(name), name).toBe(false);
   });
+
+  const ORMS = ["typeorm", "sequelize", "drizzle-orm", "knex", "@prisma/client", "pg", "better-sqlite3", "sqlite3"];
+
+  it("importing auditx loads no ORM", () => {
+    const packages = packagesIn(modulesLoadedBy("auditx"));
+    for (const orm of ORMS.filter((name) => name !== "pg")) expect(packages.has(orm), orm).toBe(false);
+  });
+
+  it.each([
+    ["auditx/typeorm", []],
+    ["auditx/sequelize", []],
+    ["auditx/drizzle", ["drizzle-orm"]],
+  ])("importing %s loads no ORM but %j (the others take the application's ORM objects)", (specifier, expected) => {
+    const packages = packagesIn(modulesLoadedBy(specifier));
+    for (const orm of ORMS.filter((name) => name !== "pg" && !expected.includes(name))) expect(packages.has(orm), orm).toBe(false);
+    for (const name of expected) expect(packages.has(name), name).toBe(true);
+  });
 });

@@ -47,6 +47,10 @@ describe("published types", () => {
     expect(diagnostics.filter((d) => d.file === "nestjs.ts")).toEqual([]);
   });
 
+  it("compile the TypeORM, Sequelize and Drizzle adapters' usage without an error", () => {
+    expect(diagnostics.filter((d) => d.file === "orm-adapters.ts")).toEqual([]);
+  });
+
   it("reject each misspelt or mistyped option, pointing at the field, and nothing else", () => {
     const source = readFileSync(join(fixtures, "misspelt.ts"), "utf8").split("\n");
     const expected = source.flatMap((text, i) => {

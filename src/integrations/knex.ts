@@ -12,8 +12,9 @@
  */
 import type { Knex } from "knex";
 import { type ChangeAction, ChangeCapture, type RowChange } from "./changes/ChangeCapture.js";
+import { deliverChanges } from "./changes/deliver.js";
 import type { ChangeCaptureOptions } from "./changes/options.js";
-import { type OutboxDialect, outboxInsert } from "./changes/outbox.js";
+import type { OutboxDialect } from "./changes/outbox.js";
 import type { PendingChange } from "./changes/PendingChange.js";
 import { pairRows } from "./changes/pairRows.js";
 import { primaryKeySql } from "./changes/primaryKey.js";
@@ -261,21 +262,11 @@ function filterOf(runner: Knex, state: BuilderState): unknown {
   }
 }
 
-/** Outbox mode: insert the entries now, in the statement's transaction; else hold them in the frame. */
+/** Outbox mode: insert the entries now, in the statement's transaction; else hold them in the frame (or write them: committed). */
 async function deliver(changes: PendingChange[], runner: Knex, scope: Scope, frame: TransactionFrame | undefined) {
-  if (changes.length === 0) return;
-  const table = scope.capture.outboxTable;
-  if (table) {
-    const { sql, params } = outboxInsert(scope.dialect, table, changes);
-    try {
-      await runner.raw(knexPlaceholders(sql), params as Knex.RawBinding[]);
-    } catch (error) {
-      scope.capture.outboxFailed(changes, error);
-    }
-    return;
-  }
-  if (frame) frame.hold(changes);
-  else scope.capture.write(changes); // an insert outside a transaction: already committed
+  await deliverChanges(scope.capture, changes, frame, scope.dialect, (sql, params) =>
+    runner.raw(knexPlaceholders(sql), params as Knex.RawBinding[]),
+  );
 }
 
 /** What the caller would have got without auditing: the count, or the columns it asked to return. */

@@ -13,11 +13,13 @@
  * the transaction commits, or inserted into the outbox inside it.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type ChangeAction, ChangeCapture, type RowChange, type StatementChanges } from "./changes/ChangeCapture.js";
-import { entityIdOf, hasKey } from "./changes/entityKey.js";
+import { type ChangeAction, ChangeCapture, type StatementChanges } from "./changes/ChangeCapture.js";
+import { deliverChanges } from "./changes/deliver.js";
+import { entityIdOf } from "./changes/entityKey.js";
 import type { ChangeCaptureOptions } from "./changes/options.js";
-import { type OutboxDialect, outboxInsert } from "./changes/outbox.js";
+import type { OutboxDialect } from "./changes/outbox.js";
 import type { PendingChange } from "./changes/PendingChange.js";
+import { pairRows } from "./changes/pairRows.js";
 import { primaryKeySql } from "./changes/primaryKey.js";
 import type { Row } from "./changes/rowValues.js";
 import { TransactionFrame } from "./changes/TransactionFrame.js";
@@ -302,7 +304,7 @@ async function write(
       statements.push({
         entity: name,
         action: "UPDATE",
-        rows: pairByKey(before, returned, key),
+        rows: pairRows(before, returned, key),
         count: returned.length,
         filter: args.where,
         key,
@@ -336,17 +338,8 @@ async function write(
 
 async function deliver(capture: ChangeCapture, model: ModelInfo, tx: Client, frame: TransactionFrame, changes: PendingChange[]) {
   if (changes.length === 0) return;
-  const table = capture.outboxTable;
-  if (!table) {
-    frame.hold(changes);
-    return;
-  }
-  const { sql, params } = outboxInsert(await model.provider(), table, changes);
-  try {
-    await tx.$executeRawUnsafe(sql, ...params);
-  } catch (error) {
-    capture.outboxFailed(changes, error);
-  }
+  const dialect = capture.outboxTable ? await model.provider() : "postgres";
+  await deliverChanges(capture, changes, frame, dialect, (sql, params) => tx.$executeRawUnsafe(sql, ...params));
 }
 
 /** Entries of a write inside a batch transaction: what its result shows (no before-image can be read there). */
@@ -358,12 +351,6 @@ async function batchChanges(model: ModelInfo, name: string, operation: string, a
   const action: ChangeAction = operation.startsWith("create") ? "CREATE" : operation.startsWith("update") ? "UPDATE" : "DELETE";
   const count = Array.isArray(result) ? result.length : Number((result as { count?: number })?.count ?? 0);
   return { entity: name, action, rows: [], count, filter: args.where, key };
-}
-
-function pairByKey(before: Row[], after: Row[], key: readonly string[]): RowChange[] {
-  const byKey = new Map<string, Row>();
-  for (const row of before) if (hasKey(row, key)) byKey.set(entityIdOf(row, key), row);
-  return after.map((row) => ({ before: hasKey(row, key) ? byKey.get(entityIdOf(row, key)) : undefined, after: row }));
 }
 
 function lowerFirst(name: string): string {

@@ -38,10 +38,14 @@ export interface OrmDriver {
   /** Field names as the ORM reports them. */
   creditLimitField: string;
   qtyField: string;
-  /** Nested writes (Prisma): an order with its lines created in one call. */
+  /** Nested writes (Prisma, TypeORM cascades, Sequelize include): an order with its lines created in one call. */
   nested: boolean;
   /** SQLite serialises writers: 50 concurrent transactions run one after another there. */
   dialect: Dialect;
+  /** Entity type the adapter gives orders. */
+  orderType?: string;
+  /** Cascading deletes through the ORM (deleteOrderCascading). */
+  cascade?: boolean;
 }
 
 export interface OrmSession {
@@ -57,6 +61,8 @@ export interface OrmSession {
   setQty(orderId: number, lineNo: number, qty: number): Promise<void>;
   /** Creates an order with lines in one nested write; only when driver.nested. */
   createOrderWithLines?(customerId: number, lines: Array<{ lineNo: number; qty: number }>): Promise<number>;
+  /** Deletes an order and, through the ORM's cascade (not the database's), its lines; only where the ORM has one. */
+  deleteOrderCascading?(orderId: number): Promise<void>;
   /** In one transaction: set the limit, then throw. */
   setCreditLimitThenFail(id: number, creditLimit: number): Promise<void>;
   /** In one committed transaction: set `kept`, then in a savepoint set `rolledBack` and roll the savepoint back. */
@@ -73,6 +79,7 @@ export interface OrmSession {
 }
 
 const num = (value: unknown) => Number(value);
+type Row = Record<string, unknown>;
 
 export function changeScenarios(driver: OrmDriver, settings: { outbox: boolean }) {
   let dir: string;
@@ -92,7 +99,8 @@ export function changeScenarios(driver: OrmDriver, settings: { outbox: boolean }
         entry.entity_type === driver.customerType ||
         entry.entity_type === driver.lineType ||
         entry.entity_type === "orders" ||
-        entry.entity_type === "Order",
+        entry.entity_type === "Order" ||
+        entry.entity_type === driver.orderType,
     );
   };
 
@@ -177,6 +185,22 @@ export function changeScenarios(driver: OrmDriver, settings: { outbox: boolean }
         const lines = entries.filter((entry) => entry.entity_type === driver.lineType);
         expect(lines.map((entry) => entry.action)).toEqual(["CREATE", "CREATE"]);
         expect(new Set(lines.map((entry) => (entry.metadata as Record<string, unknown>).transaction_id)).size).toBe(1);
+      });
+
+    if (driver.cascade)
+      it("a cascading delete gets a DELETE entry for every row it removes, in one transaction", async () => {
+        const s = await open();
+        const customer = await s.createCustomer("D-1", 100);
+        const order = await s.createOrder(customer);
+        await s.addLine(order, 1, 3);
+        await s.addLine(order, 2, 4);
+        await s.deleteOrderCascading!(order);
+        const deletes = (await trail()).filter((entry) => entry.action === "DELETE");
+        expect(deletes.map((entry) => entry.entity_type).sort()).toEqual([driver.lineType, driver.lineType, driver.orderType].sort());
+        expect(
+          deletes.filter((entry) => entry.entity_type === driver.lineType).map((entry) => (entry.old_values as Row)[driver.qtyField]),
+        ).toEqual(expect.arrayContaining([3, 4]));
+        expect(new Set(deletes.map((entry) => (entry.metadata as Row).transaction_id)).size).toBe(1);
       });
 
     it("a rolled-back transaction leaves nothing in the trail", async () => {
