@@ -121,6 +121,18 @@ export class AuditLogger {
     return this.write(description, options, undefined, CHANGE_DEFAULTS);
   }
 
+  /**
+   * @internal A change recorded earlier (an outbox row, in the same transaction
+   * as the change) written to the trail now: it keeps its own id and time, and
+   * `metadata.relayed` says how and when it was written, so a late write is
+   * never taken for one made at the time. Not for backdating: the log methods
+   * take no time or id.
+   */
+  relayChange(description: string, options: ChangeOptions, recorded: { id: string; at: Date | number | string; via: string }): AuditEntry {
+    const relayed = { relayed: { via: toText(recorded.via, 64), written_at: new Date().toISOString() } };
+    return this.write(description, options, relayed, CHANGE_DEFAULTS, { id: toEntryId(recorded.id), millis: toEventMillis(recorded.at) });
+  }
+
   /** A trading transaction (invoice, payment, ...); `party` goes into metadata. */
   logTransaction(description: string, options?: TransactionOptions): AuditEntry {
     const extra = options?.party === undefined ? undefined : { party: options.party };
@@ -417,6 +429,7 @@ export class AuditLogger {
     o: EntryOptions | undefined,
     extra: Record<string, unknown> | undefined,
     d: MethodDefaults,
+    recorded?: { id: string; millis: number },
   ): AuditEntry {
     const options = o ?? (NO_CONTEXT as EntryOptions);
     const ctx = currentContext() ?? NO_CONTEXT;
@@ -428,11 +441,11 @@ export class AuditLogger {
     }
     const limits = this.settings.limits;
     const max = limits.maxStringLength;
-    const millis = options.timestamp === undefined ? Date.now() : toEventMillis(options.timestamp);
+    const millis = recorded === undefined ? Date.now() : recorded.millis;
     const amount = options.amount === undefined ? null : toAmount(options.amount);
     const success = options.success === undefined ? true : options.success === true;
     const requestId = options.requestId ?? ctx.requestId;
-    const id = options.id === undefined ? uuidv7(millis) : toEntryId(options.id);
+    const id = recorded === undefined ? uuidv7(millis) : recorded.id;
     const spanContext = trace.getSpanContext(context.active());
     const fields: AuditEntryFields = {
       timestamp: formatTimestamp(millis),
@@ -565,7 +578,7 @@ export class AuditLogger {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A preset entry id (an outbox row's): a UUID in lower case, or a clear error. */
+/** A recorded entry's id (an outbox row's): a UUID in lower case, or a clear error. */
 function toEntryId(value: unknown): string {
   const id = typeof value === "string" ? value.toLowerCase() : "";
   if (!UUID.test(id)) throw new AuditInputError(`id must be a UUID, got ${JSON.stringify(toText(value, 64))}`);

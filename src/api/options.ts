@@ -34,12 +34,6 @@ export interface EntryOptions {
   endpoint?: string;
   status?: number | null;
   success?: boolean;
-  /**
-   * For an event recorded earlier and written now (an outbox relay, an import): the entry's id
-   * (a UUID; default a new UUIDv7) and when the event happened (default now).
-   */
-  id?: string;
-  timestamp?: Date | number | string;
 }
 
 /** logChange: `oldValues` and `newValues` hold the fields before and after. */

@@ -210,7 +210,7 @@ export class OutboxRelay {
                   options: ChangeOptions;
                 };
                 try {
-                  this.logger.logChange(change.description, { ...change.options, id, timestamp: new Date(row.created_at as string) });
+                  this.logger.relayChange(change.description, change.options, { id, at: String(row.created_at), via: "outbox" });
                 } catch (error) {
                   failure = error;
                   break;

@@ -10,7 +10,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AuditAction, type AuditLogger, BusinessModule, createLogger } from "../../src/index.js";
+import { AuditAction, type AuditLogger, BusinessModule, createLogger, LogLevel } from "../../src/index.js";
 import { listTrailSegments } from "../../src/trail/segments.js";
 import { CollectorProcess, type ExportedRecord, readExport } from "../support/collector.js";
 import { readJsonl, tempDir } from "../support/core-trail.js";
@@ -19,7 +19,7 @@ import { eventually } from "../support/eventually.js";
 const TOTAL = 8000;
 /** Records written per 10 ms tick: about 1000 a second, so the run takes ~8 s. */
 const PER_TICK = 10;
-/** Every SECURITY_EVERY-th record is a security event (also in security.jsonl). */
+/** Every SECURITY_EVERY-th record is a security event at level SECURITY (also in security.jsonl). */
 const SECURITY_EVERY = 10;
 
 /** What happens to the Collector once auditx has written `at` records. */
@@ -49,7 +49,13 @@ function marker(n: number): string {
 function write(n: number): void {
   const referenceNo = marker(n);
   if (n % SECURITY_EVERY === 0) {
-    logger.logSecurity(`Login ${n} accepted`, { action: AuditAction.LOGIN, user: `user-${n % 7}`, referenceNo, ip: "10.1.2.3" });
+    logger.logSecurity(`Login ${n} accepted`, {
+      level: LogLevel.SECURITY,
+      action: AuditAction.LOGIN,
+      user: `user-${n % 7}`,
+      referenceNo,
+      ip: "10.1.2.3",
+    });
   } else {
     logger.logTransaction(`Invoice ${n} posted`, {
       module: BusinessModule.SALES,

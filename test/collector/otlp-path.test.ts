@@ -304,8 +304,8 @@ describe("the OTLP path through collector-config.yaml", () => {
     }
     const critical = security.filter((record) => record.severityText === "CRITICAL");
     expect(critical.map((record) => String(record.body)).sort()).toEqual([
-      "Brute-force suspected: 3 failed logins from 10.9.8.7 — Login failed #3",
       "Level CRITICAL entry",
+      "Rate limit exceeded - possible brute force",
     ]);
   });
 

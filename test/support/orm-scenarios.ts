@@ -137,6 +137,15 @@ export function changeScenarios(driver: OrmDriver, settings: { outbox: boolean }
       expect(num((updated.new_values as Record<string, unknown>)[driver.creditLimitField])).toBe(5000);
       expect((updated.metadata as Record<string, unknown>).transaction_id).toEqual(expect.any(String));
       expect(num((deleted.old_values as Record<string, unknown>)[driver.creditLimitField])).toBe(5000);
+      // Written through the outbox: each entry keeps the time of its change and says it was relayed.
+      for (const entry of entries) {
+        const relayed = (entry.metadata as Record<string, unknown>).relayed as Record<string, unknown> | undefined;
+        if (!settings.outbox) expect(relayed).toBeUndefined();
+        else {
+          expect(relayed).toMatchObject({ via: "outbox" });
+          expect(Date.parse(String(relayed?.written_at))).toBeGreaterThanOrEqual(Date.parse(String(entry.timestamp)));
+        }
+      }
     });
 
     it("a bulk update gets one entry per row up to the cap, and one summary entry with count and filter past it", async () => {

@@ -144,14 +144,13 @@ export class ChangeCapture {
     return out;
   }
 
-  private base(entity: ResolvedEntity, statement: StatementChanges, context: ChangeOptions, at: number): ChangeOptions {
+  private base(entity: ResolvedEntity, statement: StatementChanges, context: ChangeOptions): ChangeOptions {
     return {
       ...context,
       module: entity.module,
       action: ACTION[statement.action],
       entityType: entity.entityType,
       metadata: statement.transactionId ? { orm: this.orm, transaction_id: statement.transactionId } : { orm: this.orm },
-      timestamp: at,
     };
   }
 
@@ -165,7 +164,7 @@ export class ChangeCapture {
   ): PendingChange | undefined {
     const image = row.after ?? row.before;
     if (!image) return undefined;
-    const options = this.base(entity, statement, context, at);
+    const options = this.base(entity, statement, context);
     if (hasKey(image, key)) {
       options.entityId = entityIdOf(image, key);
       if (key.length > 1) options.metadata = { ...options.metadata, entity_key: keyObject(image, key) };
@@ -198,7 +197,7 @@ export class ChangeCapture {
     context: ChangeOptions,
     at: number,
   ): PendingChange {
-    const options = this.base(entity, statement, context, at);
+    const options = this.base(entity, statement, context);
     options.metadata = {
       ...options.metadata,
       bulk: true,
@@ -223,8 +222,7 @@ export class ChangeCapture {
     let firstError: unknown;
     for (const change of changes) {
       try {
-        const { timestamp: _statementTime, ...options } = change.options;
-        logger.logChange(change.description, options);
+        logger.logChange(change.description, change.options);
       } catch (error) {
         (failed ??= []).push(change);
         firstError ??= error;
