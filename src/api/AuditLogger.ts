@@ -4,7 +4,16 @@ import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
 import { LoggerProvider } from "@opentelemetry/sdk-logs";
 import type { AppMessage } from "../entry/AppMessage.js";
 import { AuditEntry } from "../entry/AuditEntry.js";
-import { EVENT_NAME, Stream } from "../entry/attributes.js";
+import {
+  ATTR_CHECKPOINT_NUMBER,
+  ATTR_CHECKPOINT_TYPE,
+  ATTR_CHECKPOINT_WRITER,
+  ATTR_STREAM,
+  CHECKPOINT_EVENT_NAME,
+  CHECKPOINT_STREAM,
+  EVENT_NAME,
+  Stream,
+} from "../entry/attributes.js";
 import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "../entry/enums.js";
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
 import type { AuditEntryFields } from "../entry/fields.js";
@@ -12,6 +21,7 @@ import { type ImportOptions, importedEntryFields } from "../entry/importedEntry.
 import { entryToJsonLine } from "../entry/jsonl.js";
 import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
 import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
+import type { SignedRecord } from "../integrity/signedRecord.js";
 import { formatTimestamp } from "../internal/timestamp.js";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { uuidv7 } from "../internal/uuid.js";
@@ -31,6 +41,7 @@ import type {
   ServiceOptions,
   TransactionOptions,
 } from "./options.js";
+import { type OwnEntry, ownEntryFields } from "./ownEntry.js";
 import { RateLimiter } from "./RateLimiter.js";
 import { currentContext, type RequestContextFields } from "./RequestContext.js";
 import { type AuditSettings, resolveSettings } from "./settings.js";
@@ -100,6 +111,10 @@ export class AuditLogger {
       this.otelLogger = this.provider.getLogger("auditx", VERSION);
       this.fullAttributes = settings.otlp !== null || settings.processors.length > 0;
     }
+    this.pipeline?.bind({
+      writeOwnEntry: (own) => this.writeOwnEntry(own),
+      emitCheckpoint: (line, record) => this.emitCheckpoint(line, record),
+    });
     loggers.add(this);
     installExitHooks();
   }
@@ -397,6 +412,8 @@ export class AuditLogger {
     if (this.closed) return;
     this.closed = true;
     loggers.delete(this);
+    // The writer's last checkpoint goes out while OTLP still runs.
+    this.pipeline?.sealCloseSync();
     if (this.provider) await this.provider.shutdown();
     else if (this.pipeline) await Promise.all(this.pipeline.processors.map((processor) => processor.shutdown()));
   }
@@ -407,6 +424,14 @@ export class AuditLogger {
       written: { audit: 0, security: 0, app: 0 },
       rotations: 0,
       errors: { write: 0, onAudit: 0, console: 0, hub: 0, report: 0 },
+      trail: {
+        compressed: 0,
+        pruned: 0,
+        prunedBytes: 0,
+        tornWrites: 0,
+        incidents: { removed: 0, renamed: 0, truncated: 0 },
+        legalHold: false,
+      },
     };
     return { ...base, rateLimitKeys: this.rateLimiter.size };
   }
@@ -514,6 +539,31 @@ export class AuditLogger {
     return entry;
   }
 
+  /** @internal an entry about the trail or the logger itself (see ownEntry.ts), written like any other. */
+  writeOwnEntry(own: OwnEntry): AuditEntry {
+    const millis = Date.now();
+    return this.commit(ownEntryFields(this.settings, own, millis), millis);
+  }
+
+  /** @internal a writer's signed checkpoint, for OTLP and other processors (never a trail line). */
+  emitCheckpoint(line: string, record: SignedRecord): void {
+    if (this.closed) return;
+    this.otelLogger.emit({
+      eventName: CHECKPOINT_EVENT_NAME,
+      timestamp: Date.parse(record.time),
+      severityNumber: SEVERITY_NUMBER[LogLevel.INFO],
+      severityText: LogLevel.INFO,
+      body: line,
+      attributes: {
+        [ATTR_STREAM]: CHECKPOINT_STREAM,
+        [ATTR_CHECKPOINT_TYPE]: record.type,
+        [ATTR_CHECKPOINT_WRITER]: record.type === "checkpoint" ? record.writer : "",
+        [ATTR_CHECKPOINT_NUMBER]: record.type === "checkpoint" ? record.n : record.epoch,
+      },
+      context: withCarriedRecord(context.active(), { kind: "checkpoint", line }),
+    });
+  }
+
   /** An app.log message; `custom` (loggingCustom) writes the line with user and method. */
   private writeApp(level: LogLevel, message: unknown, fields?: Record<string, unknown>, custom?: { user: unknown; method: unknown }): void {
     const ctx = currentContext() ?? NO_CONTEXT;
@@ -548,7 +598,13 @@ export class AuditLogger {
     return pipeline;
   }
 
-  private emit(carried: CarriedRecord, millis: number, level: LogLevel, body: string, attributes: LogAttributes): void {
+  private emit(
+    carried: Exclude<CarriedRecord, { kind: "checkpoint" }>,
+    millis: number,
+    level: LogLevel,
+    body: string,
+    attributes: LogAttributes,
+  ): void {
     this.emittedSinceFlush = true;
     const severityNumber = SEVERITY_NUMBER[level];
     const emitContext = withCarriedRecord(context.active(), carried);

@@ -46,3 +46,15 @@ export const EVENT_NAME: Readonly<Record<Stream, string>> = {
   security: "auditx.security",
   app: "auditx.app",
 };
+
+/**
+ * A writer's signed checkpoint travels over OTLP as a record of its own
+ * (`auditx.stream` = "checkpoint", body = the digest-file line as signed), so
+ * that the SIEM keeps copies of them off the host. It is not an audit entry:
+ * trail files, callbacks and the hub leave it alone.
+ */
+export const CHECKPOINT_STREAM = "checkpoint";
+export const CHECKPOINT_EVENT_NAME = "auditx.checkpoint";
+export const ATTR_CHECKPOINT_WRITER = "auditx.checkpoint.writer";
+export const ATTR_CHECKPOINT_NUMBER = "auditx.checkpoint.n";
+export const ATTR_CHECKPOINT_TYPE = "auditx.checkpoint.type";
