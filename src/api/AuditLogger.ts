@@ -540,7 +540,8 @@ export class AuditLogger {
   }
 
   /** @internal an entry about the trail or the logger itself (see ownEntry.ts), written like any other. */
-  writeOwnEntry(own: OwnEntry): AuditEntry {
+  writeOwnEntry(own: OwnEntry): AuditEntry | undefined {
+    if (this.closed) return undefined;
     const millis = Date.now();
     return this.commit(ownEntryFields(this.settings, own, millis), millis);
   }

@@ -58,7 +58,8 @@ export interface AuditStats {
 
 /** How the pipeline writes an entry of its own, and hands a checkpoint to OTLP, through the logger bound to it. */
 export interface PipelineOwner {
-  writeOwnEntry(own: OwnEntry): AuditEntry;
+  /** Undefined when the logger is already shutting down (the pipeline then writes the entry itself). */
+  writeOwnEntry(own: OwnEntry): AuditEntry | undefined;
   emitCheckpoint(line: string, record: SignedRecord): void;
 }
 
@@ -232,7 +233,8 @@ export class AuditPipeline {
    */
   writeOwnEntry(own: OwnEntry): AuditEntry | undefined {
     try {
-      if (this.owner) return this.owner.writeOwnEntry(own);
+      const written = this.owner?.writeOwnEntry(own);
+      if (written) return written;
       if (this.closed) return undefined;
       const fields = ownEntryFields(this.settings, own);
       let line = entryToJsonLine(fields);

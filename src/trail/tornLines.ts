@@ -25,6 +25,8 @@ export interface TornLine {
  * malformed, otherwise the torn fragment and the record glued after it, if any.
  */
 export function splitTornLine(line: string): TornLine | undefined {
+  // A write cut within its first bytes leaves less than the opening field name.
+  if (line.length < RECORD_START.length) return RECORD_START.startsWith(line) ? { fragment: line } : undefined;
   if (!line.startsWith(RECORD_START)) return undefined;
   for (let at = line.indexOf(RECORD_START, 1); at !== -1; at = line.indexOf(RECORD_START, at + 1)) {
     const rest = line.slice(at);
