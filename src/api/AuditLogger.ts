@@ -410,10 +410,10 @@ export class AuditLogger {
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    loggers.delete(this);
     // The writer's last checkpoint goes out while OTLP still runs.
     this.pipeline?.sealCloseSync();
+    this.closed = true;
+    loggers.delete(this);
     if (this.provider) await this.provider.shutdown();
     else if (this.pipeline) await Promise.all(this.pipeline.processors.map((processor) => processor.shutdown()));
   }

@@ -199,7 +199,6 @@ export class AuditPipeline {
       watch: settings.watch,
       minFreeBytes: settings.minFreeBytes,
       onDiskSpace: (space) => queueMicrotask(() => this.onDiskSpace(space)),
-      onTick: () => this.sealer?.tick(),
     });
     this.janitor = new TrailJanitor({
       dir: settings.logDir,

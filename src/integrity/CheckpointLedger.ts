@@ -31,8 +31,17 @@ export interface PlacedCheckpoint {
   line: number;
 }
 
-/** Slack allowed between a checkpoint's time and its epoch's bounds (timers fire late). */
+/** Slack allowed between a checkpoint's time and its epoch's bounds (timers fire late): a quarter epoch, at most a minute. */
 const EPOCH_SLACK_MS = 60_000;
+
+/** An epoch's public key and time bounds (as far as the handovers tell them). */
+interface EpochKey {
+  key: KeyObject;
+  start?: number;
+  end?: number;
+  /** The epochs' length. */
+  length?: number;
+}
 
 interface Placed {
   parsed: ParsedRecord;
@@ -126,10 +135,8 @@ export class CheckpointLedger {
         continue;
       }
       const time = Date.parse(record.time);
-      if (
-        epoch.start !== undefined &&
-        (time < epoch.start - EPOCH_SLACK_MS || (epoch.end !== undefined && time > epoch.end + EPOCH_SLACK_MS))
-      ) {
+      const slack = Math.min(EPOCH_SLACK_MS, (epoch.length ?? Number.POSITIVE_INFINITY) / 4);
+      if (epoch.start !== undefined && (time < epoch.start - slack || (epoch.end !== undefined && time > epoch.end + slack))) {
         this.problems.push({
           kind: "checkpoint-invalid",
           ...where,
@@ -156,8 +163,8 @@ export class CheckpointLedger {
   }
 
   /** Epoch keys reachable from epoch 0's public key through valid handovers, with each epoch's time bounds. */
-  private epochKeys(all: Placed[]): Map<number, { key: KeyObject; start?: number; end?: number }> {
-    const keys = new Map<number, { key: KeyObject; start?: number; end?: number }>([[0, { key: this.publicKey0 }]]);
+  private epochKeys(all: Placed[]): Map<number, EpochKey> {
+    const keys = new Map<number, EpochKey>([[0, { key: this.publicKey0 }]]);
     const handovers = all
       .filter((placed) => placed.parsed.record.type === "epoch")
       .sort((a, b) => (a.parsed.record as EpochRecord).epoch - (b.parsed.record as EpochRecord).epoch);
@@ -180,12 +187,19 @@ export class CheckpointLedger {
       if (keys.has(record.epoch)) continue;
       const origin = Date.parse(record.origin);
       const start = Date.parse(record.start);
-      if (signer) signer.end ??= start;
+      if (signer) {
+        signer.end ??= start;
+        signer.length ??= record.epoch_ms;
+      }
       if (record.from === 0 && keys.get(0)?.start === undefined && Number.isFinite(origin)) {
         const zero = keys.get(0);
         if (zero) zero.start = origin;
       }
-      keys.set(record.epoch, { key: publicKeyFromRaw(record.public_key), start: Number.isFinite(start) ? start : undefined });
+      keys.set(record.epoch, {
+        key: publicKeyFromRaw(record.public_key),
+        start: Number.isFinite(start) ? start : undefined,
+        length: record.epoch_ms,
+      });
       this.epochs++;
       for (const [writer, digest] of Object.entries(record.heads ?? {})) {
         this.pinned.push({ digest, writer, epoch: record.from, file: placed.file, line: placed.line });

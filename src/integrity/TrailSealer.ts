@@ -55,6 +55,7 @@ export class TrailSealer {
   private lastCheckpointAt = 0;
   private lastCheckpointSeq = -1;
   private dueScheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Checkpoints written by this process. */
   written = 0;
@@ -83,7 +84,17 @@ export class TrailSealer {
     return this.chain.chainId;
   }
 
-  /** Called about once a second: an interval checkpoint (or heartbeat) when due, an epoch handover when its time has come. */
+  /** Sets the timer for the next interval checkpoint or epoch handover (unref'd: it never keeps the process alive). */
+  private arm(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    let due = this.lastCheckpointAt + this.options.checkpoints.intervalMs;
+    if (this.fsKey) due = Math.min(due, this.fsKey.startOf(this.fsKey.key.epoch + 1));
+    this.timer = setTimeout(() => this.tick(), Math.max(0, due - Date.now()));
+    this.timer.unref();
+  }
+
+  /** An interval checkpoint (or heartbeat) when due, an epoch handover when its time has come. */
   tick(now = Date.now()): void {
     if (this.closed) return;
     try {
@@ -91,6 +102,7 @@ export class TrailSealer {
         // The old epoch's key vouches for the head one last time, then hands over and is erased.
         this.checkpoint("epoch-end");
         this.fsKey.advance(now, (change) => this.handOver(change));
+        this.arm();
         return;
       }
       if (now - this.lastCheckpointAt >= this.options.checkpoints.intervalMs) {
@@ -99,6 +111,7 @@ export class TrailSealer {
     } catch (error) {
       this.options.onError(error);
     }
+    this.arm();
   }
 
   private scheduleDue(): void {
@@ -158,6 +171,7 @@ export class TrailSealer {
     this.lastCheckpointAt = now;
     this.lastCheckpointSeq = head.seq;
     this.chain.dueWhen(head.seq + this.options.checkpoints.records);
+    this.arm();
   }
 
   /** Writes the handover of the epoch key (signed by the key being erased), naming every writer's latest checkpoint. */
@@ -201,6 +215,7 @@ export class TrailSealer {
   close(reason = "shutdown"): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     try {
       this.slot.state.closed = true;
       this.checkpoint(reason);
