@@ -40,9 +40,9 @@ export async function writeSealedTrail(dir: string, options: TrailOptions = {}):
     );
   }
   for (let i = 0; i < (options.records ?? 20); i++) {
-    loggers.forEach((logger, w) =>
-      logger.logTransaction(`w${w} invoice ${i}`, { referenceNo: `SI-${w}-${i}`, amount: 1000 + i, user: `clerk${w}`, metadata: { w, i } }),
-    );
+    for (const [w, logger] of loggers.entries()) {
+      logger.logTransaction(`w${w} invoice ${i}`, { referenceNo: `SI-${w}-${i}`, amount: 1000 + i, user: `clerk${w}`, metadata: { w, i } });
+    }
   }
   for (const logger of loggers) await logger.shutdown();
 }
