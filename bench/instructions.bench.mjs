@@ -22,7 +22,16 @@ const value = (name) => {
 const records = Number(value("records") ?? 20_000);
 const previous = value("previous") === undefined ? undefined : resolve(value("previous"));
 const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.meta.url));
-const all = ["raw", "pino", "auditx", "auditx-otel", "auditx-buffered", "auditx-integrity", ...(previous ? ["auditx-previous"] : [])];
+const all = [
+  "raw",
+  "pino",
+  "auditx",
+  "auditx-otel",
+  "auditx-buffered",
+  "auditx-integrity",
+  "auditx-checkpoints",
+  ...(previous ? ["auditx-previous", "auditx-previous-integrity"] : []),
+];
 const variants = value("variants")?.split(",") ?? all;
 
 try {

@@ -5,11 +5,15 @@
 //   npm run bench                      (200k records x 5 runs)
 //   node bench/throughput.bench.mjs --records 1000000 --runs 3
 //   node bench/throughput.bench.mjs --previous ../auditx-old/dist   (adds that build's logTransaction, the previous design)
-import { execFileSync } from "node:child_process";
+//
+// Then the worst single-call latency of four processes writing one folder with small segments,
+// so that they contend for the rotation lock all the time (--contention-records N per process).
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -20,7 +24,9 @@ const records = option("records", 200_000);
 const previousAt = args.indexOf("--previous");
 const previous = previousAt === -1 ? undefined : resolve(args[previousAt + 1]);
 const runs = option("runs", 5);
+const contentionRecords = option("contention-records", 20_000);
 const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.meta.url));
+const rotationWorker = fileURLToPath(new URL("./support/rotation-worker.mjs", import.meta.url));
 
 const variants = [
   ["raw", "JSON.stringify + fs.writeSync per record"],
@@ -29,8 +35,12 @@ const variants = [
   ["auditx-otel", "auditx with full OTel attributes (as with OTLP on)"],
   ["auditx-buffered", "auditx { buffered: true } (one write per tick)"],
   ["auditx-integrity", "auditx { integrity: true } (SHA-256 hash chain on every line)"],
+  ["auditx-checkpoints", "auditx { integrity: { signingKey } } (hash chain + signed Ed25519 checkpoints)"],
 ];
-if (previous) variants.push(["auditx-previous", `auditx logTransaction, the build in ${previous}`]);
+if (previous) {
+  variants.push(["auditx-previous", `auditx logTransaction, the build in ${previous}`]);
+  variants.push(["auditx-previous-integrity", `auditx { integrity: true }, the build in ${previous}`]);
+}
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -72,7 +82,7 @@ const summary = Object.fromEntries(
 
 console.log(`\n${records.toLocaleString("en-US")} records per run, median of ${runs} runs, Node ${process.version}\n`);
 console.log(
-  "variant".padEnd(18),
+  "variant".padEnd(26),
   "records/s".padStart(10),
   "peak RSS".padStart(10),
   "RSS growth*".padStart(12),
@@ -83,7 +93,7 @@ console.log(
 for (const [name, label] of variants) {
   const r = summary[name];
   console.log(
-    name.padEnd(18),
+    name.padEnd(26),
     Math.round(r.perSecond).toLocaleString("en-US").padStart(10),
     `${r.peakRssMb.toFixed(0)} MB`.padStart(10),
     `${r.rssGrowthMb.toFixed(1)} MB`.padStart(12),
@@ -94,3 +104,29 @@ for (const [name, label] of variants) {
   );
 }
 console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");
+
+// Rotation under contention: 4 processes, one folder, a rotation every ~400 calls of each.
+const contention = [];
+for (let run = 0; run < Math.max(1, Math.min(runs, 3)); run++) {
+  const dir = mkdtempSync(join(tmpdir(), "auditx-bench-contention-"));
+  try {
+    const outputs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        promisify(execFile)(process.execPath, [rotationWorker, dir, String(contentionRecords), String(256 * 1024)], { encoding: "utf8" }),
+      ),
+    );
+    contention.push(outputs.map(({ stdout }) => JSON.parse(stdout)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const all = contention.flat();
+const worst = Math.max(...all.map((r) => r.worstMs));
+console.log(
+  `\nRotation contention: 4 processes x ${contentionRecords.toLocaleString("en-US")} calls into one folder, 256 KiB segments, ${contention.length} run(s)`,
+);
+console.log(
+  `  worst single call: ${worst.toFixed(1)} ms (median of the runs' worst: ${median(contention.map((runResults) => Math.max(...runResults.map((r) => r.worstMs)))).toFixed(1)} ms); ` +
+    `p99.9 ${median(all.map((r) => r.p999Ms)).toFixed(3)} ms; calls over 10 ms: ${all.reduce((sum, r) => sum + r.over10Ms, 0)}; ` +
+    `rotations: ${median(contention.map((runResults) => runResults.reduce((sum, r) => sum + r.rotations, 0)))} per run`,
+);

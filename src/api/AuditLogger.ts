@@ -4,16 +4,7 @@ import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
 import { LoggerProvider } from "@opentelemetry/sdk-logs";
 import type { AppMessage } from "../entry/AppMessage.js";
 import { AuditEntry } from "../entry/AuditEntry.js";
-import {
-  ATTR_CHECKPOINT_NUMBER,
-  ATTR_CHECKPOINT_TYPE,
-  ATTR_CHECKPOINT_WRITER,
-  ATTR_STREAM,
-  CHECKPOINT_EVENT_NAME,
-  CHECKPOINT_STREAM,
-  EVENT_NAME,
-  Stream,
-} from "../entry/attributes.js";
+import { ATTR_STREAM, CHECKPOINT_ATTRIBUTES, CHECKPOINT_EVENT_NAME, CHECKPOINT_STREAM, EVENT_NAME, Stream } from "../entry/attributes.js";
 import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "../entry/enums.js";
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
 import type { AuditEntryFields } from "../entry/fields.js";
@@ -557,9 +548,9 @@ export class AuditLogger {
       body: line,
       attributes: {
         [ATTR_STREAM]: CHECKPOINT_STREAM,
-        [ATTR_CHECKPOINT_TYPE]: record.type,
-        [ATTR_CHECKPOINT_WRITER]: record.type === "checkpoint" ? record.writer : "",
-        [ATTR_CHECKPOINT_NUMBER]: record.type === "checkpoint" ? record.n : record.epoch,
+        [CHECKPOINT_ATTRIBUTES.type]: record.type,
+        [CHECKPOINT_ATTRIBUTES.writer]: record.type === "checkpoint" ? record.writer : "",
+        [CHECKPOINT_ATTRIBUTES.number]: record.type === "checkpoint" ? record.n : record.epoch,
       },
       context: withCarriedRecord(context.active(), { kind: "checkpoint", line }),
     });

@@ -55,6 +55,9 @@ export const EVENT_NAME: Readonly<Record<Stream, string>> = {
  */
 export const CHECKPOINT_STREAM = "checkpoint";
 export const CHECKPOINT_EVENT_NAME = "auditx.checkpoint";
-export const ATTR_CHECKPOINT_WRITER = "auditx.checkpoint.writer";
-export const ATTR_CHECKPOINT_NUMBER = "auditx.checkpoint.n";
-export const ATTR_CHECKPOINT_TYPE = "auditx.checkpoint.type";
+/** The attributes of a checkpoint record (it carries no entry fields). */
+export const CHECKPOINT_ATTRIBUTES = {
+  type: "auditx.checkpoint.type",
+  writer: "auditx.checkpoint.writer",
+  number: "auditx.checkpoint.n",
+} as const;
