@@ -8,9 +8,9 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AuditLogger, createLogger, verifyTrail } from "../src/index.js";
 import { listTrailSegments } from "../src/trail/segments.js";
@@ -59,11 +59,15 @@ function ageSegments(count: number, daysAgo: number): string[] {
 
 describe("segments are kept, and compressed in the background", () => {
   it("never deletes a segment by default; gzips rotated ones without holding up the event loop; the .gz is the same segment", async () => {
-    logger = createLogger({ logDir: dir, maxFileBytes: 2 * 1024 * 1024, compress: { afterMs: 0 }, integrity: true });
-    writeRecords(logger, 12_000);
+    logger = createLogger({ logDir: dir, maxFileBytes: 4 * 1024 * 1024, compress: { afterMs: 0 }, integrity: true });
+    writeRecords(logger, 14_000);
     const before = listTrailSegments(dir, "audit.jsonl").filter((segment) => !segment.live);
-    expect(before.length).toBeGreaterThanOrEqual(3);
+    expect(before.length).toBeGreaterThanOrEqual(2);
     const plainText = new Map(before.map((segment) => [segment.id, readFileSync(segment.path)]));
+    // What compressing one segment on the event loop would hold it up for, on this machine, now.
+    const syncStart = performance.now();
+    gzipSync(plainText.get((before[0] as { id: string }).id) as Buffer);
+    const syncMs = performance.now() - syncStart;
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
     await eventually(
@@ -79,14 +83,17 @@ describe("segments are kept, and compressed in the background", () => {
       expect(segment.name).toBe(`${segment.id}.gz`);
       expect(gunzipSync(readFileSync(segment.path)).equals(plainText.get(segment.id) as Buffer)).toBe(true);
     }
-    // zlib runs on the thread pool: the loop is never held for long (one chunk's callback at a time).
-    expect(delay.max / 1e6).toBeLessThan(150);
-    expect(logger.stats().trail.compressed).toBe(before.length);
-    expect(readTrail(dir).filter((record) => record.user !== "auditx")).toHaveLength(12_000);
+    // zlib runs on the thread pool: the loop is held only for a chunk's callback at a time, far less than a whole
+    // segment's compression would hold it (the machine's own noise aside: the median pause stays small).
+    const measured = `sync gzip of a segment: ${syncMs.toFixed(0)} ms; loop delay median ${(delay.percentile(50) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(0)} ms`;
+    expect(delay.percentile(50) / 1e6, measured).toBeLessThan(Math.max(20, syncMs / 4));
+    expect(delay.max / 1e6, measured).toBeLessThan(Math.max(250, syncMs * 2));
+    expect(logger.stats().trail.compressed, JSON.stringify(after.map((segment) => segment.name))).toBe(before.length);
+    expect(readTrail(dir).filter((record) => record.user !== "auditx")).toHaveLength(14_000);
     const report = await verifyTrail({ logDir: dir });
     expect(report.problems).toEqual([]);
     expect(report.files.filter((file) => file.endsWith(".gz"))).toHaveLength(before.length);
-    expect(report.lines).toBe(12_000);
+    expect(report.lines).toBe(14_000);
   });
 });
 
@@ -233,14 +240,14 @@ describe("retention over many rotations with 4 processes", () => {
         if (entry.user === "auditx") writeFileSync(ownEntries("final"), `${JSON.stringify(entry.toDict())}\n`, { flag: "a" });
       },
     });
+    const trailBytes = () => listTrailSegments(logDir, "audit.jsonl").reduce((sum, segment) => sum + statSync(segment.path).size, 0);
     await eventually(
-      () => listTrailSegments(logDir, "audit.jsonl").every((segment) => segment.live || segment.compressed),
-      30_000,
-      "compression",
+      () => listTrailSegments(logDir, "audit.jsonl").every((segment) => segment.live || segment.compressed) && trailBytes() <= 600 * 1024,
+      60_000,
+      "compression and pruning",
     );
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    finalRotations = final.stats().rotations;
     await final.shutdown();
+    finalRotations = final.stats().rotations;
   }, 240_000);
   afterAll(() => {
     for (const child of children) child.stop();

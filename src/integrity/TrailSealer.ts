@@ -17,6 +17,9 @@ import { type CheckpointRecord, type EpochRecord, recordDigest, type SignedRecor
 import { genesisHash, hmacKeyId, openTrailState, type TrailState } from "./TrailState.js";
 import { readWriterStates, WriterSlot } from "./WriterSlot.js";
 
+/** An epoch's key signs its epoch-end checkpoint at most this part of an epoch after the epoch ended (verify allows twice that). */
+const EPOCH_END_GRACE_PARTS = 8;
+
 export interface CheckpointSettings {
   /** Longest time between two checkpoints of a running writer (a heartbeat when idle). */
   intervalMs: number;
@@ -134,6 +137,16 @@ export class TrailSealer {
    */
   checkpoint(reason: string): void {
     const { audit, digest } = this.options;
+    const fsKey = this.fsKey;
+    if (fsKey && fsKey.epochAt(Date.now()) > fsKey.key.epoch) {
+      // The epoch is over: its key may still vouch for the head right at its end (the timer fires late by
+      // a little), never long after; past that the key hands over first and the new one signs.
+      const late = Date.now() - fsKey.startOf(fsKey.key.epoch + 1);
+      if (late > fsKey.epochMs / EPOCH_END_GRACE_PARTS || reason !== "epoch-end") {
+        fsKey.advance(Date.now(), (change) => this.handOver(change));
+        if (reason === "epoch-end") reason = "interval";
+      }
+    }
     audit.flushSync();
     const head = this.chain.head();
     const now = Date.now();
