@@ -145,6 +145,8 @@ export class AuditPipeline {
           key: integrity.key,
           signingKey: integrity.signingKey,
           forwardSecure: integrity.forwardSecure ?? undefined,
+          signingKeyPath: integrity.signingKeyPath,
+          onWarning: (message) => queueMicrotask(() => this.writeReport("WARNING", message)),
           checkpoints: integrity.checkpoints,
           digest: this.digest,
           emit: (line, record) => this.emitCheckpoint(line, record),

@@ -52,6 +52,8 @@ export interface RetentionSettings {
 export interface IntegritySettings {
   key?: string;
   signingKey?: KeyObject;
+  /** Where the signing key was read from, when given as a file (forward security wants it gone after the first start). */
+  signingKeyPath?: string;
   checkpoints: { intervalMs: number; records: number };
   forwardSecure: { epochMs: number } | null;
 }
@@ -141,6 +143,7 @@ function integritySettings(option: AuditLoggerOptions["integrity"]): IntegritySe
   return {
     key: given.key,
     signingKey: given.signingKey === undefined ? undefined : loadPrivateKey(given.signingKey),
+    signingKeyPath: typeof given.signingKey === "string" && !given.signingKey.includes("-----BEGIN") ? resolve(given.signingKey) : undefined,
     checkpoints: {
       intervalMs: positive("integrity.checkpoints.intervalMs", given.checkpoints?.intervalMs, DEFAULT_CHECKPOINT_INTERVAL_MS),
       records: Math.floor(positive("integrity.checkpoints.records", given.checkpoints?.records, DEFAULT_CHECKPOINT_RECORDS)),

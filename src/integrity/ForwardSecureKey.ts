@@ -59,6 +59,9 @@ export class ForwardSecureKey {
   private seed: Buffer;
   private current: EpochKey;
 
+  /** Whether this start created the folder's key (from the initial key) rather than finding it. */
+  created = false;
+
   private constructor(
     private readonly path: string,
     readonly origin: number,
@@ -80,6 +83,7 @@ export class ForwardSecureKey {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const path = join(stateDir, STATE_FILE);
     let stored = readStored(path);
+    let created = false;
     if (!stored) {
       if (!initialKey) {
         throw new AuditConfigError(
@@ -101,12 +105,13 @@ export class ForwardSecureKey {
         if (!stored) {
           writeStored(path, fresh);
           stored = fresh;
+          created = true;
         }
       } finally {
         lock?.release();
       }
     }
-    return new ForwardSecureKey(
+    const key = new ForwardSecureKey(
       path,
       stored.origin,
       stored.epoch_ms,
@@ -114,6 +119,8 @@ export class ForwardSecureKey {
       Buffer.from(stored.seed, "base64url"),
       stored.public_key_0,
     );
+    key.created = created;
+    return key;
   }
 
   /** The epoch a time falls in. */

@@ -8,7 +8,7 @@
  * from the folder monitor's timer or right after the call that made one due.
  */
 import type { KeyObject } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { RotatingFile } from "../trail/RotatingFile.js";
 import { ForwardSecureKey } from "./ForwardSecureKey.js";
@@ -39,6 +39,10 @@ export interface TrailSealerOptions {
   signingKey?: KeyObject;
   /** Evolve the signing key every `epochMs` and erase the old one. */
   forwardSecure?: { epochMs: number };
+  /** The file the initial signing key came from: with forward security it must not stay on the host. */
+  signingKeyPath?: string;
+  /** Where warnings go (app.log). */
+  onWarning?: (message: string) => void;
   checkpoints: CheckpointSettings;
   /** The digest file (needed with a signing key). */
   digest?: RotatingFile;
@@ -74,6 +78,11 @@ export class TrailSealer {
     if (options.forwardSecure) {
       this.fsKey = ForwardSecureKey.open(options.stateDir, options.signingKey, options.forwardSecure.epochMs);
       this.fsKey.advance(Date.now(), (change) => this.handOver(change));
+      if (options.signingKeyPath && existsSync(options.signingKeyPath)) {
+        options.onWarning?.(
+          `forward security: the initial signing key ${options.signingKeyPath} is still on this host; ${this.fsKey.created ? "its key now evolves in the log folder: " : ""}remove it, or whoever reads it can sign for any epoch`,
+        );
+      }
     }
     this.checkpoint("start");
   }
