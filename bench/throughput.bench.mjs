@@ -72,6 +72,7 @@ const summary = Object.fromEntries(
       name,
       {
         perSecond: median(list.map((r) => r.perSecond)),
+        cpuUs: median(list.map((r) => r.cpuUsPerRecord)),
         peakRssMb: median(list.map((r) => r.peakRssMb)),
         rssGrowthMb: median(list.map((r) => r.rssGrowthMb)),
         bytesPerRecord: list[0].bytesPerRecord,
@@ -89,6 +90,8 @@ console.log(
   "bytes/line".padStart(11),
   "  vs pino",
   " vs raw",
+  " CPU us/rec",
+  " CPU vs pino",
 );
 for (const [name, label] of variants) {
   const r = summary[name];
@@ -100,10 +103,15 @@ for (const [name, label] of variants) {
     String(r.bytesPerRecord).padStart(11),
     `${(r.perSecond / summary.pino.perSecond).toFixed(2)}x`.padStart(9),
     `${(r.perSecond / summary.raw.perSecond).toFixed(2)}x`.padStart(7),
+    r.cpuUs.toFixed(2).padStart(11),
+    `${(summary.pino.cpuUs / r.cpuUs).toFixed(2)}x`.padStart(12),
     ` ${label}`,
   );
 }
 console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");
+console.log(
+  "  CPU us/rec: user + system CPU time per record, and pino's divided by it: steadier than records/s when other work shares the machine.",
+);
 
 // Rotation under contention: 4 processes, one folder, a rotation every ~400 calls of each.
 const contention = [];

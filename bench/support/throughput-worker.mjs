@@ -95,6 +95,7 @@ globalThis.gc?.();
 let peakRss = 0;
 let rssAtHalf = 0;
 const start = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 for (let i = 0; i < records; i++) {
   call();
   if ((i & 16383) === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -102,12 +103,15 @@ for (let i = 0; i < records; i++) {
 }
 await end();
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpuStart);
 const rssEnd = process.memoryUsage.rss();
 peakRss = Math.max(peakRss, rssEnd);
 const bytes = statSync(path).size;
 process.stdout.write(
   JSON.stringify({
     perSecond: records / seconds,
+    // CPU time (user + system) per record: what a record costs, even when other work shares the machine.
+    cpuUsPerRecord: (cpu.user + cpu.system) / records,
     peakRssMb: peakRss / 2 ** 20,
     rssGrowthMb: (rssEnd - rssAtHalf) / 2 ** 20,
     bytesPerRecord: Math.round(bytes / (records + 2000)),

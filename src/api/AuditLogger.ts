@@ -519,8 +519,12 @@ export class AuditLogger {
     if (chain) {
       // Sealed before the entry is built (and frozen), so the entry carries its integrity fields.
       const sealed = chain.seal(line);
+      const integrity = sealed.integrity;
       line = sealed.line;
-      Object.assign(fields, sealed.integrity);
+      fields.chainId = integrity.chainId;
+      fields.seq = integrity.seq;
+      fields.prevHash = integrity.prevHash;
+      fields.hash = integrity.hash;
     }
     const entry = new AuditEntry(fields);
     const security = isSecurityLevel(level);

@@ -143,7 +143,8 @@ function integritySettings(option: AuditLoggerOptions["integrity"]): IntegritySe
   return {
     key: given.key,
     signingKey: given.signingKey === undefined ? undefined : loadPrivateKey(given.signingKey),
-    signingKeyPath: typeof given.signingKey === "string" && !given.signingKey.includes("-----BEGIN") ? resolve(given.signingKey) : undefined,
+    signingKeyPath:
+      typeof given.signingKey === "string" && !given.signingKey.includes("-----BEGIN") ? resolve(given.signingKey) : undefined,
     checkpoints: {
       intervalMs: positive("integrity.checkpoints.intervalMs", given.checkpoints?.intervalMs, DEFAULT_CHECKPOINT_INTERVAL_MS),
       records: Math.floor(positive("integrity.checkpoints.records", given.checkpoints?.records, DEFAULT_CHECKPOINT_RECORDS)),

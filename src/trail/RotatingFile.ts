@@ -108,6 +108,8 @@ export class RotatingFile {
   private retiredFds: number[] = [];
   /** Rotations this process performed. */
   rotations = 0;
+  /** Bytes this process wrote to the trail file (its rate decides whether the folder watcher pays off). */
+  written = 0;
   /** Writes that failed part-way (their callers got AuditWriteError). */
   tornWrites = 0;
   closed = false;
@@ -237,9 +239,13 @@ export class RotatingFile {
     }
   }
 
+  /** Called at each check of the file (every `checkBytes` written or every second): the owner watches the write rate. */
+  onCheck?: () => void;
+
   /** Compares the path with our descriptor; follows a rotation or a vanished file; rotates when due. */
   private check(): void {
     this.lastCheck = Date.now();
+    this.onCheck?.();
     const onDisk = statSync(this.path, { throwIfNoEntry: false });
     const own = fstatSync(this.fd);
     if (!onDisk || onDisk.ino !== this.ino || onDisk.dev !== this.dev) {
@@ -255,6 +261,7 @@ export class RotatingFile {
   }
 
   private markVerified(size: number): void {
+    this.written += this.bytesSinceCheck;
     this.size = size;
     this.verifiedSize = size;
     this.bytesSinceCheck = 0;

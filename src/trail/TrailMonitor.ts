@@ -4,9 +4,16 @@
  * is noticed at once, checks every file each second as the fallback (network
  * file systems, a watcher that died, an idle writer), and measures the disk's
  * free space against the low-disk watermark. None of this runs per log call.
+ *
+ * A folder watch makes the kernel queue an event for every write(2) into the
+ * folder (about a microsecond each). While the writers write fast, their own
+ * checks (every 64 KiB) notice a vanished file as quickly, so the watch is
+ * paused then and resumed when writing slows down: it costs nothing where it
+ * would cost most, and gives promptness where the writes are sparse.
  */
 import { type FSWatcher, statfsSync, watch } from "node:fs";
 import { basename } from "node:path";
+import { performance } from "node:perf_hooks";
 import type { RotatingFile } from "./RotatingFile.js";
 
 export interface DiskSpace {
@@ -30,8 +37,10 @@ export interface TrailMonitorOptions {
 }
 
 const TICK_MS = 1000;
+/** Above this write rate (bytes a second, all files) the writers' own checks are frequent enough: the watch pauses. */
+const BUSY_BYTES_PER_SECOND = 256 * 1024;
 /** A write to a trail file is also an event: checks for those are spaced out (a truncation shows only as one). */
-const CHANGE_CHECK_DELAY_MS = 25;
+const CHANGE_CHECK_DELAY_MS = 100;
 
 export class TrailMonitor {
   private watcher: FSWatcher | null = null;
@@ -39,11 +48,18 @@ export class TrailMonitor {
   private readonly byName = new Map<string, RotatingFile>();
   private readonly scheduled = new Map<RotatingFile, NodeJS.Timeout>();
   private closed = false;
+  /** The watch is paused while writing is fast (see above). */
+  private paused = false;
+  private rateSince = performance.now();
+  private rateBytes = 0;
   /** The free space as last measured (undefined until it could be). */
   disk: DiskSpace | undefined;
 
   constructor(private readonly options: TrailMonitorOptions) {
-    for (const file of options.files) this.byName.set(basename(file.path), file);
+    for (const file of options.files) {
+      this.byName.set(basename(file.path), file);
+      file.onCheck = () => this.noteWrites();
+    }
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
     this.ensureWatcher();
@@ -75,16 +91,49 @@ export class TrailMonitor {
     this.watcher = null;
   }
 
+  /** Bytes written by all files since the rate was last taken. */
+  private writtenSince(): number {
+    let total = 0;
+    for (const file of this.options.files) total += file.written;
+    return total - this.rateBytes;
+  }
+
+  /** At each file's check (from the write path): pause the watch as soon as writing is fast. */
+  private noteWrites(): void {
+    if (this.paused || !this.watcher) return;
+    const elapsed = performance.now() - this.rateSince;
+    if (elapsed >= 50 && (this.writtenSince() * 1000) / elapsed > BUSY_BYTES_PER_SECOND) {
+      this.paused = true;
+      this.watcher.close();
+      this.watcher = null;
+    }
+  }
+
+  private takeRate(): number {
+    const now = performance.now();
+    const rate = (this.writtenSince() * 1000) / Math.max(1, now - this.rateSince);
+    this.rateBytes += this.writtenSince();
+    this.rateSince = now;
+    return rate;
+  }
+
   private tick(): void {
     if (this.closed) return;
+    const rate = this.takeRate();
+    if (this.paused && rate < BUSY_BYTES_PER_SECOND / 2) this.paused = false;
     this.ensureWatcher();
     for (const file of this.options.files) file.checkNow();
     this.checkDisk();
     this.options.onTick?.();
   }
 
+  /** Whether the folder is being watched right now (not paused by fast writing). */
+  get watching(): boolean {
+    return this.watcher !== null;
+  }
+
   private ensureWatcher(): void {
-    if (!this.options.watch || this.watcher || this.closed) return;
+    if (!this.options.watch || this.watcher || this.closed || this.paused) return;
     try {
       this.watcher = watch(this.options.dir, { persistent: false }, (eventType, name) => {
         const file = name === null ? undefined : this.byName.get(name);
