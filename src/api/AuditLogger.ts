@@ -401,7 +401,9 @@ export class AuditLogger {
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
-    // The writer's last checkpoint goes out while OTLP still runs.
+    // A pruning under way finishes first; then the writer's last checkpoint goes out while OTLP still runs.
+    await this.pipeline?.stopBackground();
+    if (this.closed) return;
     this.pipeline?.sealCloseSync();
     this.closed = true;
     loggers.delete(this);

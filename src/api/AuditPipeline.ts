@@ -169,7 +169,11 @@ export class AuditPipeline {
       security: this.security,
       app: this.app,
       chain: this.chain,
-      beforeClose: () => Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown(), this.closeBackground()]),
+      // Background work ends first, so that what it writes (a pruning's announcement) still reaches every sink.
+      beforeClose: async () => {
+        await this.closeBackground();
+        await Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown()]);
+      },
     });
     const processors: LogRecordProcessor[] = [this.router];
     if (settings.onAudit) {
@@ -474,13 +478,22 @@ export class AuditPipeline {
     }
   }
 
-  /** Stops the monitor and the janitor and closes the writer's chain; the files close after. */
+  /**
+   * Stops the monitor and the janitor, letting a pruning under way finish (its
+   * announcement is written before the writer's final checkpoint, and while
+   * every sink still runs).
+   */
+  stopBackground(): Promise<void> {
+    this.monitor.close();
+    return this.janitor.close();
+  }
+
+  /** Stops the background work and closes the writer's chain; the files close after. */
   private async closeBackground(): Promise<void> {
     if (this.backgroundClosed) return;
     this.backgroundClosed = true;
+    await this.stopBackground();
     this.sealCloseSync();
-    this.monitor.close();
-    await this.janitor.close();
     this.digest?.close();
     this.reserve.release();
   }

@@ -30,6 +30,7 @@ export interface OwnEntry {
 
 /** The fields of an entry auditx writes about itself (no request context applies). */
 export function ownEntryFields(settings: Readonly<AuditSettings>, own: OwnEntry, millis = Date.now()): AuditEntryFields {
+  const id = uuidv7(millis);
   return {
     timestamp: formatTimestamp(millis),
     level: own.level,
@@ -48,7 +49,8 @@ export function ownEntryFields(settings: Readonly<AuditSettings>, own: OwnEntry,
     oldValues: undefined,
     newValues: undefined,
     metadata: toJsonObject({ auditx_event: own.event, ...own.details }, settings.limits),
-    requestId: "",
+    // Outside any request, as every such entry: a request of its own.
+    requestId: id,
     sessionId: "",
     ip: "",
     hostname: settings.hostname,
@@ -59,7 +61,7 @@ export function ownEntryFields(settings: Readonly<AuditSettings>, own: OwnEntry,
     traceId: "",
     spanId: "",
     service: settings.service,
-    id: uuidv7(millis),
+    id,
     chainId: "",
     seq: 0,
     prevHash: "",

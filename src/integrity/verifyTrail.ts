@@ -13,9 +13,10 @@
  * head, so a cut-off tail, or lines re-sealed before a checkpoint, show too.
  */
 import type { KeyObject } from "node:crypto";
+import { openSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { forEachSegmentLine } from "../trail/segmentReader.js";
-import { listTrailSegments } from "../trail/segments.js";
+import { listTrailSegments, type TrailSegment } from "../trail/segments.js";
 import { splitTornLine } from "../trail/tornLines.js";
 import { CheckpointLedger, type PlacedCheckpoint } from "./CheckpointLedger.js";
 import { lineHasher } from "./IntegrityChain.js";
@@ -322,9 +323,12 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     else onUnsealed(line.toString("utf8"), path, lineNo, unterminated, live);
   };
 
+  // The live file is opened now: a writer rotating it while the older segments are read must not take its lines out of sight.
+  const liveFd = openLiveSegment(segments);
   for (const segment of segments) {
     try {
-      await forEachSegmentLine(segment, (line, lineNo, unterminated) => onLine(line, segment.path, lineNo, unterminated, segment.live));
+      const source = segment.live && liveFd !== undefined ? { ...segment, fd: liveFd } : segment;
+      await forEachSegmentLine(source, (line, lineNo, unterminated) => onLine(line, segment.path, lineNo, unterminated, segment.live));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") continue; // pruned or rotated while verify ran
@@ -583,5 +587,16 @@ function accountForTail(
       ...where,
       detail: `writer ${writer} stopped without a final checkpoint after #${record.n} at ${record.time}: lines it wrote after that (from ${record.time} to at least ${until}) may have been cut off`,
     });
+  }
+}
+
+/** A descriptor of the trail's live file as listed, or undefined when it is gone already. */
+function openLiveSegment(segments: TrailSegment[]): number | undefined {
+  const live = segments.at(-1);
+  if (!live?.live) return undefined;
+  try {
+    return openSync(live.path, "r");
+  } catch {
+    return undefined;
   }
 }

@@ -237,6 +237,8 @@ export class TrailJanitor {
       if (!reason) return;
       const bytes = sizes.get(segment) ?? 0;
       const summary = await trail.summarize(segment);
+      // Closing: no announcement starts now (the writer's chain is about to close).
+      if (this.closed) return;
       const pruned: PrunedSegment = { trail: trail.baseName, segment, reason, bytes, summary };
       await trail.announce(pruned);
       removeSegment(segment);

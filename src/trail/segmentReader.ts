@@ -11,8 +11,8 @@ import type { TrailSegment } from "./segments.js";
 
 const CHUNK_BYTES = 1 << 20;
 
-function openStream(path: string, compressed: boolean, start: number): Readable {
-  const file: ReadStream = createReadStream(path, { highWaterMark: CHUNK_BYTES, start: compressed ? 0 : start });
+function openStream(path: string, compressed: boolean, start: number, fd?: number): Readable {
+  const file: ReadStream = createReadStream(path, { fd, highWaterMark: CHUNK_BYTES, start: compressed ? 0 : start });
   if (!compressed) return file;
   const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
   file.on("error", (error) => gunzip.destroy(error));
@@ -28,13 +28,21 @@ function opened(stream: ReadStream): Promise<void> {
 }
 
 /**
+ * A segment to read: a listed one, or one opened already (`fd`, read and
+ * closed here) — the live file opened when it was listed is read whole even
+ * if a writer rotates it away meanwhile.
+ */
+export type SegmentToRead = Pick<TrailSegment, "path" | "compressed"> & { fd?: number };
+
+/**
  * The uncompressed bytes of a segment, in chunks, from byte `start` of the
  * uncompressed content (a compressed segment is inflated from its start and
  * the first `start` bytes skipped).
  */
-export async function* readSegmentChunks(segment: Pick<TrailSegment, "path" | "compressed">, start = 0): AsyncGenerator<Buffer> {
+export async function* readSegmentChunks(segment: SegmentToRead, start = 0): AsyncGenerator<Buffer> {
   let { path, compressed } = segment;
-  if (!compressed) {
+  const fd = segment.fd;
+  if (!compressed && fd === undefined) {
     const probe = createReadStream(path, { start: 0, end: 0 });
     try {
       await opened(probe);
@@ -47,7 +55,7 @@ export async function* readSegmentChunks(segment: Pick<TrailSegment, "path" | "c
     }
   }
   let skip = compressed ? start : 0;
-  for await (const chunk of openStream(path, compressed, start)) {
+  for await (const chunk of openStream(path, compressed, start, fd)) {
     const buffer = chunk as Buffer;
     if (skip >= buffer.length) {
       skip -= buffer.length;
@@ -64,7 +72,7 @@ export async function* readSegmentChunks(segment: Pick<TrailSegment, "path" | "c
  * as Buffers that are valid only during the call.
  */
 export async function forEachSegmentLine(
-  segment: Pick<TrailSegment, "path" | "compressed">,
+  segment: SegmentToRead,
   onLine: (line: Buffer, lineNo: number, unterminated: boolean) => void,
   start = 0,
 ): Promise<number> {
