@@ -86,6 +86,8 @@ export class AuditLogger {
   private readonly fullAttributes: boolean;
   private emittedSinceFlush = false;
   private closed = false;
+  /** Set once shutdown has written the writer's last checkpoint: nothing more reaches the sinks. */
+  private sinksClosed = false;
 
   constructor(options: AuditLoggerOptions = {}) {
     const settings = resolveSettings(options);
@@ -401,12 +403,13 @@ export class AuditLogger {
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
-    // A pruning under way finishes first; then the writer's last checkpoint goes out while OTLP still runs.
-    await this.pipeline?.stopBackground();
-    if (this.closed) return;
-    this.pipeline?.sealCloseSync();
+    // Log calls fail from now on; a pruning under way still finishes (its announcement reaches every sink),
+    // then the writer's last checkpoint goes out while OTLP still runs.
     this.closed = true;
     loggers.delete(this);
+    await this.pipeline?.stopBackground();
+    this.pipeline?.sealCloseSync();
+    this.sinksClosed = true;
     if (this.provider) await this.provider.shutdown();
     else if (this.pipeline) await Promise.all(this.pipeline.processors.map((processor) => processor.shutdown()));
   }
@@ -513,9 +516,9 @@ export class AuditLogger {
   }
 
   /** Seals the entry's line when integrity is on, builds the entry and emits it to every sink. */
-  private commit(fields: AuditEntryFields, millis: number): AuditEntry {
+  private commit(fields: AuditEntryFields, millis: number, own = false): AuditEntry {
     const level = fields.level;
-    const pipeline = this.writablePipeline();
+    const pipeline = this.writablePipeline(own);
     let line = entryToJsonLine(fields);
     const chain = pipeline.chain;
     if (chain) {
@@ -538,14 +541,14 @@ export class AuditLogger {
 
   /** @internal an entry about the trail or the logger itself (see ownEntry.ts), written like any other. */
   writeOwnEntry(own: OwnEntry): AuditEntry | undefined {
-    if (this.closed) return undefined;
+    if (this.sinksClosed) return undefined;
     const millis = Date.now();
-    return this.commit(ownEntryFields(this.settings, own, millis), millis);
+    return this.commit(ownEntryFields(this.settings, own, millis), millis, true);
   }
 
   /** @internal a writer's signed checkpoint, for OTLP and other processors (never a trail line). */
   emitCheckpoint(line: string, record: SignedRecord): void {
-    if (this.closed) return;
+    if (this.sinksClosed) return;
     this.otelLogger.emit({
       eventName: CHECKPOINT_EVENT_NAME,
       timestamp: Date.parse(record.time),
@@ -584,9 +587,10 @@ export class AuditLogger {
   }
 
   /** The pipeline that will write the next record; throws when there is none or it is closed. */
-  private writablePipeline(): AuditPipeline {
+  private writablePipeline(own = false): AuditPipeline {
     const pipeline = this.pipeline;
-    if (this.closed) throw new AuditWriteError(`${this.logDir}: the logger is shut down`, this.logDir);
+    // While shutting down, only the logger's own entries (a pruning finishing) are still written.
+    if (own ? this.sinksClosed : this.closed) throw new AuditWriteError(`${this.logDir}: the logger is shut down`, this.logDir);
     if (!pipeline) {
       throw new AuditConfigError(
         "configure({ loggerProvider }) was given a provider without auditx's processors: add createAuditProcessors(options) to it and pass them as `processors`",
