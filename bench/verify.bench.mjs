@@ -27,7 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), "auditx-bench-verify-"));
 try {
   const writer = `
     const { createLogger } = await import(${JSON.stringify(dist)});
-    const logger = createLogger({ logDir: ${JSON.stringify(dir)}, buffered: true, maxFileBytes: 64 * 1024 * 1024, minFreeBytes: 0,
+    const logger = createLogger({ logDir: ${JSON.stringify(dir)}, console: false, buffered: true, maxFileBytes: 64 * 1024 * 1024, minFreeBytes: 0,
       compress: ${compressed ? "{ afterMs: 0 }" : "false"}, integrity: ${key ? `{ key: ${JSON.stringify(key)} }` : "true"} });
     const options = { module: "sales", action: "POST", referenceNo: "SI-2026-0042", amount: 1250000, entityType: "sales_invoice",
       entityId: "inv-42", party: "Golden Trading Co.", user: "admin", userRole: "manager", companyId: "CO-001", branchId: "BR-YGN",
