@@ -22,7 +22,16 @@ const value = (name) => {
 const records = Number(value("records") ?? 20_000);
 const previous = value("previous") === undefined ? undefined : resolve(value("previous"));
 const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.meta.url));
-const all = ["raw", "pino", "auditx", "auditx-otel", "auditx-buffered", "auditx-integrity", ...(previous ? ["auditx-previous"] : [])];
+const all = [
+  "raw",
+  "pino",
+  "auditx",
+  "auditx-otel",
+  "auditx-buffered",
+  "auditx-integrity",
+  "auditx-checkpoints",
+  ...(previous ? ["auditx-previous", "auditx-previous-integrity"] : []),
+];
 const variants = value("variants")?.split(",") ?? all;
 
 try {
@@ -55,12 +64,12 @@ for (const variant of variants) {
 }
 
 console.log(`\ninstructions per record (callgrind, ${records.toLocaleString("en-US")} records), Node ${process.version}\n`);
-console.log("variant".padEnd(18), "instr/record".padStart(13), " pino / it", "  raw / it");
+console.log("variant".padEnd(26), "instr/record".padStart(13), " pino / it", "  raw / it");
 for (const variant of variants) {
   const count = perRecord.get(variant);
   const ratio = (base) => (perRecord.has(base) ? `${(perRecord.get(base) / count).toFixed(2)}x` : "-");
   console.log(
-    variant.padEnd(18),
+    variant.padEnd(26),
     Math.round(count).toLocaleString("en-US").padStart(13),
     ratio("pino").padStart(10),
     ratio("raw").padStart(10),

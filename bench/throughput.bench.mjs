@@ -5,11 +5,15 @@
 //   npm run bench                      (200k records x 5 runs)
 //   node bench/throughput.bench.mjs --records 1000000 --runs 3
 //   node bench/throughput.bench.mjs --previous ../auditx-old/dist   (adds that build's logTransaction, the previous design)
-import { execFileSync } from "node:child_process";
+//
+// Then the worst single-call latency of four processes writing one folder with small segments,
+// so that they contend for the rotation lock all the time (--contention-records N per process).
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -20,7 +24,9 @@ const records = option("records", 200_000);
 const previousAt = args.indexOf("--previous");
 const previous = previousAt === -1 ? undefined : resolve(args[previousAt + 1]);
 const runs = option("runs", 5);
+const contentionRecords = option("contention-records", 20_000);
 const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.meta.url));
+const rotationWorker = fileURLToPath(new URL("./support/rotation-worker.mjs", import.meta.url));
 
 const variants = [
   ["raw", "JSON.stringify + fs.writeSync per record"],
@@ -29,8 +35,12 @@ const variants = [
   ["auditx-otel", "auditx with full OTel attributes (as with OTLP on)"],
   ["auditx-buffered", "auditx { buffered: true } (one write per tick)"],
   ["auditx-integrity", "auditx { integrity: true } (SHA-256 hash chain on every line)"],
+  ["auditx-checkpoints", "auditx { integrity: { signingKey } } (hash chain + signed Ed25519 checkpoints)"],
 ];
-if (previous) variants.push(["auditx-previous", `auditx logTransaction, the build in ${previous}`]);
+if (previous) {
+  variants.push(["auditx-previous", `auditx logTransaction, the build in ${previous}`]);
+  variants.push(["auditx-previous-integrity", `auditx { integrity: true }, the build in ${previous}`]);
+}
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -62,6 +72,7 @@ const summary = Object.fromEntries(
       name,
       {
         perSecond: median(list.map((r) => r.perSecond)),
+        cpuUs: median(list.map((r) => r.cpuUsPerRecord)),
         peakRssMb: median(list.map((r) => r.peakRssMb)),
         rssGrowthMb: median(list.map((r) => r.rssGrowthMb)),
         bytesPerRecord: list[0].bytesPerRecord,
@@ -72,25 +83,84 @@ const summary = Object.fromEntries(
 
 console.log(`\n${records.toLocaleString("en-US")} records per run, median of ${runs} runs, Node ${process.version}\n`);
 console.log(
-  "variant".padEnd(18),
+  "variant".padEnd(26),
   "records/s".padStart(10),
   "peak RSS".padStart(10),
   "RSS growth*".padStart(12),
   "bytes/line".padStart(11),
   "  vs pino",
   " vs raw",
+  " CPU us/rec",
+  " CPU vs pino",
 );
 for (const [name, label] of variants) {
   const r = summary[name];
   console.log(
-    name.padEnd(18),
+    name.padEnd(26),
     Math.round(r.perSecond).toLocaleString("en-US").padStart(10),
     `${r.peakRssMb.toFixed(0)} MB`.padStart(10),
     `${r.rssGrowthMb.toFixed(1)} MB`.padStart(12),
     String(r.bytesPerRecord).padStart(11),
     `${(r.perSecond / summary.pino.perSecond).toFixed(2)}x`.padStart(9),
     `${(r.perSecond / summary.raw.perSecond).toFixed(2)}x`.padStart(7),
+    r.cpuUs.toFixed(2).padStart(11),
+    `${(summary.pino.cpuUs / r.cpuUs).toFixed(2)}x`.padStart(12),
     ` ${label}`,
   );
 }
 console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");
+console.log(
+  "  CPU us/rec: user + system CPU time per record, and pino's divided by it: steadier than records/s when other work shares the machine.",
+);
+
+// Rotation under contention: 4 processes, one folder, a rotation every ~400 calls of each; the
+// baseline is the same 4 processes writing the same folder without rotating (maxFileBytes 0),
+// interleaved with it, so that the ratio shows what contending for the rotation lock adds.
+const contentionRun = async (maxFileBytes) => {
+  const dir = mkdtempSync(join(tmpdir(), "auditx-bench-contention-"));
+  try {
+    const outputs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        promisify(execFile)(process.execPath, [rotationWorker, dir, String(contentionRecords), String(maxFileBytes)], { encoding: "utf8" }),
+      ),
+    );
+    return outputs.map(({ stdout }) => JSON.parse(stdout));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+const contention = { rotating: [], baseline: [] };
+for (let run = 0; run < Math.max(3, Math.min(runs, 5)); run++) {
+  contention.baseline.push(await contentionRun(0));
+  contention.rotating.push(await contentionRun(256 * 1024));
+}
+const summarize = (runResults) => {
+  const all = runResults.flat();
+  return {
+    worst: Math.max(...all.map((r) => r.worstMs)),
+    medianWorst: median(runResults.map((processes) => Math.max(...processes.map((r) => r.worstMs)))),
+    p999: median(all.map((r) => r.p999Ms)),
+    over10: median(runResults.map((processes) => processes.reduce((sum, r) => sum + r.over10Ms, 0))),
+    rotations: median(runResults.map((processes) => processes.reduce((sum, r) => sum + r.rotations, 0))),
+  };
+};
+const rotating = summarize(contention.rotating);
+const baseline = summarize(contention.baseline);
+console.log(
+  `\nRotation contention: 4 processes x ${contentionRecords.toLocaleString("en-US")} calls into one folder, ${contention.rotating.length} runs each, interleaved`,
+);
+console.log(
+  `${"".padEnd(34)}${"worst call".padStart(11)}${"median worst".padStart(14)}${"p99.9".padStart(10)}${"calls >10ms".padStart(13)}${"rotations".padStart(11)}`,
+);
+for (const [label, r] of [
+  ["no rotation (baseline)", baseline],
+  ["256 KiB segments (rotating)", rotating],
+]) {
+  console.log(
+    `${label.padEnd(34)}${`${r.worst.toFixed(1)} ms`.padStart(11)}${`${r.medianWorst.toFixed(1)} ms`.padStart(14)}${`${r.p999.toFixed(3)} ms`.padStart(10)}${String(r.over10).padStart(13)}${String(r.rotations).padStart(11)}`,
+  );
+}
+console.log(
+  `  rotating vs baseline: median worst call ${(rotating.medianWorst / baseline.medianWorst).toFixed(2)}x, p99.9 ${(rotating.p999 / baseline.p999).toFixed(2)}x` +
+    " (worst calls on a shared machine are mostly scheduling: compare the two rows of the same run)",
+);

@@ -1,9 +1,12 @@
-/** Size rotation of the trail files: maxFileBytes and backupCount, nothing lost or torn within backupCount. */
-import { existsSync, statSync, utimesSync, writeFileSync } from "node:fs";
+/** Size rotation of the trail files into time-named segments: maxFileBytes and backupCount, nothing lost or torn. */
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type AuditLogger, createLogger, LogLevel } from "../src/index.js";
 import { rawLines, readJsonl, readTrail, tempDir, trailFiles } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
+
+const SEGMENT = /^audit\.\d{8}T\d{6}\.\d{3}Z\.[0-9a-f]{6}\.jsonl$/;
 
 let dir: string;
 let cleanup: () => void;
@@ -36,38 +39,69 @@ function writeRecords(target: AuditLogger, count: number, security = false): num
 }
 
 describe("rotation by size", () => {
-  it("keeps backups .1..N (.1 newest), drops the oldest, keeps the newest records contiguous", () => {
+  it("rotates into time-named segments that sort by time, none far over maxFileBytes, records contiguous", () => {
     const maxFileBytes = 4096;
-    logger = createLogger({ logDir: dir, maxFileBytes, backupCount: 3 });
+    logger = createLogger({ logDir: dir, maxFileBytes });
     const longest = writeRecords(logger, 1000);
     const files = trailFiles(dir, "audit.jsonl");
-    expect(files.map((file) => file.slice(dir.length + 1))).toEqual(["audit.jsonl.3", "audit.jsonl.2", "audit.jsonl.1", "audit.jsonl"]);
-    expect(existsSync(join(dir, "audit.jsonl.4"))).toBe(false);
-    for (const file of files.slice(0, 3)) {
+    const names = files.map((file) => file.slice(dir.length + 1));
+    expect(names.at(-1)).toBe("audit.jsonl");
+    expect(names.length).toBeGreaterThan(20);
+    for (const name of names.slice(0, -1)) expect(name).toMatch(SEGMENT);
+    expect([...names.slice(0, -1)].sort()).toEqual(names.slice(0, -1));
+    for (const file of files.slice(0, -1)) {
       const size = statSync(file).size;
       expect(size).toBeGreaterThanOrEqual(maxFileBytes);
       expect(size).toBeLessThan(maxFileBytes + longest);
     }
-    // The files, oldest first, hold one unbroken run of records that ends with the last one written.
-    const seqs = readTrail(dir).map(seqOf);
-    expect(seqs.at(-1)).toBe(999);
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0] + i));
-    // .1 is the newest backup: its records come right before the current file's.
-    const newestBackup = readJsonl(join(dir, "audit.jsonl.1")).map(seqOf);
-    const current = readJsonl(join(dir, "audit.jsonl")).map(seqOf);
-    expect((newestBackup.at(-1) as number) + 1).toBe(current[0]);
-    expect(logger.stats().rotations).toBeGreaterThanOrEqual(3);
+    // Nothing is deleted by default: every record of the run is there, in order.
+    expect(readTrail(dir).map(seqOf)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(logger.stats().rotations).toBe(names.length - 1);
   });
 
-  it("security.jsonl and app.log rotate as well", () => {
+  it("backupCount keeps the newest N segments: older ones are deleted in the background, each deletion announced and counted", async () => {
+    // Segments large beside an announcement (about 800 bytes), as they are in use (10 MiB by default).
+    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, backupCount: 3 });
+    writeRecords(logger, 5000);
+    await eventually(() => trailFiles(dir, "audit.jsonl").length === 4, 20_000, "pruning to 3 segments");
+    const seqs = readTrail(dir)
+      .filter((record) => record.user !== "auditx")
+      .map(seqOf);
+    expect(seqs.at(-1)).toBe(4999);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0] + i));
+    const announcements = readTrail(dir).filter(
+      (record) => (record.metadata as { auditx_event?: string })?.auditx_event === "trail.segment_pruned",
+    );
+    const pruned = logger.stats().trail.pruned;
+    expect(pruned).toBeGreaterThan(10);
+    // Announcements made into segments later pruned are gone with them; the ones left name deleted segments.
+    expect(announcements.length).toBeGreaterThan(0);
+    for (const record of announcements) {
+      const metadata = record.metadata as { segment: string; reason: string; lines: number };
+      expect(metadata.reason).toBe("backupCount");
+      expect(existsSync(join(dir, metadata.segment))).toBe(false);
+      expect(metadata.lines).toBeGreaterThan(0);
+    }
+  });
+
+  it("security.jsonl and app.log rotate as well", async () => {
     logger = createLogger({ logDir: dir, maxFileBytes: 2048, backupCount: 2 });
     writeRecords(logger, 300, true);
     for (let i = 0; i < 300; i++) logger.info(`app line ${i}`, { i });
-    expect(trailFiles(dir, "security.jsonl")).toHaveLength(3);
-    expect(trailFiles(dir, "app.log")).toHaveLength(3);
-    const seqs = readTrail(dir, "security.jsonl").map(seqOf);
+    await eventually(
+      () => trailFiles(dir, "security.jsonl").length === 3 && trailFiles(dir, "app.log").length === 3,
+      10_000,
+      "pruning to 2 segments each",
+    );
+    expect(readdirSync(dir).some((name) => /^security\.\d{8}T.*\.jsonl$/.test(name))).toBe(true);
+    expect(readdirSync(dir).some((name) => /^app\.\d{8}T.*\.log$/.test(name))).toBe(true);
+    const seqs = readTrail(dir, "security.jsonl")
+      .filter((record) => record.user !== "auditx")
+      .map(seqOf);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => 300 - seqs.length + i));
-    const app = trailFiles(dir, "app.log").flatMap((file) => rawLines(file));
+    const app = trailFiles(dir, "app.log")
+      .flatMap((file) => rawLines(file))
+      .filter((line) => line.includes("app line"));
     const numbers = app.map((line) => Number(/app line (\d+)/.exec(line)?.[1]));
     expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => 300 - numbers.length + i));
   });
@@ -80,8 +114,9 @@ describe("rotation by size", () => {
     logger = createLogger({ logDir: dir, maxFileBytes: sizeBefore + 10, backupCount: 5 });
     logger.log("one more", { metadata: { seq: 20 } });
     logger.log("rotates now", { metadata: { seq: 21 } });
-    expect(readJsonl(join(dir, "audit.jsonl.1")).map(seqOf)).toEqual(Array.from({ length: 21 }, (_, i) => i));
-    expect(readJsonl(join(dir, "audit.jsonl")).map(seqOf)).toEqual([21]);
+    const [segment, live] = trailFiles(dir, "audit.jsonl") as [string, string];
+    expect(readJsonl(segment).map(seqOf)).toEqual(Array.from({ length: 21 }, (_, i) => i));
+    expect(readJsonl(live).map(seqOf)).toEqual([21]);
   });
 
   it("backupCount 0 or maxFileBytes 0 never rotates", () => {
@@ -98,7 +133,7 @@ describe("rotation by size", () => {
   });
 
   it("buffered mode rotates without losing lines", async () => {
-    logger = createLogger({ logDir: dir, maxFileBytes: 8192, backupCount: 1000, buffered: true });
+    logger = createLogger({ logDir: dir, maxFileBytes: 8192, buffered: true });
     writeRecords(logger, 3000);
     await logger.flush();
     const seqs = readTrail(dir).map(seqOf);
@@ -108,14 +143,14 @@ describe("rotation by size", () => {
 });
 
 describe("the rotation lock", () => {
-  it("a lock left by a process that died mid-rotation is broken once stale", () => {
+  it("a lock left by a process that died mid-rotation (an older auditx's, with only a pid) is broken once stale", () => {
     const lock = join(dir, "audit.jsonl.lock");
     writeFileSync(lock, "99999\n");
     const old = new Date(Date.now() - 60_000);
     utimesSync(lock, old, old);
-    logger = createLogger({ logDir: dir, maxFileBytes: 2048, backupCount: 5 });
+    logger = createLogger({ logDir: dir, maxFileBytes: 2048 });
     writeRecords(logger, 100);
-    expect(existsSync(join(dir, "audit.jsonl.1"))).toBe(true);
+    expect(trailFiles(dir, "audit.jsonl").length).toBeGreaterThan(2);
     expect(existsSync(lock)).toBe(false);
     const seqs = readTrail(dir).map(seqOf);
     expect(seqs.at(-1)).toBe(99);

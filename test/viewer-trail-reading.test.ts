@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { entryIdOf } from "../src/index.js";
+import { createLogger, entryIdOf } from "../src/index.js";
+import { listTrailSegments } from "../src/trail/segments.js";
 import type { RunningViewer } from "../src/viewer/index.js";
 import { eventually } from "./support/eventually.js";
 import { entryLine, getJson, startTestViewer, viewerTempDir, writeTrail } from "./support/viewer-server.js";
@@ -166,5 +167,29 @@ describe("viewer trail reading", () => {
     mkdirSync(dir);
     writeTrail(join(dir, "audit.jsonl"), [entryLine(1)]);
     await eventually(async () => (await getJson(`${base}api/entries`)).body.total === 1, 10_000, "the new folder's entry");
+  });
+
+  it("reads compressed segments as part of the trail: those found compressed and those compressed while it runs", async () => {
+    const dir = temp();
+    const compressedAll = () => listTrailSegments(dir, "audit.jsonl").every((segment) => segment.live || segment.compressed);
+    const write = async (from: number, count: number) => {
+      const logger = createLogger({ logDir: dir, maxFileBytes: 16 * 1024, compress: { afterMs: 0 }, console: false });
+      for (let i = from; i < from + count; i++) logger.log(`entry ${i}`, { requestId: `c-${i}`, metadata: { pad: "p".repeat(200) } });
+      await eventually(() => listTrailSegments(dir, "audit.jsonl").length > 3 && compressedAll(), 20_000, "compressed segments");
+      await logger.shutdown();
+    };
+    await write(0, 300);
+    const base = await viewerOn(dir);
+    const total = async () => (await getJson(`${base}api/stats`)).body.audit.total;
+    expect(await total()).toBe(300);
+    const requestIds = async () =>
+      (await getJson(`${base}api/entries?limit=1000`)).body.items.map((entry: { request_id: string }) => entry.request_id);
+    expect(await requestIds()).toEqual(Array.from({ length: 300 }, (_, i) => `c-${299 - i}`));
+    // Segments rotated, read plain, then compressed under the viewer: their entries stay, counted once.
+    await write(300, 300);
+    await eventually(async () => (await total()) === 600, 10_000, "600 entries");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await total()).toBe(600);
+    expect(await requestIds()).toEqual(Array.from({ length: 600 }, (_, i) => `c-${599 - i}`));
   });
 });

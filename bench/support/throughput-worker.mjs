@@ -1,4 +1,5 @@
 // One benchmark run in a fresh process: node throughput-worker.mjs <variant> <records> <dir>
+import { generateKeyPairSync } from "node:crypto";
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -69,16 +70,20 @@ async function setup() {
     const logger = pino({ base: undefined, timestamp: false }, dest);
     return { path, call: () => logger.info(asDict()), end: async () => dest.flushSync() };
   }
-  const dist =
-    variant === "auditx-previous" ? pathToFileURL(join(process.env.AUDITX_PREVIOUS_DIST, "index.js")).href : "../../dist/index.js";
+  // auditx-previous[-integrity]: the same variant of the build in AUDITX_PREVIOUS_DIST (the previous design).
+  const previousBuild = variant.startsWith("auditx-previous");
+  const kind = previousBuild ? variant.replace("auditx-previous", "auditx") : variant;
+  const dist = previousBuild ? pathToFileURL(join(process.env.AUDITX_PREVIOUS_DIST, "index.js")).href : "../../dist/index.js";
   const { createLogger } = await import(dist);
-  const extra = variant === "auditx-otel" ? { processors: [{ onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} }] } : {};
+  const extra = kind === "auditx-otel" ? { processors: [{ onEmit() {}, forceFlush: async () => {}, shutdown: async () => {} }] } : {};
+  // Signed checkpoints at their defaults (every 60 s and 10,000 records, at shutdown), with a fresh key.
+  const checkpoints = kind === "auditx-checkpoints" ? { signingKey: generateKeyPairSync("ed25519").privateKey } : undefined;
   const logger = createLogger({
     logDir: dir,
     console: false,
     maxFileBytes: 0,
-    buffered: variant === "auditx-buffered",
-    integrity: variant === "auditx-integrity",
+    buffered: kind === "auditx-buffered",
+    integrity: checkpoints ?? kind === "auditx-integrity",
     ...extra,
   });
   return { path, call: () => logger.logTransaction(description, options), end: () => logger.shutdown() };
@@ -90,6 +95,7 @@ globalThis.gc?.();
 let peakRss = 0;
 let rssAtHalf = 0;
 const start = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 for (let i = 0; i < records; i++) {
   call();
   if ((i & 16383) === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -97,12 +103,15 @@ for (let i = 0; i < records; i++) {
 }
 await end();
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpuStart);
 const rssEnd = process.memoryUsage.rss();
 peakRss = Math.max(peakRss, rssEnd);
 const bytes = statSync(path).size;
 process.stdout.write(
   JSON.stringify({
     perSecond: records / seconds,
+    // CPU time (user + system) per record: what a record costs, even when other work shares the machine.
+    cpuUsPerRecord: (cpu.user + cpu.system) / records,
     peakRssMb: peakRss / 2 ** 20,
     rssGrowthMb: (rssEnd - rssAtHalf) / 2 ** 20,
     bytesPerRecord: Math.round(bytes / (records + 2000)),

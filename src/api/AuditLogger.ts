@@ -4,7 +4,7 @@ import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
 import { LoggerProvider } from "@opentelemetry/sdk-logs";
 import type { AppMessage } from "../entry/AppMessage.js";
 import { AuditEntry } from "../entry/AuditEntry.js";
-import { EVENT_NAME, Stream } from "../entry/attributes.js";
+import { ATTR_STREAM, CHECKPOINT_ATTRIBUTES, CHECKPOINT_EVENT_NAME, CHECKPOINT_STREAM, EVENT_NAME, Stream } from "../entry/attributes.js";
 import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } from "../entry/enums.js";
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
 import type { AuditEntryFields } from "../entry/fields.js";
@@ -12,6 +12,7 @@ import { type ImportOptions, importedEntryFields } from "../entry/importedEntry.
 import { entryToJsonLine } from "../entry/jsonl.js";
 import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
 import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
+import type { SignedRecord } from "../integrity/signedRecord.js";
 import { formatTimestamp } from "../internal/timestamp.js";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { uuidv7 } from "../internal/uuid.js";
@@ -31,6 +32,7 @@ import type {
   ServiceOptions,
   TransactionOptions,
 } from "./options.js";
+import { type OwnEntry, ownEntryFields } from "./ownEntry.js";
 import { RateLimiter } from "./RateLimiter.js";
 import { currentContext, type RequestContextFields } from "./RequestContext.js";
 import { type AuditSettings, resolveSettings } from "./settings.js";
@@ -84,6 +86,8 @@ export class AuditLogger {
   private readonly fullAttributes: boolean;
   private emittedSinceFlush = false;
   private closed = false;
+  /** Set once shutdown has written the writer's last checkpoint: nothing more reaches the sinks. */
+  private sinksClosed = false;
 
   constructor(options: AuditLoggerOptions = {}) {
     const settings = resolveSettings(options);
@@ -100,6 +104,10 @@ export class AuditLogger {
       this.otelLogger = this.provider.getLogger("auditx", VERSION);
       this.fullAttributes = settings.otlp !== null || settings.processors.length > 0;
     }
+    this.pipeline?.bind({
+      writeOwnEntry: (own) => this.writeOwnEntry(own),
+      emitCheckpoint: (line, record) => this.emitCheckpoint(line, record),
+    });
     loggers.add(this);
     installExitHooks();
   }
@@ -395,8 +403,13 @@ export class AuditLogger {
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
+    // Log calls fail from now on; a pruning under way still finishes (its announcement reaches every sink),
+    // then the writer's last checkpoint goes out while OTLP still runs.
     this.closed = true;
     loggers.delete(this);
+    await this.pipeline?.stopBackground();
+    this.pipeline?.sealCloseSync();
+    this.sinksClosed = true;
     if (this.provider) await this.provider.shutdown();
     else if (this.pipeline) await Promise.all(this.pipeline.processors.map((processor) => processor.shutdown()));
   }
@@ -407,6 +420,14 @@ export class AuditLogger {
       written: { audit: 0, security: 0, app: 0 },
       rotations: 0,
       errors: { write: 0, onAudit: 0, console: 0, hub: 0, report: 0 },
+      trail: {
+        compressed: 0,
+        pruned: 0,
+        prunedBytes: 0,
+        tornWrites: 0,
+        incidents: { removed: 0, renamed: 0, truncated: 0 },
+        legalHold: false,
+      },
     };
     return { ...base, rateLimitKeys: this.rateLimiter.size };
   }
@@ -495,16 +516,20 @@ export class AuditLogger {
   }
 
   /** Seals the entry's line when integrity is on, builds the entry and emits it to every sink. */
-  private commit(fields: AuditEntryFields, millis: number): AuditEntry {
+  private commit(fields: AuditEntryFields, millis: number, own = false): AuditEntry {
     const level = fields.level;
-    const pipeline = this.writablePipeline();
+    const pipeline = this.writablePipeline(own);
     let line = entryToJsonLine(fields);
     const chain = pipeline.chain;
     if (chain) {
       // Sealed before the entry is built (and frozen), so the entry carries its integrity fields.
       const sealed = chain.seal(line);
+      const integrity = sealed.integrity;
       line = sealed.line;
-      Object.assign(fields, sealed.integrity);
+      fields.chainId = integrity.chainId;
+      fields.seq = integrity.seq;
+      fields.prevHash = integrity.prevHash;
+      fields.hash = integrity.hash;
     }
     const entry = new AuditEntry(fields);
     const security = isSecurityLevel(level);
@@ -512,6 +537,32 @@ export class AuditLogger {
     this.emit({ kind: "audit", entry, line, security }, millis, level, entry.description, attributes);
     chain?.commit(entry);
     return entry;
+  }
+
+  /** @internal an entry about the trail or the logger itself (see ownEntry.ts), written like any other. */
+  writeOwnEntry(own: OwnEntry): AuditEntry | undefined {
+    if (this.sinksClosed) return undefined;
+    const millis = Date.now();
+    return this.commit(ownEntryFields(this.settings, own, millis), millis, true);
+  }
+
+  /** @internal a writer's signed checkpoint, for OTLP and other processors (never a trail line). */
+  emitCheckpoint(line: string, record: SignedRecord): void {
+    if (this.sinksClosed) return;
+    this.otelLogger.emit({
+      eventName: CHECKPOINT_EVENT_NAME,
+      timestamp: Date.parse(record.time),
+      severityNumber: SEVERITY_NUMBER[LogLevel.INFO],
+      severityText: LogLevel.INFO,
+      body: line,
+      attributes: {
+        [ATTR_STREAM]: CHECKPOINT_STREAM,
+        [CHECKPOINT_ATTRIBUTES.type]: record.type,
+        [CHECKPOINT_ATTRIBUTES.writer]: record.type === "checkpoint" ? record.writer : "",
+        [CHECKPOINT_ATTRIBUTES.number]: record.type === "checkpoint" ? record.n : record.epoch,
+      },
+      context: withCarriedRecord(context.active(), { kind: "checkpoint", line }),
+    });
   }
 
   /** An app.log message; `custom` (loggingCustom) writes the line with user and method. */
@@ -536,9 +587,10 @@ export class AuditLogger {
   }
 
   /** The pipeline that will write the next record; throws when there is none or it is closed. */
-  private writablePipeline(): AuditPipeline {
+  private writablePipeline(own = false): AuditPipeline {
     const pipeline = this.pipeline;
-    if (this.closed) throw new AuditWriteError(`${this.logDir}: the logger is shut down`, this.logDir);
+    // While shutting down, only the logger's own entries (a pruning finishing) are still written.
+    if (own ? this.sinksClosed : this.closed) throw new AuditWriteError(`${this.logDir}: the logger is shut down`, this.logDir);
     if (!pipeline) {
       throw new AuditConfigError(
         "configure({ loggerProvider }) was given a provider without auditx's processors: add createAuditProcessors(options) to it and pass them as `processors`",
@@ -548,7 +600,13 @@ export class AuditLogger {
     return pipeline;
   }
 
-  private emit(carried: CarriedRecord, millis: number, level: LogLevel, body: string, attributes: LogAttributes): void {
+  private emit(
+    carried: Exclude<CarriedRecord, { kind: "checkpoint" }>,
+    millis: number,
+    level: LogLevel,
+    body: string,
+    attributes: LogAttributes,
+  ): void {
     this.emittedSinceFlush = true;
     const severityNumber = SEVERITY_NUMBER[level];
     const emitContext = withCarriedRecord(context.active(), carried);

@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import type { AuditEntry } from "../entry/AuditEntry.js";
 import type { AuditAction, BusinessModule, LogLevel } from "../entry/enums.js";
@@ -89,6 +90,28 @@ export interface RateLimitOptions {
   maxKeys?: number;
 }
 
+export interface RetentionOptions {
+  /** Delete segments whose newest entry is older than this many days (PCI DSS 10.5.1: 365). */
+  days?: number;
+  /** Delete the oldest segments while a trail (live file included) takes more bytes than this. */
+  maxBytes?: number;
+}
+
+export interface IntegrityOptions {
+  /** HMAC key of the hash chain: lines cannot be re-sealed without it. */
+  key?: string;
+  /** Ed25519 private key (PEM text, a PEM file's path, or a KeyObject; `auditx keygen`) signing checkpoints. */
+  signingKey?: string | Buffer | KeyObject;
+  /** When checkpoints are signed (with a signing key): at least every `intervalMs` (default 60 s), every `records` lines (default 10,000), and at shutdown. */
+  checkpoints?: { intervalMs?: number; records?: number };
+  /**
+   * Evolve the signing key every epoch (`epochMs`, default one hour) and erase
+   * the old one, so whoever takes the machine cannot sign for earlier epochs.
+   * The first start needs `signingKey`; its key is then kept (evolving) in the log folder.
+   */
+  forwardSecure?: boolean | { epochMs?: number };
+}
+
 export interface AuditLoggerOptions {
   /** Folder of audit.jsonl, security.jsonl and app.log (default "logs"). */
   logDir?: string;
@@ -104,10 +127,26 @@ export interface AuditLoggerOptions {
    * is 0/false/off/no.
    */
   console?: boolean | ConsoleTarget;
-  /** Size at which a trail file rotates (default 10 MiB). */
+  /** Size at which a trail file rotates into a time-named segment (default 10 MiB). */
   maxFileBytes?: number;
-  /** Rotated backups kept per file (default 5). */
+  /**
+   * Rotated segments kept per file, the oldest deleted first, each deletion
+   * written into the trail and counted (default: every segment of audit.jsonl
+   * and security.jsonl is kept; app.log keeps 5). 0 disables rotation.
+   */
   backupCount?: number;
+  /**
+   * Deletes whole rotated segments of audit.jsonl and security.jsonl only as
+   * this says (default: never), oldest first, each deletion first written into
+   * the trail. A legal hold (`auditx hold on`) stops it.
+   */
+  retention?: RetentionOptions;
+  /** gzip rotated segments in the background (default true; `afterMs`: how long after their last write, default 60 s). */
+  compress?: boolean | { afterMs?: number };
+  /** Low-disk watermark: below this many bytes free, a WARNING in app.log and a SECURITY entry (default 100 MiB; 0 turns it off). */
+  minFreeBytes?: number;
+  /** Watch the folder so that a deleted, moved or truncated trail file is noticed at once (default true); it is also checked every second. */
+  watch?: boolean;
   /** Called with every audit entry after it is written; its errors go to app.log. */
   onAudit?: (entry: AuditEntry) => unknown;
   /** `alog*` resolve only after the line is fsync'ed (group commit: one fsync per tick). */
@@ -132,7 +171,7 @@ export interface AuditLoggerOptions {
    * Tamper evidence: each audit line carries chain_id, seq, prev_hash and hash
    * (a SHA-256 chain, or HMAC-SHA-256 with `key`); `auditx verify` checks it.
    */
-  integrity?: boolean | { key: string };
+  integrity?: boolean | IntegrityOptions;
   /** OTLP export: true for the defaults and OTEL_* variables, or settings. Also on with OTEL_LOGS_EXPORTER=otlp. */
   otlp?: boolean | OtlpOptions;
   /** Emit into this provider (which runs createAuditProcessors) instead of one of auditx's own. */

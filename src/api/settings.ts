@@ -4,6 +4,7 @@
  * of the logger and its pipeline reads these frozen settings; no default lives
  * anywhere else.
  */
+import type { KeyObject } from "node:crypto";
 import { hostname as osHostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Resource } from "@opentelemetry/resources";
@@ -12,6 +13,7 @@ import type { AuditEntry } from "../entry/AuditEntry.js";
 import { ATTR_SERVICE_NAME } from "../entry/attributes.js";
 import { AuditConfigError } from "../entry/errors.js";
 import { DEFAULT_LIMITS, type NormalizeLimits } from "../entry/normalize.js";
+import { loadPrivateKey } from "../integrity/signingKeys.js";
 import { createAuditResource, DEFAULT_SERVICE_NAME } from "../otlp/resource.js";
 import { isOtlpEnabled, type OtlpSettings, resolveOtlpSettings } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
@@ -19,7 +21,13 @@ import type { AuditLoggerOptions } from "./options.js";
 
 export const DEFAULT_LOG_DIR = "logs";
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
-const DEFAULT_BACKUP_COUNT = 5;
+/** app.log is not the audit trail: it keeps the original's 5 backups unless told otherwise. */
+const DEFAULT_APP_LOG_BACKUPS = 5;
+const DEFAULT_COMPRESS_AFTER_MS = 60_000;
+const DEFAULT_MIN_FREE_BYTES = 100 * 1024 * 1024;
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+const DEFAULT_CHECKPOINT_RECORDS = 10_000;
+const DEFAULT_EPOCH_MS = 3_600_000;
 /** The original auditX's default currency. */
 const DEFAULT_CURRENCY = "MMK";
 /** The original's trail file names. */
@@ -33,12 +41,38 @@ export interface RateLimitSettings {
   maxKeys: number;
 }
 
+/** When whole rotated segments of a trail may be deleted; nothing set: never. */
+export interface RetentionSettings {
+  days?: number;
+  maxBytes?: number;
+  /** Rotated segments kept (backupCount). */
+  keep?: number;
+}
+
+export interface IntegritySettings {
+  key?: string;
+  signingKey?: KeyObject;
+  /** Where the signing key was read from, when given as a file (forward security wants it gone after the first start). */
+  signingKeyPath?: string;
+  checkpoints: { intervalMs: number; records: number };
+  forwardSecure: { epochMs: number } | null;
+}
+
 export interface AuditSettings {
   /** Absolute path of the trail folder. */
   logDir: string;
   /** Absolute paths of the three trail files. */
   paths: { audit: string; security: string; app: string };
-  file: { maxBytes: number; backupCount: number; buffered: boolean };
+  /** Rotation size (0: no rotation) and write mode of every trail file. */
+  file: { maxBytes: number; buffered: boolean };
+  /** When rotated segments are deleted: audit.jsonl and security.jsonl, and app.log. */
+  retention: { audit: RetentionSettings; app: RetentionSettings };
+  /** gzip rotated segments this long after their last write; null: never. */
+  compressAfterMs: number | null;
+  /** Low-disk watermark in bytes free (0: off). */
+  minFreeBytes: number;
+  /** Watch the log folder for trail files deleted, moved or truncated under the writer. */
+  watch: boolean;
   /** The trail's `service` field ("" when none is configured anywhere). */
   service: string;
   hostname: string;
@@ -46,8 +80,8 @@ export interface AuditSettings {
   limits: NormalizeLimits;
   fsync: boolean;
   rateLimit: RateLimitSettings;
-  /** Hash-chain sealing of audit lines: null when off; `key` for HMAC. */
-  integrity: { key?: string } | null;
+  /** Hash-chain sealing of audit lines: null when off; `key` for HMAC; a signing key for checkpoints. */
+  integrity: IntegritySettings | null;
   /** The OTLP path, null when off. */
   otlp: OtlpSettings | null;
   console: ConsoleTarget | null;
@@ -66,6 +100,61 @@ function nonNegative(name: keyof AuditLoggerOptions, value: unknown, fallback: n
     throw new AuditConfigError(`${name} must be a number >= 0, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new AuditConfigError(`${name} must be a number > 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function retentionSettings(options: AuditLoggerOptions): RetentionSettings {
+  const retention = options.retention;
+  if (retention !== undefined && (retention === null || typeof retention !== "object")) {
+    throw new AuditConfigError("retention must be an object: { days, maxBytes }");
+  }
+  const policy: RetentionSettings = {};
+  if (retention?.days !== undefined) policy.days = positive("retention.days", retention.days, 0);
+  if (retention?.maxBytes !== undefined) policy.maxBytes = positive("retention.maxBytes", retention.maxBytes, 0);
+  if (options.backupCount !== undefined && options.backupCount > 0) policy.keep = Math.floor(options.backupCount);
+  return policy;
+}
+
+function compressAfter(option: AuditLoggerOptions["compress"]): number | null {
+  if (option === false) return null;
+  if (option === undefined || option === true) return DEFAULT_COMPRESS_AFTER_MS;
+  if (typeof option !== "object" || option === null) throw new AuditConfigError("compress must be true, false or { afterMs }");
+  if (option.afterMs === undefined) return DEFAULT_COMPRESS_AFTER_MS;
+  if (typeof option.afterMs !== "number" || !Number.isFinite(option.afterMs) || option.afterMs < 0) {
+    throw new AuditConfigError(`compress.afterMs must be a number >= 0, got ${JSON.stringify(option.afterMs)}`);
+  }
+  return option.afterMs;
+}
+
+function integritySettings(option: AuditLoggerOptions["integrity"]): IntegritySettings | null {
+  if (!option) return null;
+  const given = typeof option === "object" ? option : {};
+  if (given.key !== undefined && (typeof given.key !== "string" || given.key === "")) {
+    throw new AuditConfigError("integrity.key must be a non-empty string");
+  }
+  const forward = given.forwardSecure;
+  return {
+    key: given.key,
+    signingKey: given.signingKey === undefined ? undefined : loadPrivateKey(given.signingKey),
+    signingKeyPath:
+      typeof given.signingKey === "string" && !given.signingKey.includes("-----BEGIN") ? resolve(given.signingKey) : undefined,
+    checkpoints: {
+      intervalMs: positive("integrity.checkpoints.intervalMs", given.checkpoints?.intervalMs, DEFAULT_CHECKPOINT_INTERVAL_MS),
+      records: Math.floor(positive("integrity.checkpoints.records", given.checkpoints?.records, DEFAULT_CHECKPOINT_RECORDS)),
+    },
+    forwardSecure: forward
+      ? {
+          epochMs: positive("integrity.forwardSecure.epochMs", typeof forward === "object" ? forward.epochMs : undefined, DEFAULT_EPOCH_MS),
+        }
+      : null,
+  };
 }
 
 function rateLimitSettings(options: AuditLoggerOptions["rateLimit"] = {}): RateLimitSettings {
@@ -138,7 +227,7 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
   if (options.onAudit !== undefined && typeof options.onAudit !== "function") throw new AuditConfigError("onAudit must be a function");
   const logDir = resolve(options.logDir ?? DEFAULT_LOG_DIR);
   const maxBytes = nonNegative("maxFileBytes", options.maxFileBytes, DEFAULT_MAX_FILE_BYTES);
-  const backupCount = nonNegative("backupCount", options.backupCount, DEFAULT_BACKUP_COUNT);
+  const backupCount = nonNegative("backupCount", options.backupCount, Number.POSITIVE_INFINITY);
   const maxStringLength = nonNegative("maxStringLength", options.maxStringLength, DEFAULT_LIMITS.maxStringLength);
   const resource = createAuditResource({ serviceName: options.serviceName, hostname: options.hostname });
   const files = trailFiles(options);
@@ -149,14 +238,24 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
       security: join(logDir, files.security),
       app: join(logDir, files.app),
     },
-    file: { maxBytes, backupCount, buffered: options.buffered ?? false },
+    // backupCount 0 disables rotation, as in the original (and Python's RotatingFileHandler).
+    file: { maxBytes: backupCount === 0 ? 0 : maxBytes, buffered: options.buffered ?? false },
+    retention: {
+      audit: retentionSettings(options),
+      app: {
+        keep: options.backupCount !== undefined && options.backupCount > 0 ? Math.floor(options.backupCount) : DEFAULT_APP_LOG_BACKUPS,
+      },
+    },
+    compressAfterMs: compressAfter(options.compress),
+    minFreeBytes: nonNegative("minFreeBytes", options.minFreeBytes, DEFAULT_MIN_FREE_BYTES),
+    watch: options.watch ?? true,
     service: serviceOf(options, resource, env),
     hostname: options.hostname ?? osHostname(),
     currency: options.currency ?? DEFAULT_CURRENCY,
     limits: { ...DEFAULT_LIMITS, maxStringLength },
     fsync: options.fsync ?? false,
     rateLimit: rateLimitSettings(options.rateLimit),
-    integrity: options.integrity ? (typeof options.integrity === "object" ? { key: options.integrity.key } : {}) : null,
+    integrity: integritySettings(options.integrity),
     otlp: isOtlpEnabled(options.otlp, env) ? resolveOtlpSettings(options.otlp === undefined ? true : (options.otlp as true)) : null,
     console: consoleTarget(options.console, env),
     onAudit: options.onAudit ?? null,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `auditx <command>`: demo, ui, verify, import, help. */
+/** `auditx <command>`: demo, ui, verify, import, keygen, hold, help. */
 import { describeError } from "./describeError.js";
 
 const USAGE = `Usage: auditx <command> [options]
@@ -9,11 +9,14 @@ Commands:
   ui   [--log-dir logs] [--host 127.0.0.1] [--port 8080] [--api-key KEY] [--no-realtime]
        [--audit-log-file audit.jsonl] [--security-log-file security.jsonl]
                                                   serve the read-only viewer over a log folder
-  verify [--log-dir logs] [--file audit.jsonl] [--key KEY] [--json]
-                                                  check the hash chains of a trail written with integrity on
+  verify [--log-dir logs] [--file audit.jsonl] [--key KEY] [--public-key FILE] [--checkpoints FILE] [--json]
+                                                  check a trail written with integrity on for tampering
   import FILE... [--log-dir logs] [--map col=field,...] [--dry-run] ...
                                                   move a legacy audit table (CSV / JSON Lines) into the trail,
                                                   keeping each record's time (auditx import --help)
+  keygen [--out DIR] [--name NAME]                write an Ed25519 key pair for signed checkpoints
+  hold on|off|status [--log-dir logs] [--reason TEXT]
+                                                  a legal hold: no segment of the folder is pruned
   help                                            this text
 `;
 
@@ -35,6 +38,14 @@ async function main(argv: string[]): Promise<number> {
     case "verify": {
       const { runVerifyCommand } = await import("./verify.js");
       return runVerifyCommand(rest);
+    }
+    case "keygen": {
+      const { runKeygenCommand } = await import("./keygen.js");
+      return runKeygenCommand(rest);
+    }
+    case "hold": {
+      const { runHoldCommand } = await import("./hold.js");
+      return runHoldCommand(rest);
     }
     case undefined:
     case "help":

@@ -46,3 +46,18 @@ export const EVENT_NAME: Readonly<Record<Stream, string>> = {
   security: "auditx.security",
   app: "auditx.app",
 };
+
+/**
+ * A writer's signed checkpoint travels over OTLP as a record of its own
+ * (`auditx.stream` = "checkpoint", body = the digest-file line as signed), so
+ * that the SIEM keeps copies of them off the host. It is not an audit entry:
+ * trail files, callbacks and the hub leave it alone.
+ */
+export const CHECKPOINT_STREAM = "checkpoint";
+export const CHECKPOINT_EVENT_NAME = "auditx.checkpoint";
+/** The attributes of a checkpoint record (it carries no entry fields). */
+export const CHECKPOINT_ATTRIBUTES = {
+  type: "auditx.checkpoint.type",
+  writer: "auditx.checkpoint.writer",
+  number: "auditx.checkpoint.n",
+} as const;

@@ -162,6 +162,11 @@ export function isAuditxRecord(record: ReadableLogRecord): boolean {
   return typeof record.attributes[A.ATTR_STREAM] === "string";
 }
 
+/** Whether a record is a writer's checkpoint (not an entry of any trail file). */
+export function isCheckpointRecord(record: ReadableLogRecord): boolean {
+  return record.attributes[A.ATTR_STREAM] === A.CHECKPOINT_STREAM;
+}
+
 /** The stream a record belongs to: its `auditx.stream` attribute, or its level. */
 export function streamOfRecord(record: ReadableLogRecord): A.Stream {
   const stream = record.attributes[A.ATTR_STREAM];

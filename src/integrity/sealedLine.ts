@@ -6,15 +6,24 @@
 import type { IntegrityFields } from "../entry/fields.js";
 import { jsonString } from "../entry/jsonl.js";
 
+/** The chain id as a JSON string of the last chain sealed for (a writer seals for one chain). */
+let quotedFor = "";
+let quoted = '""';
+
 /** A line from entryToJsonLine with its integrity fields appended; `hash` is computed here. */
 export function sealLine(
   line: string,
   link: Omit<IntegrityFields, "hash">,
   hashOf: (content: string) => string,
 ): { line: string; integrity: IntegrityFields } {
-  const content = `${line.slice(0, -2)},"chain_id":${jsonString(link.chainId)},"seq":${link.seq},"prev_hash":"${link.prevHash}"}`;
-  const hash = hashOf(content);
-  return { line: `${content.slice(0, -1)},"hash":"${hash}"}\n`, integrity: { ...link, hash } };
+  if (link.chainId !== quotedFor) {
+    quotedFor = link.chainId;
+    quoted = jsonString(link.chainId);
+  }
+  // Built from parts, so that the line's text is copied once to hash it and once to write it.
+  const head = `${line.slice(0, -2)},"chain_id":${quoted},"seq":${link.seq},"prev_hash":"${link.prevHash}"`;
+  const hash = hashOf(`${head}}`);
+  return { line: `${head},"hash":"${hash}"}\n`, integrity: { chainId: link.chainId, seq: link.seq, prevHash: link.prevHash, hash } };
 }
 
 /** The content and recorded hash of a sealed line (the inverse of sealLine), or undefined for an unsealed one. */

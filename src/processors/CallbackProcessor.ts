@@ -2,7 +2,7 @@ import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
 import type { AuditEntry } from "../entry/AuditEntry.js";
 import { Stream } from "../entry/attributes.js";
-import { entryFromLogRecord, isAuditxRecord, streamOfRecord } from "../entry/otel.js";
+import { entryFromLogRecord, isAuditxRecord, isCheckpointRecord, streamOfRecord } from "../entry/otel.js";
 import { carriedRecord } from "./RecordCarrier.js";
 
 /** How long flush and shutdown wait for async callbacks: within the SDK's 30 s forceFlush timeout, so flush() reports rather than rejects. */
@@ -30,7 +30,7 @@ export class CallbackProcessor implements LogRecordProcessor {
       if (carried.kind !== "audit") return;
       entry = carried.entry;
     } else {
-      if (!isAuditxRecord(record) || streamOfRecord(record) === Stream.APP) return;
+      if (!isAuditxRecord(record) || isCheckpointRecord(record) || streamOfRecord(record) === Stream.APP) return;
       entry = entryFromLogRecord(record);
     }
     try {

@@ -96,7 +96,7 @@ export class ConsoleProcessor implements LogRecordProcessor {
 
   onEmit(_record: SdkLogRecord, context?: Context): void {
     const carried = carriedRecord(context);
-    if (!carried) return;
+    if (!carried || carried.kind === "checkpoint") return;
     try {
       this.target.write(
         carried.kind === "audit" ? formatConsoleLine(carried.entry, this.colour) : formatConsoleMessage(carried.message, this.colour),

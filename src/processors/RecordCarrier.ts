@@ -25,7 +25,9 @@ export type CarriedRecord =
       /** Whether the line also goes to security.jsonl. */
       readonly security: boolean;
     }
-  | { readonly kind: "app"; readonly message: AppMessage };
+  | { readonly kind: "app"; readonly message: AppMessage }
+  /** A writer's signed checkpoint, for OTLP only (the digest file already has it). */
+  | { readonly kind: "checkpoint"; readonly line: string };
 
 /** The emit Context of a record, carrying it. */
 export function withCarriedRecord(context: Context, record: CarriedRecord): Context {

@@ -2,7 +2,14 @@ import type { Context } from "@opentelemetry/api";
 import type { LogRecordProcessor, SdkLogRecord } from "@opentelemetry/sdk-logs";
 import { Stream } from "../entry/attributes.js";
 import { entryToJsonLine } from "../entry/jsonl.js";
-import { appMessageFromLogRecord, entryFromLogRecord, isAuditxRecord, isSecurityLevel, streamOfRecord } from "../entry/otel.js";
+import {
+  appMessageFromLogRecord,
+  entryFromLogRecord,
+  isAuditxRecord,
+  isCheckpointRecord,
+  isSecurityLevel,
+  streamOfRecord,
+} from "../entry/otel.js";
 import type { AppLogExporter } from "../exporters/AppLogExporter.js";
 import type { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
 import type { IntegrityChain } from "../integrity/IntegrityChain.js";
@@ -36,9 +43,9 @@ export class StreamRouter implements LogRecordProcessor {
     if (carried?.kind === "app") {
       this.targets.app.write(carried.message);
       this.written.app++;
-    } else if (carried) {
+    } else if (carried?.kind === "audit") {
       this.writeAudit(carried.line, carried.security);
-    } else if (isAuditxRecord(record)) {
+    } else if (!carried && isAuditxRecord(record) && !isCheckpointRecord(record)) {
       // A record from other code: only those that declare an auditx stream belong in the trail.
       this.routeForeign(record);
     }
@@ -61,7 +68,8 @@ export class StreamRouter implements LogRecordProcessor {
     chain.commit(sealed.integrity);
   }
 
-  private writeAudit(line: string, security: boolean): void {
+  /** Writes one audit line (already sealed when integrity is on) to audit.jsonl, and security.jsonl too when `security`. */
+  writeAudit(line: string, security: boolean): void {
     this.targets.audit.writeLine(line);
     this.written.audit++;
     if (security) {

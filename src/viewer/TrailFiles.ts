@@ -1,6 +1,9 @@
 import { isUtf8 } from "node:buffer";
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { readSegmentChunks } from "../trail/segmentReader.js";
 import { listTrailSegments } from "../trail/segments.js";
 import type { TrailEntry } from "./TrailSource.js";
 
@@ -17,6 +20,7 @@ export interface EntrySink {
 /** One file of the trail, known by its inode so that a rename (rotation) keeps its identity. */
 interface TrackedFile {
   id: number;
+  /** The segment's id (its name without `.gz`), or the live file's name. */
   name: string;
   key: string;
   fd: number;
@@ -74,9 +78,20 @@ export class TrailFiles {
     if (this.closed) return;
     const seen = new Set<TrackedFile>();
     const order: TrackedFile[] = [];
-    for (const { name, path, live, compressed } of listTrailSegments(this.dir, this.baseName)) {
-      // Compressed segments are read by the trail readers that stream them; this index maps byte offsets of plain files.
-      if (compressed) continue;
+    const byName = new Map<string, TrackedFile>();
+    for (const file of this.files.values()) byName.set(file.name, file);
+    for (const { name, id, path, live, compressed } of listTrailSegments(this.dir, this.baseName)) {
+      if (compressed) {
+        // The same bytes as the plain segment: one read already stays readable through the descriptor held
+        // (the index maps byte offsets); one found compressed is inflated once into a file of its own.
+        const file = byName.get(id) ?? (await this.openCompressed(id, path));
+        if (this.closed) return;
+        if (!file) continue;
+        file.missing = 0;
+        if (!seen.has(file)) order.push(file);
+        seen.add(file);
+        continue;
+      }
       let key: string;
       try {
         const stat = statSync(path);
@@ -132,6 +147,51 @@ export class TrailFiles {
       }
       if (size > file.readOffset) await this.readAppended(file);
     }
+  }
+
+  /**
+   * A compressed segment inflated into an unlinked temporary file (so the index
+   * reads its entries by offset as any other's, and the space is freed when the
+   * viewer closes or the segment is pruned); undefined when it cannot be read.
+   */
+  private async openCompressed(id: string, path: string): Promise<TrackedFile | undefined> {
+    let fd: number;
+    const dir = mkdtempSync(join(tmpdir(), "auditx-viewer-segment-"));
+    try {
+      fd = openSync(join(dir, id), "w+", 0o600);
+    } catch {
+      return undefined;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    try {
+      let at = 0;
+      for await (const chunk of readSegmentChunks({ path, compressed: true })) {
+        for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, at + done);
+        at += chunk.length;
+        if (this.closed) break;
+      }
+    } catch {
+      closeQuietly(fd);
+      return undefined; // pruned meanwhile, or damaged: the next listing decides
+    }
+    if (this.closed) {
+      closeQuietly(fd);
+      return undefined;
+    }
+    const file: TrackedFile = {
+      id: this.nextFileId++,
+      name: id,
+      key: `gz:${id}`,
+      fd,
+      readOffset: 0,
+      malformed: 0,
+      active: false,
+      missing: 0,
+    };
+    this.files.set(file.key, file);
+    this.filesById.set(file.id, file);
+    return file;
   }
 
   private forget(file: TrackedFile): void {

@@ -1,8 +1,10 @@
 /** Shared helpers of the core tests: temp log folders and reading the trail files back. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { listTrailSegments } from "../../src/trail/segments.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 export const FIXTURES = join(ROOT, "test", "fixtures");
@@ -14,10 +16,16 @@ export function tempDir(prefix = "auditx-core-"): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The raw lines of a file (no trailing empty line), [] when it does not exist. */
+/** The text of a trail file, inflated when it is a compressed segment. */
+export function readText(path: string): string {
+  const data = readFileSync(path);
+  return (path.endsWith(".gz") ? gunzipSync(data) : data).toString("utf8");
+}
+
+/** The raw lines of a file (no trailing empty line), [] when it does not exist; `.gz` segments are inflated. */
 export function rawLines(path: string): string[] {
   if (!existsSync(path)) return [];
-  const text = readFileSync(path, "utf8");
+  const text = readText(path);
   if (text === "") return [];
   const lines = text.split("\n");
   if (lines.at(-1) === "") lines.pop();
@@ -35,15 +43,9 @@ export function readJsonl(path: string): Record<string, unknown>[] {
   });
 }
 
-/** A trail file and its backups (name, name.1, name.2 ...), oldest first. */
+/** A trail file and its segments (time-named, compressed or not, and legacy numbered backups), oldest first. */
 export function trailFiles(dir: string, name: string): string[] {
-  const backups = readdirSync(dir)
-    .filter((file) => file.startsWith(`${name}.`) && /^\d+$/.test(file.slice(name.length + 1)))
-    .map((file) => Number(file.slice(name.length + 1)))
-    .sort((a, b) => b - a)
-    .map((n) => join(dir, `${name}.${n}`));
-  const current = join(dir, name);
-  return existsSync(current) ? [...backups, current] : backups;
+  return listTrailSegments(dir, name).map((segment) => segment.path);
 }
 
 /** Every record of a JSONL trail, backups included, oldest file first. */
