@@ -22,7 +22,17 @@ const value = (name) => {
 const records = Number(value("records") ?? 20_000);
 const previous = value("previous") === undefined ? undefined : resolve(value("previous"));
 const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.meta.url));
-const all = ["raw", "pino", "auditx", "auditx-otel", "auditx-buffered", "auditx-integrity", ...(previous ? ["auditx-previous"] : [])];
+const all = [
+  "raw",
+  "pino",
+  "pino-redact",
+  "auditx",
+  "auditx-noredact",
+  "auditx-otel",
+  "auditx-buffered",
+  "auditx-integrity",
+  ...(previous ? ["auditx-previous"] : []),
+];
 const variants = value("variants")?.split(",") ?? all;
 
 try {
@@ -67,3 +77,7 @@ for (const variant of variants) {
   );
 }
 console.log("\nA ratio above 1 means the variant does less work per record than the baseline.");
+if (perRecord.has("auditx") && perRecord.has("auditx-noredact")) {
+  const ratio = perRecord.get("auditx-noredact") / perRecord.get("auditx");
+  console.log(`redaction: auditx with the default rules runs at ${ratio.toFixed(2)}x of auditx without redaction (instructions)`);
+}

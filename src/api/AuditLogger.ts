@@ -9,7 +9,8 @@ import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } fr
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
 import type { AuditEntryFields } from "../entry/fields.js";
 import { type ImportOptions, importedEntryFields } from "../entry/importedEntry.js";
-import { entryToJsonLine } from "../entry/jsonl.js";
+import type { JsonObject } from "../entry/json.js";
+import { entryToJsonLine, isEmptyMap } from "../entry/jsonl.js";
 import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
 import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
 import { formatTimestamp } from "../internal/timestamp.js";
@@ -494,9 +495,10 @@ export class AuditLogger {
     return this.commit(fields, millis);
   }
 
-  /** Seals the entry's line when integrity is on, builds the entry and emits it to every sink. */
+  /** Redacts the entry's fields, seals its line when integrity is on, builds the entry and emits it to every sink. */
   private commit(fields: AuditEntryFields, millis: number): AuditEntry {
     const level = fields.level;
+    this.settings.redact?.redactEntry(fields);
     const pipeline = this.writablePipeline();
     let line = entryToJsonLine(fields);
     const chain = pipeline.chain;
@@ -517,21 +519,28 @@ export class AuditLogger {
   /** An app.log message; `custom` (loggingCustom) writes the line with user and method. */
   private writeApp(level: LogLevel, message: unknown, fields?: Record<string, unknown>, custom?: { user: unknown; method: unknown }): void {
     const ctx = currentContext() ?? NO_CONTEXT;
-    const max = this.settings.limits.maxStringLength;
+    const { limits, redact } = this.settings;
+    const max = limits.maxStringLength;
+    const text = toText(message, max);
+    let extra: JsonObject | undefined;
+    if (fields && Object.keys(fields).length > 0) {
+      // Normalised here when redacting (redaction works on the JSON form) or when attributes carry the fields.
+      if (redact) {
+        const normalized = toJsonObject(fields, limits);
+        extra = normalized && redact.redactFields(normalized);
+      } else if (this.fullAttributes) extra = toJsonObject(fields, limits);
+    }
     const appMessage: AppMessage = {
       millis: Date.now(),
       level,
       user: toText(custom?.user ?? ctx.user ?? "SYSTEM", max),
       method: upperCased(toText(custom?.method ?? ctx.method, max)) || "N/A",
-      message: toText(message, max),
-      fields: fields && Object.keys(fields).length > 0 ? fields : undefined,
+      message: redact ? redact.redactText(text) : text,
+      fields: redact ? (extra && !isEmptyMap(extra) ? extra : undefined) : fields && Object.keys(fields).length > 0 ? fields : undefined,
       custom: custom !== undefined,
     };
     this.writablePipeline();
-    const attributes = appMessageAttributes(
-      appMessage,
-      appMessage.fields && this.fullAttributes ? toJsonObject(appMessage.fields, this.settings.limits) : undefined,
-    );
+    const attributes = appMessageAttributes(appMessage, this.fullAttributes && extra && !isEmptyMap(extra) ? extra : undefined);
     this.emit({ kind: "app", message: appMessage }, appMessage.millis, level, appMessage.message, attributes);
   }
 

@@ -64,6 +64,7 @@ export class AuditPipeline {
       security: this.security,
       app: this.app,
       chain: this.chain,
+      redact: settings.redact,
       beforeClose: () => Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown()]),
     });
     const processors: LogRecordProcessor[] = [this.router];

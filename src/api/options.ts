@@ -1,9 +1,11 @@
 import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import type { AuditEntry } from "../entry/AuditEntry.js";
 import type { AuditAction, BusinessModule, LogLevel } from "../entry/enums.js";
+import type { RedactOption } from "../entry/redaction/RedactOptions.js";
 import type { OtlpOptions } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
 
+export type { RedactCensor, RedactOption, RedactOptions, RedactRule } from "../entry/redaction/RedactOptions.js";
 export type { OtlpOptions } from "../otlp/settings.js";
 
 /** A level as the enum gives it, or in lower case as the original accepted it. */
@@ -126,6 +128,14 @@ export interface AuditLoggerOptions {
   hostname?: string;
   /** Brute-force detection of logSecurity and checkRateLimit(). */
   rateLimit?: RateLimitOptions;
+  /**
+   * Redaction, applied to every entry before any sink sees it (trail files,
+   * OTLP, onAudit, the hub and viewer, the console). On by default with the
+   * default list of secret names (passwords, tokens, secrets, API keys,
+   * authorization, cookies, cvv, pin, otp, card numbers); a list of paths
+   * adds to it; `false` turns redaction off entirely.
+   */
+  redact?: RedactOption;
   /** Longest string field kept whole (default 32 KiB); longer ones are cut and marked. */
   maxStringLength?: number;
   /**

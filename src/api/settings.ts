@@ -12,6 +12,7 @@ import type { AuditEntry } from "../entry/AuditEntry.js";
 import { ATTR_SERVICE_NAME } from "../entry/attributes.js";
 import { AuditConfigError } from "../entry/errors.js";
 import { DEFAULT_LIMITS, type NormalizeLimits } from "../entry/normalize.js";
+import { Redactor } from "../entry/redaction/Redactor.js";
 import { createAuditResource, DEFAULT_SERVICE_NAME } from "../otlp/resource.js";
 import { isOtlpEnabled, type OtlpSettings, resolveOtlpSettings } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
@@ -44,6 +45,8 @@ export interface AuditSettings {
   hostname: string;
   currency: string;
   limits: NormalizeLimits;
+  /** The compiled redaction rules; null when `redact: false`. */
+  redact: Redactor | null;
   fsync: boolean;
   rateLimit: RateLimitSettings;
   /** Hash-chain sealing of audit lines: null when off; `key` for HMAC. */
@@ -154,6 +157,7 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
     hostname: options.hostname ?? osHostname(),
     currency: options.currency ?? DEFAULT_CURRENCY,
     limits: { ...DEFAULT_LIMITS, maxStringLength },
+    redact: Redactor.compile(options.redact),
     fsync: options.fsync ?? false,
     rateLimit: rateLimitSettings(options.rateLimit),
     integrity: options.integrity ? (typeof options.integrity === "object" ? { key: options.integrity.key } : {}) : null,
