@@ -55,6 +55,7 @@ describe("OTLP credentials", () => {
     const receiver = await new OtlpReceiver().start();
     try {
       logger = createLogger({
+        auditLifecycle: false,
         logDir: dir,
         otlp: { url: withCredentials(receiver.origin), headers: { Authorization: `Bearer ${HEADER}` }, scheduledDelayMillis: 20 },
       });
@@ -66,7 +67,11 @@ describe("OTLP credentials", () => {
       expect(headers.authorization).toBe(`Bearer ${HEADER}`);
       expect(receiver.requests[0]!.path).toBe(`/v1/logs?token=${TOKEN}&tenant=erp`);
       await logger.shutdown();
-      logger = createLogger({ logDir: dir, otlp: { url: withCredentials(receiver.origin), scheduledDelayMillis: 20 } });
+      logger = createLogger({
+        auditLifecycle: false,
+        logDir: dir,
+        otlp: { url: withCredentials(receiver.origin), scheduledDelayMillis: 20 },
+      });
       logger.log("with Basic auth");
       await logger.flush();
       await receiver.waitForRecords(2);
@@ -84,6 +89,7 @@ describe("OTLP credentials", () => {
     const origin = receiver.origin;
     await receiver.stop();
     logger = createLogger({
+      auditLifecycle: false,
       logDir: dir,
       otlp: { url: withCredentials(origin), headers: { Authorization: `Bearer ${HEADER}` }, timeoutMillis: 300, scheduledDelayMillis: 20 },
     });
@@ -114,6 +120,7 @@ describe("OTLP credentials", () => {
     try {
       const origin = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
       logger = createLogger({
+        auditLifecycle: false,
         logDir: dir,
         otlp: { url: withCredentials(origin), headers: { Authorization: `Bearer ${HEADER}` }, scheduledDelayMillis: 20 },
       });
@@ -139,7 +146,7 @@ describe("OTLP credentials", () => {
       `http//${USER}:${PASSWORD}@collector?token=${TOKEN}`,
     ]) {
       try {
-        createLogger({ logDir: dir, otlp: { url } });
+        createLogger({ auditLifecycle: false, logDir: dir, otlp: { url } });
         errors.push("accepted");
       } catch (error) {
         expect(error).toBeInstanceOf(AuditConfigError);

@@ -145,6 +145,14 @@ export interface AuditLoggerOptions {
   integrity?: boolean | { key: string };
   /** OTLP export: true for the defaults and OTEL_* variables, or settings. Also on with OTEL_LOGS_EXPORTER=otlp. */
   otlp?: boolean | OtlpOptions;
+  /**
+   * The logger writes its own lifecycle to the trail (default true): a
+   * START entry with the effective configuration (secrets removed) before its
+   * first entry, STOP at shutdown() or process exit, CONFIGURE when
+   * configure() replaces it, and OTLP turned on or off. They are SECURITY
+   * entries of user "auditx", entity type "auditx".
+   */
+  auditLifecycle?: boolean;
   /** Emit into this provider (which runs createAuditProcessors) instead of one of auditx's own. */
   loggerProvider?: LoggerProvider;
   /** More processors for auditx's own provider, after its own. */

@@ -6,7 +6,7 @@
  */
 
 import { redactUrlQuery } from "../../internal/queryParameters.js";
-import { isDefaultSecretName, NameCache } from "../../internal/secretNames.js";
+import { isDefaultSecretName } from "../../internal/secretNames.js";
 import { AuditConfigError } from "../errors.js";
 import { type AuditEntryFields, ENTRY_FIELDS } from "../fields.js";
 import type { JsonObject, JsonValue } from "../json.js";
@@ -49,6 +49,7 @@ for (const field of ENTRY_FIELDS) {
 const PAN_TEXT_FIELDS: readonly TextField[] = ["description", "referenceNo", "entityId", "endpoint"];
 
 const MAX_SEGMENTS = 64;
+const NAME_CACHE_LIMIT = 8192;
 const NO_STATES: readonly number[] = [];
 
 interface PathRule {
@@ -65,7 +66,11 @@ interface Hit {
   readonly key: string;
 }
 
-/** The state of one map's walk: where it is, and how secrets are paired across old and new values. */
+/**
+ * Where a walk is, for censors that take the path and for pairing secrets
+ * across old and new values; the common walk (no such censor, no pair) has
+ * none and allocates nothing.
+ */
 interface Walk {
   readonly root: string;
   readonly path: (string | number)[];
@@ -101,7 +106,10 @@ export class Redactor {
   private readonly removedMaps = new Set<MapField>();
   /** Names redacted wherever they occur: the user's bare names first, then the default list. */
   private readonly nameRules: { readonly segment: PathSegment; readonly censor: Censor }[] = [];
-  private readonly names: NameCache<Censor | null>;
+  /** The verdict on each key name seen so far (null: not a secret name); see learnName. */
+  private readonly names = new Map<string, Censor | null>();
+  /** Whether a censor takes the path (a function): only then is the path of a plain walk kept. */
+  private readonly pathCensors: boolean;
   private readonly initialStates: Record<MapField, readonly number[]>;
 
   private constructor(options: RedactOptions) {
@@ -120,7 +128,7 @@ export class Redactor {
     if (!Array.isArray(paths)) throw new AuditConfigError("redact.paths must be an array of paths or { path, censor } rules");
     this.rules = paths.map((item, index) => this.compileRule(item, index));
     for (const rule of this.rules) this.place(rule);
-    this.names = new NameCache((name) => this.nameVerdict(name));
+    this.pathCensors = this.censor.kind === "function" || this.rules.some((rule) => rule.censor.kind === "function");
     this.initialStates = {
       oldValues: this.mapRules.oldValues.map((_, index) => index * MAX_SEGMENTS),
       newValues: this.mapRules.newValues.map((_, index) => index * MAX_SEGMENTS),
@@ -217,14 +225,22 @@ export class Redactor {
 
   /** The secret-name verdict on a key or parameter name: its censor, or null. */
   censorOfName(name: string): Censor | null {
-    return this.names.get(name);
+    return this.names.get(name) ?? this.learnName(name);
+  }
+
+  /** The verdict on a key name not seen before, remembered (up to a bound: keys of an ERP repeat). */
+  private learnName(name: string): Censor | null {
+    const verdict = this.nameVerdict(name);
+    if (this.names.size >= NAME_CACHE_LIMIT) this.names.clear();
+    this.names.set(name, verdict);
+    return verdict;
   }
 
   /** An endpoint with the values of secret query parameters censored. */
   redactEndpoint(endpoint: string): string {
     return redactUrlQuery(
       endpoint,
-      (name) => this.names.get(name),
+      (name) => this.censorOfName(name),
       (censor, value) => {
         const censored = censor.apply(value, "endpoint");
         return censored === undefined ? undefined : asText(censored);
@@ -234,20 +250,21 @@ export class Redactor {
 
   /** The rules in effect, for the logger's start entry (never a censor's key). */
   describe(): JsonObject {
-    const description: JsonObject = { defaults: this.defaults, censor: this.censor.kind, pan: this.pan };
+    // "maskCards", not "pan": the entry carrying this description is redacted too, and "pan" is a secret name.
+    const description: JsonObject = { defaults: this.defaults, censor: this.censor.kind, maskCards: this.pan };
     if (this.keep.size > 0) description.keep = [...this.keep];
     if (this.rules.length > 0) description.paths = this.rules.map((rule) => ({ path: rule.path, censor: rule.censor.kind }));
     return description;
   }
 
   private redactMap(map: JsonObject, field: MapField, mode?: "record" | "compare", hits?: Map<string, Hit>): void {
-    const walk: Walk = { root: MAP_ROOT[field], path: [], mode, hits };
-    this.redactObject(map, this.initialStates[field], this.mapRules[field], walk);
+    const walk: Walk | null = mode || this.pathCensors ? { root: MAP_ROOT[field], path: [], mode, hits } : null;
+    this.redactObject(map, this.initialStates[field], this.mapRules[field], walk, MAP_ROOT[field]);
   }
 
-  private redactObject(object: JsonObject, states: readonly number[], rules: readonly PathRule[], walk: Walk): void {
+  private redactObject(object: JsonObject, states: readonly number[], rules: readonly PathRule[], walk: Walk | null, root: string): void {
+    const names = this.names;
     for (const key in object) {
-      const value = object[key] as JsonValue;
       let censor: Censor | null = null;
       let next = NO_STATES;
       if (states.length > 0) {
@@ -255,16 +272,20 @@ export class Redactor {
         censor = step.match;
         next = step.next;
       }
-      censor ??= this.names.get(key);
+      if (censor === null) {
+        censor = names.get(key) as Censor | null;
+        if (censor === undefined) censor = this.learnName(key);
+      }
+      const value = object[key] as JsonValue;
       if (censor !== null) {
-        walk.path.push(key);
-        this.censorAt(object, key, value, censor, walk);
-        walk.path.pop();
-      } else if (value !== null && typeof value === "object") {
-        walk.path.push(key);
-        if (Array.isArray(value)) this.redactArray(value, next, rules, walk);
-        else this.redactObject(value, next, rules, walk);
-        walk.path.pop();
+        walk?.path.push(key);
+        this.censorAt(object, key, value, censor, walk, root);
+        walk?.path.pop();
+      } else if (typeof value === "object" && value !== null) {
+        walk?.path.push(key);
+        if (Array.isArray(value)) this.redactArray(value, next, rules, walk, root);
+        else this.redactObject(value, next, rules, walk, root);
+        walk?.path.pop();
       } else if (this.pan && typeof value === "string") {
         const masked = maskCardNumbers(value);
         if (masked !== value) setOwn(object, key, masked);
@@ -273,14 +294,14 @@ export class Redactor {
   }
 
   /** Arrays are looked through: each item is at the array's own place in a path. */
-  private redactArray(array: JsonValue[], states: readonly number[], rules: readonly PathRule[], walk: Walk): void {
+  private redactArray(array: JsonValue[], states: readonly number[], rules: readonly PathRule[], walk: Walk | null, root: string): void {
     for (let i = 0; i < array.length; i++) {
       const item = array[i] as JsonValue;
       if (item !== null && typeof item === "object") {
-        walk.path.push(i);
-        if (Array.isArray(item)) this.redactArray(item, states, rules, walk);
-        else this.redactObject(item, states, rules, walk);
-        walk.path.pop();
+        walk?.path.push(i);
+        if (Array.isArray(item)) this.redactArray(item, states, rules, walk, root);
+        else this.redactObject(item, states, rules, walk, root);
+        walk?.path.pop();
       } else if (this.pan && typeof item === "string") {
         array[i] = maskCardNumbers(item);
       }
@@ -317,7 +338,13 @@ export class Redactor {
     return { match, next };
   }
 
-  private censorAt(container: JsonObject, key: string, value: JsonValue, censor: Censor, walk: Walk): void {
+  private censorAt(container: JsonObject, key: string, value: JsonValue, censor: Censor, walk: Walk | null, root: string): void {
+    if (walk === null) {
+      const censored = censor.apply(value, root);
+      if (censored === undefined) delete container[key];
+      else setOwn(container, key, censored);
+      return;
+    }
     const relative = walk.path.join(".");
     let censored = censor.apply(value, `${walk.root}.${relative}`);
     if (walk.mode === "record") {
