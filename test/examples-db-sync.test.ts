@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readAllJsonl, ROOT, tempDir } from "./support/core-trail.js";
+import { ROOT, readAllJsonl, tempDir } from "./support/core-trail.js";
 import { runExample } from "./support/integration-example.js";
 import { auditEntries } from "./support/integration-trail.js";
 
