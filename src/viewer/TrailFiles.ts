@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { listTrailSegments } from "../trail/segments.js";
 import type { TrailEntry } from "./TrailSource.js";
-import { TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
+import { readLineEnd, TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
 import { exceedsDepth } from "./viewableEntry.js";
 
 /** Where the entries read from the files go. */
@@ -195,7 +195,8 @@ export class TrailFiles {
         const { end, terminated } = skipLine(file.fd, position + read, buffer);
         // A line still being written (no newline yet in the live file) is read once it is whole.
         if (!terminated && file.active) break;
-        this.sink.entry(file.id, position, end - position, truncatedEntry(prefix, end - position, this.maxLineBytes));
+        const suffix = readLineEnd(file.fd, position, end - position);
+        this.sink.entry(file.id, position, end - position, truncatedEntry(prefix, suffix, end - position, this.maxLineBytes));
         file.truncated++;
         consumed = end - position;
       }

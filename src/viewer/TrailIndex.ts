@@ -8,7 +8,7 @@ import { TextSearch } from "./TextSearch.js";
 import { bucketOf, type HistogramRequest, histogramLayout, type TimeHistogram } from "./TimeHistogram.js";
 import { TrailFiles } from "./TrailFiles.js";
 import type { EntriesSince, TrailEntry, TrailScope, TrailStats } from "./TrailSource.js";
-import { TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
+import { readLineEnd, TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
 
 export interface TrailIndexOptions {
   /** Entries kept in memory; past it the oldest 10% are forgotten (default 5,000,000, about 65 bytes each). */
@@ -281,8 +281,9 @@ export class TrailIndex {
     if (fd < 0) return null;
     const prefix = Buffer.allocUnsafe(TRUNCATED_PREFIX_BYTES);
     try {
-      const read = readSync(fd, prefix, 0, prefix.length, this.store.offset[ordinal]!);
-      return truncatedEntry(prefix.toString("utf8", 0, read), length, this.maxLineBytes);
+      const offset = this.store.offset[ordinal]!;
+      const read = readSync(fd, prefix, 0, prefix.length, offset);
+      return truncatedEntry(prefix.toString("utf8", 0, read), readLineEnd(fd, offset, length), length, this.maxLineBytes);
     } catch {
       return null;
     }

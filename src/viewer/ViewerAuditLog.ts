@@ -160,7 +160,7 @@ export class ViewerAuditLog {
     this.alerted.add(alert);
     if (this.alerted.size > COALESCE_LIMIT) this.alerted.delete(this.alerted.values().next().value!);
     this.write({
-      request: { reader: { id: "unknown" } as Reader, client, path },
+      request,
       action: AuditAction.LOGIN,
       success: false,
       level: LogLevel.CRITICAL,

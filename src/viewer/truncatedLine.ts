@@ -1,14 +1,20 @@
 /**
  * A trail line longer than maxLineBytes is not read whole (one line could
- * otherwise take the viewer's memory): it is shown from its first bytes,
- * as the fields that are complete there, a cut string value marked with "…",
+ * otherwise take the viewer's memory): it is shown from its first and last
+ * bytes, as the fields that are complete there (the id, service and integrity
+ * fields come last in auditx's lines), a cut string value marked with "…",
  * and a `viewer_note` saying how long the line is.
  */
+import { readSync } from "node:fs";
 import type { TrailEntry } from "./TrailSource.js";
 import { VIEWER_NOTE } from "./viewableEntry.js";
 
-/** How much of a too-long line is read to show it. */
+/** How much of the start of a too-long line is read to show it. */
 export const TRUNCATED_PREFIX_BYTES = 64 * 1024;
+/** How much of its end. */
+export const TRUNCATED_SUFFIX_BYTES = 16 * 1024;
+/** Places in the end tried as the start of the line's last fields. */
+const SUFFIX_ATTEMPTS = 64;
 
 function skipSpace(text: string, at: number): number {
   let i = at;
@@ -58,8 +64,29 @@ function cutString(text: string, at: number): string {
   return "…";
 }
 
-/** The entry shown for a line of `totalBytes` bytes of which `prefix` is the start. */
-export function truncatedEntry(prefix: string, totalBytes: number, maxLineBytes: number): TrailEntry {
+/**
+ * The complete fields at the end of a line: the text after the first `,"`
+ * that makes the rest a JSON object by itself (one inside a nested value or
+ * a string leaves brackets or quotes unbalanced, and does not parse).
+ */
+function lastFields(suffix: string): Record<string, unknown> {
+  const text = suffix.trimEnd();
+  if (!text.endsWith("}")) return {};
+  let at = text.indexOf(',"');
+  for (let attempt = 0; at >= 0 && attempt < SUFFIX_ATTEMPTS; attempt++) {
+    try {
+      const parsed = JSON.parse(`{${text.slice(at + 1)}`) as unknown;
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // not a member boundary
+    }
+    at = text.indexOf(',"', at + 2);
+  }
+  return {};
+}
+
+/** The entry shown for a line of `totalBytes` bytes of which `prefix` is the start and `suffix` the end. */
+export function truncatedEntry(prefix: string, suffix: string, totalBytes: number, maxLineBytes: number): TrailEntry {
   const entry: TrailEntry = {};
   let i = skipSpace(prefix, 0);
   if (prefix[i] === "{") {
@@ -102,7 +129,22 @@ export function truncatedEntry(prefix: string, totalBytes: number, maxLineBytes:
       i++;
     }
   }
+  for (const [key, value] of Object.entries(lastFields(suffix))) {
+    if (!Object.hasOwn(entry, key)) Object.defineProperty(entry, key, { value, enumerable: true, writable: true, configurable: true });
+  }
   entry[VIEWER_NOTE] =
-    `line of ${totalBytes} bytes, longer than maxLineBytes (${maxLineBytes}): shown from its first ${TRUNCATED_PREFIX_BYTES} bytes`;
+    `line of ${totalBytes} bytes, longer than maxLineBytes (${maxLineBytes}): shown from its first ${TRUNCATED_PREFIX_BYTES} and last ${TRUNCATED_SUFFIX_BYTES} bytes`;
   return entry;
+}
+
+/** The last TRUNCATED_SUFFIX_BYTES of a line at [offset, offset + length) of a file, as text ("" when unreadable). */
+export function readLineEnd(fd: number, offset: number, length: number): string {
+  const size = Math.min(TRUNCATED_SUFFIX_BYTES, length);
+  const buffer = Buffer.allocUnsafe(size);
+  try {
+    const read = readSync(fd, buffer, 0, size, offset + length - size);
+    return buffer.toString("utf8", 0, read);
+  } catch {
+    return "";
+  }
 }
