@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type AuditEntry, createLogger } from "../src/index.js";
+import { type AuditEntry, createLogger, verifyTrail } from "../src/index.js";
 import type { RunningViewer } from "../src/viewer/index.js";
 import { ROOT, readOwnEntries } from "./support/core-trail.js";
 import { eventually } from "./support/eventually.js";
@@ -160,6 +160,28 @@ describe("where the record goes", () => {
       await logger.shutdown();
       temp.cleanup();
     }
+  });
+
+  it("is sealed when the trail it joins is, so that the trail still verifies", async () => {
+    const temp = viewerTempDir();
+    const logger = createLogger({ logDir: temp.dir, integrity: true });
+    logger.log("sealed business entry");
+    await logger.shutdown();
+    const running = await startTestViewer({ logDir: temp.dir, auditReads: true });
+    try {
+      await getJson(`${running.url}api/entries`);
+    } finally {
+      await running.close();
+    }
+    expect(viewerEntries(temp.dir).map((entry) => [entry.action, typeof entry.chain_id])).toEqual([
+      ["START", "string"],
+      ["READ", "string"],
+      ["STOP", "string"],
+    ]);
+    const report = await verifyTrail({ logDir: temp.dir });
+    expect(report).toMatchObject({ ok: true, unsealed: 0 });
+    expect(report.chains).toHaveLength(2);
+    temp.cleanup();
   });
 
   it("goes to a folder of its own beside a log folder the viewer cannot write", async () => {

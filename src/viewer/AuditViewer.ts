@@ -1,11 +1,12 @@
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { AuditLogger } from "../api/AuditLogger.js";
 import { connectGlobalLoggerOf, createLogger } from "../api/configure.js";
+import type { AuditLoggerOptions } from "../api/options.js";
 import type { SelfEntryWriter } from "../api/selfEntries.js";
 import { DEFAULT_TRAIL_FILES, trailFileName } from "../api/settings.js";
 import { VERSION } from "../internal/version.js";
@@ -70,6 +71,11 @@ export interface AuditViewerOptions {
   auditLogger?: SelfEntryWriter;
   /** Folder of the viewer's own logger (default: logDir when writable, else \`<logDir>-viewer-audit\` beside it). */
   auditLogDir?: string;
+  /**
+   * Options of the viewer's own logger (rotation sizes, an integrity key).
+   * Without them its lines are sealed (SHA-256 chain) when the trail's are.
+   */
+  auditLogOptions?: Omit<AuditLoggerOptions, "logDir">;
   /** Refused keys per client address before it is blocked for the window (default 10 in 5 minutes). */
   keyFailureLimit?: KeyFailureLimit;
   /** Longest trail line read whole; longer ones are shown from their first 64 KiB, marked (default 16 MiB). */
@@ -201,7 +207,13 @@ export class AuditViewer {
     }
     const dir = resolve(options.auditLogDir ?? (writableFolder(this.logDir) ? this.logDir : `${this.logDir}-viewer-audit`));
     // Its own lifecycle is the viewer's START and STOP; its redaction and rotation are the defaults.
-    const own = createLogger({ logDir: dir, auditLifecycle: false, console: false });
+    const own = createLogger({
+      auditLifecycle: false,
+      console: false,
+      ...(trailIsSealed(dir) ? { integrity: true } : {}),
+      ...options.auditLogOptions,
+      logDir: dir,
+    });
     return { writer: own, own };
   }
 
@@ -529,6 +541,27 @@ function writableFolder(dir: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Whether the newest line of a folder's audit.jsonl is sealed (integrity on): the viewer's own lines are then sealed too. */
+function trailIsSealed(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, "audit.jsonl"), "r");
+  } catch {
+    return false;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    const lines = tail.toString("utf8").trimEnd().split("\n");
+    return lines.at(-1)?.includes('"chain_id":') ?? false;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 
