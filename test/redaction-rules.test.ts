@@ -79,8 +79,8 @@ describe("the default secret names", () => {
     log.loggingCustom("Tenant updated", { level: "info", user: "billing", secret: "tenant-secret-3", isActive: "no" });
     const appLog = fileText("app.log");
     expect(appLog).not.toMatch(/gw-key-1|gw-pw-2|tenant-secret-3/);
-    expect(appLog).toContain('"merchant":"M-1"');
-    expect(appLog).toContain('"isActive":"no"');
+    expect(appLog).toContain('"merchant": "M-1"');
+    expect(appLog).toContain('"isActive": "no"');
   });
 
   it("are redacted in the query string of an endpoint given to any audit call", () => {

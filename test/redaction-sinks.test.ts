@@ -33,7 +33,7 @@ function writeSecrets(logger: AuditLogger): AuditEntry[] {
     amount: 1000,
     metadata: { card_number: "4111111111111111", session: { cookie: "cookie-zq6" }, gateway: "kbz" },
   });
-  const login = logger.logSecurity("Login", { metadata: { access_token: "tok-zq2", pin: "pin-zq5" } });
+  const login = logger.logSecurity("Login", { level: "SECURITY", metadata: { access_token: "tok-zq2", pin: "pin-zq5" } });
   logger.info("Gateway configured", { client_secret: "app-secret-zq7", region: "ygn" });
   return [change, payment, login];
 }

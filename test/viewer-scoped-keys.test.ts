@@ -162,7 +162,7 @@ describe("scoped viewer keys", () => {
     logger.connectHub(hub);
     logger.log("recent CO-001", { companyId: "CO-001" });
     logger.log("recent CO-002", { companyId: "CO-002" });
-    logger.logSecurity("recent CO-001 security", { companyId: "CO-001" });
+    logger.logSecurity("recent CO-001 security", { companyId: "CO-001", level: "SECURITY" });
     await logger.shutdown();
     const descriptions = async (key: string, source = "audit") =>
       (await getJson(`${base}api/recent?source=${source}`, headers(key))).body.items.map(
