@@ -184,6 +184,25 @@ describe("where the record goes", () => {
     temp.cleanup();
   });
 
+  it("uses the trail's own file names", async () => {
+    const temp = viewerTempDir();
+    writeTrail(join(temp.dir, "erp-audit.jsonl"), [entryLine(1)]);
+    const running = await startTestViewer({
+      logDir: temp.dir,
+      auditReads: true,
+      auditLogFile: "erp-audit.jsonl",
+      securityLogFile: "erp-security.jsonl",
+    });
+    try {
+      await getJson(`${running.url}api/entries`);
+    } finally {
+      await running.close();
+    }
+    expect(viewerEntries(temp.dir, "erp-security.jsonl").map((entry) => entry.action)).toEqual(["START", "READ", "STOP"]);
+    expect(existsSync(join(temp.dir, "audit.jsonl"))).toBe(false);
+    temp.cleanup();
+  });
+
   it("goes to a folder of its own beside a log folder the viewer cannot write", async () => {
     const temp = viewerTempDir();
     const logDir = join(temp.dir, "logs");

@@ -206,11 +206,15 @@ export class AuditViewer {
       return { writer: inProcess as SelfEntryWriter, own: null };
     }
     const dir = resolve(options.auditLogDir ?? (writableFolder(this.logDir) ? this.logDir : `${this.logDir}-viewer-audit`));
-    // Its own lifecycle is the viewer's START and STOP; its redaction and rotation are the defaults.
+    // Its own lifecycle is the viewer's START and STOP; the trail's file names (in its own folder too, so that
+    // one viewer reads both the same way); sealed when the trail is; rotation and redaction the defaults.
+    const auditLogFile = trailFileName("auditLogFile", options.auditLogFile, DEFAULT_TRAIL_FILES.audit);
     const own = createLogger({
       auditLifecycle: false,
       console: false,
-      ...(trailIsSealed(dir) ? { integrity: true } : {}),
+      auditLogFile,
+      securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
+      ...(trailIsSealed(join(dir, auditLogFile)) ? { integrity: true } : {}),
       ...options.auditLogOptions,
       logDir: dir,
     });
@@ -544,11 +548,11 @@ function writableFolder(dir: string): boolean {
   }
 }
 
-/** Whether the newest line of a folder's audit.jsonl is sealed (integrity on): the viewer's own lines are then sealed too. */
-function trailIsSealed(dir: string): boolean {
+/** Whether the newest line of an audit trail file is sealed (integrity on): the viewer's own lines are then sealed too. */
+function trailIsSealed(path: string): boolean {
   let fd: number;
   try {
-    fd = openSync(join(dir, "audit.jsonl"), "r");
+    fd = openSync(path, "r");
   } catch {
     return false;
   }
