@@ -156,7 +156,8 @@ export class AuditViewer {
     this.prefix = normalizePrefix(options.prefix);
     this.realtime = options.realtime ?? true;
     this.hub = options.hub ?? hubFor(this.logDir);
-    this.guard = new ApiKeyGuard(viewerKeys(options), `${this.prefix}/`);
+    const keys = viewerKeys(options);
+    this.guard = new ApiKeyGuard(keys, `${this.prefix}/`);
     this.hosts = new HostAllowList(options.allowedHosts);
     this.corsOrigins = new Set(options.corsOrigins ?? []);
     this.ownsSource = options.source === undefined;
@@ -189,7 +190,7 @@ export class AuditViewer {
     this.readLog.started({
       logDir: this.logDir,
       prefix: this.prefix,
-      keys: this.guard.enabled ? keySummaries(viewerKeys(options)) : "none: every reader is anonymous",
+      keys: keys.length > 0 ? keySummaries(keys) : "none: every reader is anonymous",
       allowedHosts: options.allowedHosts ?? [],
       realtime: this.realtime,
       version: VERSION,

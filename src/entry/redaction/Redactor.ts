@@ -225,7 +225,8 @@ export class Redactor {
 
   /** The secret-name verdict on a key or parameter name: its censor, or null. */
   censorOfName(name: string): Censor | null {
-    return this.names.get(name) ?? this.learnName(name);
+    const known = this.names.get(name);
+    return known === undefined ? this.learnName(name) : known;
   }
 
   /** The verdict on a key name not seen before, remembered (up to a bound: keys of an ERP repeat). */
