@@ -26,7 +26,7 @@ import { type KeyFailureLimit, type ReadRequest, ViewerAuditLog } from "./Viewer
 import { defaultKey, type ResolvedKey, resolveKeys, type ViewerKey } from "./ViewerKeys.js";
 import { ViewerRequestError } from "./ViewerRequestError.js";
 import { viewableEntries, viewableEntry } from "./viewableEntry.js";
-import { refuseUpgrade, type UpgradeRefusal, WebSocketTransport } from "./WebSocketTransport.js";
+import { refuseUpgrade, WebSocketTransport } from "./WebSocketTransport.js";
 
 /** Anything that can publish its entries to a hub (an AuditLogger). */
 export interface HubConnectable {
@@ -386,7 +386,10 @@ export class AuditViewer {
       const items =
         reader.scope.companyIds === undefined
           ? this.hub.recent(source, limit)
-          : this.hub.recent(source).filter((entry) => inScope(entry as unknown as TrailEntry, reader.scope)).slice(0, limit);
+          : this.hub
+              .recent(source)
+              .filter((entry) => inScope(entry as unknown as TrailEntry, reader.scope))
+              .slice(0, limit);
       response.json({ items: viewableEntries(items.reverse() as unknown as TrailEntry[]), source });
     });
     router.get("/api/export", async (request, response) => {
@@ -464,7 +467,7 @@ export class AuditViewer {
     const wait = this.readLog.blocked(client);
     if (wait > 0) {
       response.setHeader("Retry-After", String(wait));
-      response.status(429).json({ error: `too many refused keys from this address: try again in ${wait} s` });
+      response.status(429).json({ detail: `too many refused keys from this address: try again in ${wait} s` });
       return;
     }
     const check = this.guard.check(request);

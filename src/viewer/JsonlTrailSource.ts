@@ -1,6 +1,7 @@
 import type { EntryFilter } from "./EntryQuery.js";
 import type { HistogramRequest, TimeHistogram } from "./TimeHistogram.js";
 import { TrailIndex, type TrailIndexOptions } from "./TrailIndex.js";
+import { inScope } from "./TrailScope.js";
 import type {
   AppendedEntries,
   EntityRef,
@@ -15,7 +16,6 @@ import type {
   TrailSource,
   TrailStats,
 } from "./TrailSource.js";
-import { inScope } from "./TrailScope.js";
 import { TrailTail } from "./TrailTail.js";
 
 export interface JsonlTrailSourceOptions extends TrailIndexOptions {

@@ -94,7 +94,13 @@ export class LiveFeed {
 
   private emit(source: HubSource, entry: TrailEntry, transport: LiveEvent["transport"], cursor?: number): void {
     // Made viewable once here, so that no transport fails on an entry nested too deep to serialise.
-    const event: LiveEvent = { id: ++this.nextId, source, entry: viewableEntry(entry), transport, ...(cursor === undefined ? {} : { cursor }) };
+    const event: LiveEvent = {
+      id: ++this.nextId,
+      source,
+      entry: viewableEntry(entry),
+      transport,
+      ...(cursor === undefined ? {} : { cursor }),
+    };
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -146,7 +146,8 @@ export class SseTransport {
 
     if (Number.isSafeInteger(lastEventId) && lastEventId > 0) {
       for (const event of this.history[stream.source]) {
-        if (event.id > lastEventId && mayReceive(reader, event)) client.send(eventData(event.source, event.entry, event.transport, event.cursor), event.id);
+        if (event.id > lastEventId && mayReceive(reader, event))
+          client.send(eventData(event.source, event.entry, event.transport, event.cursor), event.id);
       }
       this.goLive(client, null, new Set());
       return;
