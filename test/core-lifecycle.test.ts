@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type AuditLogger, audit, configure, createLogger } from "../src/index.js";
+import { type AuditEntry, type AuditLogger, audit, configure, createLogger } from "../src/index.js";
 import { DIST_INDEX, readJsonl, readOwnEntries, tempDir } from "./support/core-trail.js";
 import { OtlpReceiver } from "./support/otlp-receiver.js";
 
@@ -176,6 +176,53 @@ describe("the logger's lifecycle", () => {
     expect(change?.metadata).toMatchObject({ changes: { maxFileBytes: { from: 1_000_000, to: 2_000_000 }, otlp: { from: false } } });
     expect(readJsonl(join(dir, "audit.jsonl")).map((entry) => entry.description)).toEqual(["before", "during", "after"]);
     expect(trailText()).not.toContain(HEADER_VALUE);
+  });
+
+  it("writes a DELETE entry for each backup rotation drops (retention), after the write that rotated", async () => {
+    const seen: AuditEntry[] = [];
+    const logger = createLogger({ logDir: dir, maxFileBytes: 4096, backupCount: 2, onAudit: (entry) => void seen.push(entry) });
+    loggers.push(logger);
+    const padding = "x".repeat(400);
+    for (let i = 0; i < 120; i++) logger.log(`posted ${i}`, { metadata: { padding } });
+    await logger.shutdown();
+    const pruned = seen.filter((entry) => entry.action === "DELETE" && entry.entityId === "retention");
+    const auditPrunes = pruned.filter((entry) => entry.metadata?.trail === "audit");
+    // 120 lines of about 650 bytes in 4 KiB files: some 19 rotations of audit.jsonl, all but the first two drop a backup.
+    expect(auditPrunes.length).toBeGreaterThan(10);
+    for (const entry of auditPrunes) {
+      expect(entry).toMatchObject({ level: "SECURITY", user: "auditx", entityType: "auditx", success: true });
+      expect(entry.description).toBe("auditx retention: audit.jsonl.2 dropped by rotation (audit trail keeps 2 backups)");
+      expect(entry.metadata).toMatchObject({ file: "audit.jsonl.2", backup_count: 2 });
+      expect(entry.metadata?.bytes).toBeGreaterThanOrEqual(4096);
+      expect(Number.isNaN(Date.parse(String(entry.metadata?.last_modified)))).toBe(false);
+    }
+    // Each record follows the entry whose write rotated, never inside it: every posted entry is whole and in order.
+    const posted = seen.filter((entry) => entry.description.startsWith("posted "));
+    expect(posted.map((entry) => entry.description)).toEqual(Array.from({ length: 120 }, (_, i) => `posted ${i}`));
+    // The files hold what the last rotations kept, each line whole.
+    const kept = [...readOwnEntries(dir, "security.jsonl"), ...readOwnEntries(dir)].filter((entry) => entry.action === "DELETE");
+    expect(kept.length).toBeGreaterThan(0);
+  });
+
+  it("writes no retention entry while nothing is dropped, nor with auditLifecycle: false", async () => {
+    const seen: AuditEntry[] = [];
+    const roomy = createLogger({ logDir: dir, maxFileBytes: 4096, backupCount: 50, onAudit: (entry) => void seen.push(entry) });
+    for (let i = 0; i < 60; i++) roomy.log(`posted ${i}`, { metadata: { padding: "x".repeat(400) } });
+    await roomy.shutdown();
+    expect(roomy.stats().rotations).toBeGreaterThan(3);
+    expect(seen.filter((entry) => entry.action === "DELETE")).toEqual([]);
+    const quietDir = join(dir, "quiet");
+    const quiet = createLogger({
+      logDir: quietDir,
+      maxFileBytes: 4096,
+      backupCount: 1,
+      auditLifecycle: false,
+      onAudit: (entry) => void seen.push(entry),
+    });
+    for (let i = 0; i < 60; i++) quiet.log(`posted ${i}`, { metadata: { padding: "x".repeat(400) } });
+    await quiet.shutdown();
+    expect(quiet.stats().rotations).toBeGreaterThan(3);
+    expect(seen.filter((entry) => entry.action === "DELETE")).toEqual([]);
   });
 
   it("a START that cannot reach security.jsonl does not fail the caller's AUDIT entry", async () => {

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { performance } from "node:perf_hooks";
 import { context, trace } from "@opentelemetry/api";
 import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
@@ -20,6 +21,7 @@ import { uuidv7 } from "../internal/uuid.js";
 import { VERSION } from "../internal/version.js";
 import type { AuditHub } from "../processors/AuditHub.js";
 import { type CarriedRecord, withCarriedRecord } from "../processors/RecordCarrier.js";
+import type { PrunedBackup } from "../trail/RotatingFile.js";
 import { AuditPipeline, type AuditStats } from "./AuditPipeline.js";
 import { pipelineInProvider, pipelineOf } from "./createAuditProcessors.js";
 import type {
@@ -94,6 +96,11 @@ export class AuditLogger {
   private lifecycle: "new" | "starting" | "started" = "new";
   /** The configuration of the logger this one replaced (configure()), for its CONFIGURE entry. */
   private replacedConfiguration?: JsonObject;
+  /** Backups dropped by rotation, recorded once the write that rotated is done. */
+  private pendingPrunes: { trail: string; pruned: PrunedBackup }[] = [];
+  private recordingPrunes = false;
+  /** Backups dropped while their record was being written (a trail whose maxBytes is below one line): counted, not recorded again. */
+  private prunesWhileRecording = 0;
 
   constructor(options: AuditLoggerOptions = {}) {
     const settings = resolveSettings(options);
@@ -109,6 +116,9 @@ export class AuditLogger {
       this.provider = new LoggerProvider({ resource: settings.resource, processors: this.pipeline.processors });
       this.otelLogger = this.provider.getLogger("auditx", VERSION);
       this.fullAttributes = settings.otlp !== null || settings.processors.length > 0;
+    }
+    if (settings.auditLifecycle && this.pipeline && !this.pipeline.onPrune) {
+      this.pipeline.onPrune = (trail, pruned) => this.notePrune(trail, pruned);
     }
     loggers.add(this);
     installExitHooks();
@@ -405,6 +415,7 @@ export class AuditLogger {
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
+    this.writePrunes();
     this.writeStop("shutdown()");
     this.closed = true;
     loggers.delete(this);
@@ -449,6 +460,7 @@ export class AuditLogger {
   /** @internal the exit path: the STOP entry, when the process ends without shutdown() (not when its folder is gone). */
   stopOnExit(): void {
     if (this.closed || !this.started || !existsSync(this.logDir)) return;
+    this.writePrunes();
     this.writeStop("process exit");
   }
 
@@ -504,6 +516,53 @@ export class AuditLogger {
     } catch (error) {
       this.lifecycle = "new";
       throw error;
+    }
+  }
+
+  /**
+   * A rotation dropped a trail's oldest backup: its record is written after
+   * the write that rotated (never inside it), in a microtask.
+   */
+  private notePrune(trail: string, pruned: PrunedBackup): void {
+    if (this.recordingPrunes) {
+      this.prunesWhileRecording++;
+      return;
+    }
+    this.pendingPrunes.push({ trail, pruned });
+    if (this.pendingPrunes.length === 1) queueMicrotask(() => this.writePrunes());
+  }
+
+  /** The DELETE entries of retention; never throws (the rotation is done whatever happens). */
+  private writePrunes(): void {
+    const prunes = this.pendingPrunes;
+    if (prunes.length === 0 || this.closed) return;
+    this.pendingPrunes = [];
+    this.recordingPrunes = true;
+    try {
+      for (const { trail, pruned } of prunes) {
+        const file = basename(pruned.path);
+        const alsoDropped = this.prunesWhileRecording;
+        this.prunesWhileRecording = 0;
+        try {
+          writeSelfEntry(this, {
+            action: AuditAction.DELETE,
+            component: "retention",
+            description: `auditx retention: ${file} dropped by rotation (${trail} trail keeps ${pruned.backupCount} backups)`,
+            metadata: {
+              trail,
+              file,
+              bytes: pruned.bytes,
+              last_modified: pruned.modified.toISOString(),
+              backup_count: pruned.backupCount,
+              ...(alsoDropped > 0 ? { also_dropped_unrecorded: alsoDropped } : {}),
+            },
+          });
+        } catch {
+          // Counted where the write failed.
+        }
+      }
+    } finally {
+      this.recordingPrunes = false;
     }
   }
 

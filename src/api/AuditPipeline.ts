@@ -11,6 +11,7 @@ import { ConsoleProcessor } from "../processors/ConsoleProcessor.js";
 import { ContainedProcessor } from "../processors/ContainedProcessor.js";
 import { HubProcessor } from "../processors/HubProcessor.js";
 import { StreamRouter } from "../processors/StreamRouter.js";
+import type { PrunedBackup } from "../trail/RotatingFile.js";
 import type { AuditSettings } from "./settings.js";
 
 /** What a logger has done since start: `logger.stats()`. */
@@ -42,6 +43,8 @@ export class AuditPipeline {
   private readonly otlpFilter?: AuditRecordFilter;
   private readonly extra: ContainedProcessor[] = [];
   readonly errors = { write: 0, report: 0 };
+  /** Told when a rotation dropped a trail's oldest backup (the logger records it). */
+  onPrune?: (trail: "audit" | "security" | "app", pruned: PrunedBackup) => void;
 
   constructor(settings: Readonly<AuditSettings>) {
     this.logDir = settings.logDir;
@@ -53,6 +56,13 @@ export class AuditPipeline {
         this.errors.write++;
         this.report("trail file", error);
       };
+    }
+    for (const [trail, file] of [
+      ["audit", this.audit.file],
+      ["security", this.security.file],
+      ["app", this.app.file],
+    ] as const) {
+      file.onPrune = (pruned) => this.onPrune?.(trail, pruned);
     }
     // app.log's own failures are only counted: a report would go to app.log, fail again next turn, forever.
     this.app.file.onBackgroundError = () => {

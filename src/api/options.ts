@@ -149,7 +149,7 @@ export interface AuditLoggerOptions {
    * The logger writes its own lifecycle to the trail (default true): a
    * START entry with the effective configuration (secrets removed) before its
    * first entry, STOP at shutdown() or process exit, CONFIGURE when
-   * configure() replaces it, and OTLP turned on or off. They are SECURITY
+   * configure() replaces it, OTLP turned on or off, and a DELETE (entity "retention") when rotation drops a backup. They are SECURITY
    * entries of user "auditx", entity type "auditx".
    */
   auditLifecycle?: boolean;

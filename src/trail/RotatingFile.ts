@@ -24,6 +24,15 @@ export interface RotatingFileOptions {
   buffered?: boolean;
 }
 
+/** The oldest backup a rotation dropped: what the trail lost, for the record of it. */
+export interface PrunedBackup {
+  path: string;
+  bytes: number;
+  /** Its last write: the newest entry it held is about this old. */
+  modified: Date;
+  backupCount: number;
+}
+
 const BUFFER_LIMIT = 64 * 1024;
 const CHECK_INTERVAL_MS = 1000;
 const APPEND_FLAGS = "a";
@@ -151,11 +160,19 @@ export class RotatingFile {
   /** Renames the file to .1 (shifting the backups) unless another process did, then reopens; runs under the lock. */
   private rotateLocked(): void {
     const onDisk = statSync(this.path, { throwIfNoEntry: false });
+    let pruned: PrunedBackup | null = null;
     // Under the lock, rotate only if nobody did it since our check.
     if (onDisk && onDisk.ino === this.ino && onDisk.size >= this.maxBytes) {
+      const free = this.firstFreeBackup();
+      // All slots taken: the oldest backup is overwritten by the shift, so the trail loses it.
+      if (free === this.backupCount) {
+        const oldest = statSync(`${this.path}.${free}`, { throwIfNoEntry: false });
+        if (oldest?.isFile())
+          pruned = { path: `${this.path}.${free}`, bytes: oldest.size, modified: oldest.mtime, backupCount: this.backupCount };
+      }
       // Shift only up to the first free slot: with a large backupCount, trying every
       // slot would cost backupCount renames per rotation, under the lock.
-      for (let i = this.firstFreeBackup() - 1; i >= 1; i--) {
+      for (let i = free - 1; i >= 1; i--) {
         try {
           renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
         } catch (error) {
@@ -166,6 +183,13 @@ export class RotatingFile {
       this.rotations++;
     }
     this.reopen();
+    if (pruned) {
+      try {
+        this.onPrune?.(pruned);
+      } catch {
+        // The owner's record of it failed: the rotation itself is done.
+      }
+    }
   }
 
   /**
@@ -262,6 +286,8 @@ export class RotatingFile {
 
   /** Where errors no caller sees go (buffered writes, failed rotations); set by the owner. */
   onBackgroundError?: (error: Error) => void;
+  /** Called when a rotation of this process dropped the oldest backup (all backupCount slots were taken). */
+  onPrune?: (pruned: PrunedBackup) => void;
 
   /** Writes buffered lines now (synchronously). */
   flushSync(): void {
