@@ -23,7 +23,7 @@ import {
   SseReader,
   startTestViewer,
   viewerTempDir,
-  webSocketRefusal,
+  webSocketCloseCode,
   writeTrail,
 } from "./support/viewer-server.js";
 
@@ -123,6 +123,23 @@ describe("scoped viewer keys", () => {
     ).toEqual(["co1-c"]);
   });
 
+  it("counts only its tenant's entries in the histogram", async () => {
+    const histogram = async (key: string, query = "") =>
+      (await getJson(`${base}api/histogram?buckets=10${query}`, headers(key))).body as {
+        total: number;
+        counts: number[];
+        failures: number[];
+      };
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const scoped = await histogram(KEYS.tenant);
+    expect(scoped.total).toBe(3);
+    expect(sum(scoped.counts)).toBe(3);
+    expect(sum(scoped.failures)).toBe(1);
+    expect((await histogram(KEYS.admin)).total).toBe(6);
+    expect((await histogram(KEYS.tenant, "&company_id=CO-002")).total).toBe(0);
+    expect((await histogram(KEYS.tenant, "&source=security")).total).toBe(1);
+  });
+
   it("opens only its tenant's entries by id", async () => {
     expect((await getJson(`${base}api/entries/co1-a`, headers(KEYS.tenant))).status).toBe(200);
     expect((await getJson(`${base}api/entries/co2-a`, headers(KEYS.tenant))).status).toBe(404);
@@ -150,10 +167,12 @@ describe("scoped viewer keys", () => {
       "api/entries/co1-c?source=security",
       "api/recent?source=security",
       "api/export?source=security",
+      "api/histogram?source=security",
+      "api/stream?source=security",
     ]) {
       const { status, body } = await getJson(`${base}${route}`, headers(KEYS.tenantAudit));
       expect(status, route).toBe(403);
-      expect(body.error, route).toMatch(/may not read the security trail/);
+      expect(body.detail, route).toMatch(/may not read the security trail/);
     }
   });
 
@@ -168,19 +187,31 @@ describe("scoped viewer keys", () => {
       (await getJson(`${base}api/recent?source=${source}`, headers(key))).body.items.map(
         (item: { description: string }) => item.description,
       );
-    expect(await descriptions(KEYS.tenant)).toEqual(["recent CO-001 security", "recent CO-001"]);
+    // Oldest first, as auditX answers.
+    expect(await descriptions(KEYS.tenant)).toEqual(["recent CO-001", "recent CO-001 security"]);
     expect(await descriptions(KEYS.tenant, "security")).toEqual(["recent CO-001 security"]);
-    expect(await descriptions(KEYS.admin)).toEqual(["recent CO-001 security", "recent CO-002", "recent CO-001"]);
+    expect(await descriptions(KEYS.admin)).toEqual(["recent CO-001", "recent CO-002", "recent CO-001 security"]);
+    expect(
+      (await getJson(`${base}api/recent?limit=1`, headers(KEYS.tenant))).body.items.map(
+        (item: { description: string }) => item.description,
+      ),
+    ).toEqual(["recent CO-001 security"]);
   });
 
-  it("streams only its tenant's entries, on SSE (resumed too) and the WebSocket, and of the trails it may read", async () => {
+  it("streams only its tenant's entries, on SSE (replayed from the file, live and resumed) and the WebSocket, and of the trails it may read", async () => {
     const ws = (key: string) => openWebSocket(`${base.replace("http", "ws")}api/ws`, headers(key));
     const tenantWs = await ws(KEYS.tenant);
     const auditOnlyWs = await ws(KEYS.tenantAudit);
     const adminWs = await ws(KEYS.admin);
+    // Each SSE client follows one trail and first gets the file's entries (after=0 by default): of its tenant only.
     const tenantSse = new SseReader(`${base}api/stream`, headers(KEYS.tenant));
+    const tenantSecuritySse = new SseReader(`${base}api/stream?source=security`, headers(KEYS.tenant));
     const adminSse = new SseReader(`${base}api/stream`, headers(KEYS.admin));
-    await eventually(() => tenantSse.events.length > 0 && adminSse.events.length > 0, 10_000, "SSE connected");
+    const ids = (messages: { type: string; source: string; entry: { id: string } }[]) =>
+      messages.filter((message) => message.type === "entry").map((message) => `${message.source}:${message.entry.id}`);
+    const sseIds = (reader: SseReader) => ids(reader.entries().map((event) => event.data));
+    await eventually(() => sseIds(adminSse).length >= 6 && tenantSse.connected && tenantSecuritySse.connected, 10_000, "replays");
+    await eventually(() => sseIds(tenantSse).length >= 3 && sseIds(tenantSecuritySse).length >= 1, 10_000, "the tenant's replays");
     appendTrail(join(temp.dir, "audit.jsonl"), [
       entryLine(20, { company_id: "CO-002", id: "live-co2", description: "live CO-002" }),
       entryLine(21, { company_id: "CO-001", id: "live-co1", description: "live CO-001" }),
@@ -191,29 +222,21 @@ describe("scoped viewer keys", () => {
       entryLine(22, { company_id: "CO-001", id: "live-co1-sec", level: "SECURITY", description: "live CO-001 security" }),
     ]);
     await running.viewer.refresh();
-    const ids = (messages: { type: string; source: string; entry: { id: string } }[]) =>
-      messages.filter((message) => message.type === "entry").map((message) => `${message.source}:${message.entry.id}`);
     await eventually(() => ids(adminWs.messages).length >= 5, 10_000, "admin's five entries");
-    await eventually(() => ids(adminSse.entries().map((event) => event.data)).length >= 5, 10_000, "admin's five SSE entries");
-    await eventually(() => ids(tenantSse.entries().map((event) => event.data)).length >= 3, 10_000, "tenant's SSE entries");
+    await eventually(() => sseIds(adminSse).length >= 10, 10_000, "admin's ten SSE entries");
+    await eventually(() => sseIds(tenantSse).length >= 5 && sseIds(tenantSecuritySse).length >= 2, 10_000, "tenant's SSE entries");
     expect(ids(tenantWs.messages).sort()).toEqual(["audit:live-co1", "audit:live-co1-sec", "security:live-co1-sec"]);
-    expect(ids(tenantSse.entries().map((event) => event.data)).sort()).toEqual([
-      "audit:live-co1",
-      "audit:live-co1-sec",
-      "security:live-co1-sec",
-    ]);
+    expect(sseIds(tenantSse)).toEqual(["audit:co1-a", "audit:co1-b", "audit:co1-c", "audit:live-co1", "audit:live-co1-sec"]);
+    expect(sseIds(tenantSecuritySse)).toEqual(["security:co1-c", "security:live-co1-sec"]);
     expect(ids(auditOnlyWs.messages).sort()).toEqual(["audit:live-co1", "audit:live-co1-sec"]);
     // A client that comes back with Last-Event-ID gets what it missed, of its tenant only.
-    const firstAdminId = Number(adminSse.entries()[0]!.id);
-    const resumed = new SseReader(`${base}api/stream`, { ...headers(KEYS.tenant), "Last-Event-ID": String(firstAdminId - 1) });
-    await eventually(() => resumed.entries().length >= 3, 10_000, "the resumed tenant's events");
-    expect(ids(resumed.entries().map((event) => event.data)).sort()).toEqual([
-      "audit:live-co1",
-      "audit:live-co1-sec",
-      "security:live-co1-sec",
-    ]);
+    const liveIds = adminSse.entries().flatMap((event) => (event.id ? [Number(event.id)] : []));
+    const resumed = new SseReader(`${base}api/stream`, { ...headers(KEYS.tenant), "Last-Event-ID": String(Math.min(...liveIds) - 1) });
+    await eventually(() => sseIds(resumed).length >= 2, 10_000, "the resumed tenant's events");
+    await running.viewer.refresh();
+    expect(sseIds(resumed)).toEqual(["audit:live-co1", "audit:live-co1-sec"]);
     for (const socket of [tenantWs, auditOnlyWs, adminWs]) socket.socket.close();
-    for (const reader of [tenantSse, adminSse, resumed]) reader.close();
+    for (const reader of [tenantSse, tenantSecuritySse, adminSse, resumed]) reader.close();
   });
 
   it("keeps the key's scope with the cookie it sets, and refuses keys that are not among them", async () => {
@@ -225,7 +248,7 @@ describe("scoped viewer keys", () => {
     expect((await getJson(`${base}api/entries`, { Cookie: cookie })).body.total).toBe(byKey);
     expect((await getJson(`${base}api/entries`, headers(KEYS.admin))).body.total).toBeGreaterThan(byKey);
     expect((await getJson(`${base}api/entries`, headers("tenant-one-key-000"))).status).toBe(401);
-    expect(await webSocketRefusal(`${base.replace("http", "ws")}api/ws`, headers("not-a-key-at-all"))).toBe(401);
+    expect((await webSocketCloseCode(`${base.replace("http", "ws")}api/ws`, headers("not-a-key-at-all"))).code).toBe(4401);
   });
 
   it("checks key settings when the viewer is built, naming the key, never showing it", async () => {
