@@ -2,7 +2,8 @@
  * What a reader may see: the tenants of a scoped API key. A source applies
  * it inside its query (an index filter, a SQL condition), so that pages,
  * totals, counts, stats, single entries and exports hold only entries in
- * scope; a reader never learns how many entries it cannot see.
+ * scope. Trail cursors stay positions in the whole trail (what SSE's `after`
+ * counts), so their gaps tell how many entries were written in all, not which.
  */
 export interface TrailScope {
   /** Only entries whose `company_id` is one of these; an entry without company_id is out of scope. */
