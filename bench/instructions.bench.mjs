@@ -25,7 +25,9 @@ const worker = fileURLToPath(new URL("./support/throughput-worker.mjs", import.m
 const all = [
   "raw",
   "pino",
+  "pino-redact",
   "auditx",
+  "auditx-noredact",
   "auditx-otel",
   "auditx-buffered",
   "auditx-integrity",
@@ -76,3 +78,7 @@ for (const variant of variants) {
   );
 }
 console.log("\nA ratio above 1 means the variant does less work per record than the baseline.");
+if (perRecord.has("auditx") && perRecord.has("auditx-noredact")) {
+  const ratio = perRecord.get("auditx-noredact") / perRecord.get("auditx");
+  console.log(`redaction: auditx with the default rules runs at ${ratio.toFixed(2)}x of auditx without redaction (instructions)`);
+}

@@ -31,7 +31,9 @@ const rotationWorker = fileURLToPath(new URL("./support/rotation-worker.mjs", im
 const variants = [
   ["raw", "JSON.stringify + fs.writeSync per record"],
   ["pino", "pino, sync destination"],
-  ["auditx", "auditx logTransaction (default: durable, one write(2) per call)"],
+  ["pino-redact", "pino with its redact option (the record's secret paths)"],
+  ["auditx", "auditx logTransaction (default: durable, one write(2) per call, default redaction rules)"],
+  ["auditx-noredact", "auditx { redact: false } (no redaction)"],
   ["auditx-otel", "auditx with full OTel attributes (as with OTLP on)"],
   ["auditx-buffered", "auditx { buffered: true } (one write per tick)"],
   ["auditx-integrity", "auditx { integrity: true } (SHA-256 hash chain on every line)"],
@@ -109,6 +111,8 @@ for (const [name, label] of variants) {
   );
 }
 console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");
+const redactionCost = summary.auditx.perSecond / summary["auditx-noredact"].perSecond;
+console.log(`redaction: auditx with the default rules runs at ${redactionCost.toFixed(2)}x of auditx without redaction`);
 console.log(
   "  CPU us/rec: user + system CPU time per record, and pino's divided by it: steadier than records/s when other work shares the machine.",
 );

@@ -14,6 +14,10 @@ export type {
   LevelInput,
   OtlpOptions,
   RateLimitOptions,
+  RedactCensor,
+  RedactOption,
+  RedactOptions,
+  RedactRule,
   ServiceOptions,
   TransactionOptions,
 } from "./api/options.js";

@@ -14,7 +14,7 @@ let received: AuditEntry[];
 beforeEach(() => {
   ({ dir, cleanup } = tempDir());
   received = [];
-  logger = createLogger({ logDir: dir, onAudit: (entry) => void received.push(entry) });
+  logger = createLogger({ auditLifecycle: false, logDir: dir, onAudit: (entry) => void received.push(entry) });
 });
 afterEach(async () => {
   try {

@@ -23,6 +23,7 @@ const appLines = () => rawLines(join(dir, "app.log"));
 describe("onAudit", () => {
   it("a throwing callback: the call returns, the line is written, the error goes to app.log and the counter", () => {
     logger = createLogger({
+      auditLifecycle: false,
       logDir: dir,
       onAudit: () => {
         throw new Error("database unreachable");
@@ -41,6 +42,7 @@ describe("onAudit", () => {
 
   it("a rejecting async callback: no unhandled rejection, reported once settled", async () => {
     logger = createLogger({
+      auditLifecycle: false,
       logDir: dir,
       onAudit: async (entry: AuditEntry) => {
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -58,6 +60,7 @@ describe("onAudit", () => {
   it("flush() waits for async callbacks still running", async () => {
     const done: string[] = [];
     logger = createLogger({
+      auditLifecycle: false,
       logDir: dir,
       onAudit: async (entry: AuditEntry) => {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -78,7 +81,7 @@ describe("onAudit", () => {
       (source, error) => void reports.push(`${source}: ${(error as Error).message}`),
       100,
     );
-    logger = createLogger({ logDir: dir, processors: [neverSettles] });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, processors: [neverSettles] });
     logger.log("a");
     logger.log("b");
     await logger.flush();
@@ -102,6 +105,7 @@ describe("onAudit", () => {
     ];
     let i = 0;
     logger = createLogger({
+      auditLifecycle: false,
       logDir: dir,
       onAudit: () => {
         throw throws[i++];
@@ -120,7 +124,7 @@ describe("onAudit", () => {
   });
 
   it("a callback that logs app messages itself works", () => {
-    logger = createLogger({ logDir: dir, onAudit: (entry) => logger.info(`synced ${entry.description}`) });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, onAudit: (entry) => logger.info(`synced ${entry.description}`) });
     logger.log("x");
     expect(appLines()[0]).toContain("| INFO | synced x");
     expect(logger.stats().errors.onAudit).toBe(0);
@@ -130,6 +134,7 @@ describe("onAudit", () => {
 describe("console and hub", () => {
   it("a throwing console sink is contained, reported once and counted", () => {
     logger = createLogger({
+      auditLifecycle: false,
       logDir: dir,
       console: {
         write() {
@@ -148,7 +153,7 @@ describe("console and hub", () => {
 
   it("a working console sink gets one line per record", () => {
     const written: string[] = [];
-    logger = createLogger({ logDir: dir, console: { write: (text: string) => void written.push(text) } });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, console: { write: (text: string) => void written.push(text) } });
     logger.logTransaction("Sales invoice posted", { referenceNo: "SI-2026-0042", amount: 1_250_000 });
     expect(written).toHaveLength(1);
     expect(written[0]).toContain("| AUDIT | sales/CREATE | N/A | 200 | Sales invoice posted [SI-2026-0042] 1,250,000.00 MMK | SYSTEM@HQ |");
@@ -163,7 +168,7 @@ describe("console and hub", () => {
       async forceFlush(): Promise<void> {}
       async shutdown(): Promise<void> {}
     }
-    logger = createLogger({ logDir: dir, processors: [new BrokenSiemProcessor()] });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, processors: [new BrokenSiemProcessor()] });
     expect(() => logger.logTransaction("Invoice posted", { amount: 1 })).not.toThrow();
     expect(() => logger.logSecurity("login")).not.toThrow();
     expect(readJsonl(join(dir, "audit.jsonl"))).toHaveLength(2);
@@ -174,7 +179,7 @@ describe("console and hub", () => {
   });
 
   it("a throwing hub listener does not reach the caller", () => {
-    logger = createLogger({ logDir: dir });
+    logger = createLogger({ auditLifecycle: false, logDir: dir });
     const hub = new AuditHub();
     hub.subscribe(() => {
       throw new Error("socket closed");

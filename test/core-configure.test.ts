@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuditConfigError, AuditHub, AuditWriteError, audit, configure, createLogger, type HubEvent } from "../src/index.js";
-import { readJsonl, tempDir } from "./support/core-trail.js";
+import { readJsonl, readOwnEntries, tempDir } from "./support/core-trail.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -78,12 +78,15 @@ describe("loggers", () => {
     await audit.flush();
     expect(readJsonl(join(dir, "first", "audit.jsonl")).map((e) => e.description)).toEqual(["to first"]);
     expect(readJsonl(join(dir, "second", "audit.jsonl")).map((e) => e.description)).toEqual(["to second", "login on second"]);
-    expect(events.map((e) => `${e.source}:${e.entry.description}`)).toEqual([
+    // The hub also gets auditx's own entries: the first logger's START and STOP, the second's CONFIGURE.
+    expect(events.filter((e) => e.entry.entity_type !== "auditx").map((e) => `${e.source}:${e.entry.description}`)).toEqual([
       "audit:to first",
       "audit:to second",
       "audit:login on second",
       "security:login on second",
     ]);
+    expect(readOwnEntries(join(dir, "first")).map((e) => e.action)).toEqual(["START", "STOP"]);
+    expect(readOwnEntries(join(dir, "second")).map((e) => [e.action, e.entity_id])).toEqual([["CONFIGURE", "logger"]]);
   });
 
   it("a method taken from `audit` before a configure() reaches the logger of the latest configure()", async () => {

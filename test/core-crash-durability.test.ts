@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { DIST_INDEX, type RunningChild, spawnFixture, tempDir, trailFiles } from "./support/core-trail.js";
+import { DIST_INDEX, isOwnEntry, type RunningChild, spawnFixture, tempDir, trailFiles } from "./support/core-trail.js";
 import { eventually } from "./support/eventually.js";
 
 const children: RunningChild[] = [];
@@ -49,7 +49,11 @@ async function crashRun(killAfter: number, reportEvery: number): Promise<{ repor
     const lines = text.split("\n");
     const tail = lines.pop() as string;
     // Every complete line is JSON: a torn or interleaved line among them fails here.
-    for (const line of lines) seqs.push((JSON.parse(line).metadata as { seq: number }).seq);
+    for (const line of lines) {
+      const parsed = JSON.parse(line);
+      // The logger's own START entry comes first; the records under test carry their seq.
+      if (!isOwnEntry(parsed)) seqs.push((parsed.metadata as { seq: number }).seq);
+    }
     if (tail !== "") {
       fragments++;
       // Only the record in flight at the kill, at the very end of the trail, may be cut short.

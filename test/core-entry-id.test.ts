@@ -18,7 +18,7 @@ const received: AuditEntry[] = [];
 beforeEach(() => {
   ({ dir, cleanup } = tempDir());
   received.length = 0;
-  logger = createLogger({ logDir: dir, onAudit: (entry) => void received.push(entry) });
+  logger = createLogger({ auditLifecycle: false, logDir: dir, onAudit: (entry) => void received.push(entry) });
 });
 afterEach(async () => {
   await logger.shutdown();

@@ -114,9 +114,10 @@ describe("rotation by size", () => {
     logger = createLogger({ logDir: dir, maxFileBytes: sizeBefore + 10, backupCount: 5 });
     logger.log("one more", { metadata: { seq: 20 } });
     logger.log("rotates now", { metadata: { seq: 21 } });
+    // The second logger's START entry comes first, so "one more" is what passes the size and rotates.
     const [segment, live] = trailFiles(dir, "audit.jsonl") as [string, string];
-    expect(readJsonl(segment).map(seqOf)).toEqual(Array.from({ length: 21 }, (_, i) => i));
-    expect(readJsonl(live).map(seqOf)).toEqual([21]);
+    expect(readJsonl(segment).map(seqOf)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(readJsonl(live).map(seqOf)).toEqual([20, 21]);
   });
 
   it("backupCount 0 or maxFileBytes 0 never rotates", () => {

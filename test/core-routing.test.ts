@@ -50,7 +50,7 @@ function expectRouted(logDir: string): void {
 
 describe("stream routing", () => {
   it("SECURITY and CRITICAL also go to security.jsonl, others only to audit.jsonl, app messages only to app.log", async () => {
-    const logger = createLogger({ logDir: dir });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir });
     writeEveryLevel(logger);
     expect(logger.stats().written).toEqual({ audit: 9, security: 3, app: 3 });
     await logger.shutdown();
@@ -58,14 +58,14 @@ describe("stream routing", () => {
   });
 
   it("the security copy is the same line as in audit.jsonl", async () => {
-    const logger = createLogger({ logDir: dir });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir });
     logger.logSecurity("Password change refused", { action: "UPDATE", user: "u1", success: false });
     await logger.shutdown();
     expect(rawLines(join(dir, "security.jsonl"))).toEqual(rawLines(join(dir, "audit.jsonl")));
   });
 
   it("publishes to a connected hub as audit, and SECURITY/CRITICAL also as security", async () => {
-    const logger = createLogger({ logDir: dir });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir });
     const hub = new AuditHub();
     const events: HubEvent[] = [];
     hub.subscribe((event: HubEvent) => void events.push(event));
@@ -89,7 +89,7 @@ describe("createAuditProcessors in the user's own LoggerProvider", () => {
     const received: AuditEntry[] = [];
     const processors = createAuditProcessors({ logDir: dir, onAudit: (entry) => void received.push(entry) });
     const provider = new LoggerProvider({ processors });
-    const logger = createLogger({ loggerProvider: provider, processors });
+    const logger = createLogger({ auditLifecycle: false, loggerProvider: provider, processors });
     expect(logger.logDir).toBe(dir);
     writeEveryLevel(logger);
     // Another library's log through the same provider: no auditx stream, not in the trail.
@@ -124,7 +124,7 @@ describe("createAuditProcessors in the user's own LoggerProvider", () => {
   it("finds the processors on first emit when only the provider is given", async () => {
     const processors = createAuditProcessors({ logDir: dir });
     const provider = new LoggerProvider({ processors });
-    const logger = createLogger({ loggerProvider: provider });
+    const logger = createLogger({ auditLifecycle: false, loggerProvider: provider });
     logger.logTransaction("Invoice posted", { amount: 5 });
     expect(logger.stats().written.audit).toBe(1);
     await provider.shutdown();
@@ -133,7 +133,7 @@ describe("createAuditProcessors in the user's own LoggerProvider", () => {
 
   it("a provider without auditx's processors gives a clear AuditConfigError", async () => {
     const provider = new LoggerProvider({ processors: [] });
-    const logger = createLogger({ loggerProvider: provider });
+    const logger = createLogger({ auditLifecycle: false, loggerProvider: provider });
     expect(() => logger.log("lost?")).toThrow(AuditConfigError);
     expect(() => logger.info("lost?")).toThrow(/createAuditProcessors/);
     await provider.shutdown();

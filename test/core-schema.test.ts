@@ -33,7 +33,7 @@ let received: AuditEntry[];
 beforeEach(() => {
   ({ dir, cleanup } = tempDir());
   received = [];
-  logger = createLogger({ logDir: dir, console: false, onAudit: (entry) => void received.push(entry) });
+  logger = createLogger({ auditLifecycle: false, logDir: dir, console: false, onAudit: (entry) => void received.push(entry) });
 });
 afterEach(async () => {
   try {
@@ -57,7 +57,7 @@ function expectLineIsEntry(entry: AuditEntry, line: Record<string, unknown> = la
 describe("field order and empty values", () => {
   it("a fully filled entry has every DESIGN.md field, in order", async () => {
     await logger.shutdown();
-    logger = createLogger({ logDir: dir, serviceName: "erp-api", onAudit: (entry) => void received.push(entry) });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, serviceName: "erp-api", onAudit: (entry) => void received.push(entry) });
     const provider = new BasicTracerProvider();
     const manager = new AsyncLocalStorageContextManager().enable();
     trace.setGlobalTracerProvider(provider);
@@ -137,7 +137,7 @@ describe("field order and empty values", () => {
 
   it("with integrity on, the chain fields come last, and the entry and onAudit carry them too", async () => {
     await logger.shutdown();
-    logger = createLogger({ logDir: dir, integrity: true, onAudit: (entry) => void received.push(entry) });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, integrity: true, onAudit: (entry) => void received.push(entry) });
     const first = logger.log("sealed one");
     const second = logger.logSecurity("sealed two");
     const lines = auditLines();
@@ -210,7 +210,7 @@ describe("currency", () => {
 
   it("takes the logger's configured default", async () => {
     const other = tempDir();
-    const usd = createLogger({ logDir: other.dir, currency: "USD" });
+    const usd = createLogger({ auditLifecycle: false, logDir: other.dir, currency: "USD" });
     try {
       usd.logTransaction("Invoice posted", { amount: 10 });
       expect(readJsonl(join(other.dir, "audit.jsonl"))[0]).toMatchObject({ amount: 10, currency: "USD" });
@@ -547,7 +547,12 @@ describe("the OTel record of an entry", () => {
   it("carries DESIGN.md's severity, body and attributes, and reads back to the same entry", async () => {
     const exporter = new InMemoryLogRecordExporter();
     const other = tempDir();
-    const otel = createLogger({ logDir: other.dir, serviceName: "erp-api", processors: [new SimpleLogRecordProcessor({ exporter })] });
+    const otel = createLogger({
+      auditLifecycle: false,
+      logDir: other.dir,
+      serviceName: "erp-api",
+      processors: [new SimpleLogRecordProcessor({ exporter })],
+    });
     try {
       const levels: [LogLevel, number][] = [
         [LogLevel.DEBUG, 5],

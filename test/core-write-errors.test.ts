@@ -45,7 +45,7 @@ describe("AuditWriteError", () => {
     writeFileSync(join(dir, "blocker"), "not a folder");
     const logDir = join(dir, "blocker", "logs");
     const received: AuditEntry[] = [];
-    logger = createLogger({ logDir, onAudit: (entry) => void received.push(entry) });
+    logger = createLogger({ auditLifecycle: false, logDir, onAudit: (entry) => void received.push(entry) });
     const error = caught(() => logger?.logTransaction("Invoice posted", { amount: 5 }));
     expect(error).toBeInstanceOf(AuditWriteError);
     expect((error as AuditWriteError).path).toBe(join(logDir, "audit.jsonl"));
@@ -62,7 +62,7 @@ describe("AuditWriteError", () => {
   it("recovers once the folder can be created", () => {
     writeFileSync(join(dir, "blocker"), "not a folder");
     const logDir = join(dir, "blocker", "logs");
-    logger = createLogger({ logDir });
+    logger = createLogger({ auditLifecycle: false, logDir });
     expect(() => logger?.log("first")).toThrow(AuditWriteError);
     rmSync(join(dir, "blocker"));
     const entry = logger.log("second");
@@ -71,7 +71,7 @@ describe("AuditWriteError", () => {
 
   it("the folder replaced by a file while running: AuditWriteError once the change is seen, never another error", () => {
     const logDir = join(dir, "logs");
-    logger = createLogger({ logDir, maxFileBytes: 4096, backupCount: 2 });
+    logger = createLogger({ auditLifecycle: false, logDir, maxFileBytes: 4096, backupCount: 2 });
     logger.log("first");
     rmSync(logDir, { recursive: true });
     writeFileSync(logDir, "now a file");
@@ -92,7 +92,7 @@ describe("AuditWriteError", () => {
   it("a full disk (audit.jsonl -> /dev/full, ENOSPC) throws AuditWriteError", async () => {
     mkdirSync(join(dir, "logs"));
     symlinkSync("/dev/full", join(dir, "logs", "audit.jsonl"));
-    logger = createLogger({ logDir: join(dir, "logs") });
+    logger = createLogger({ auditLifecycle: false, logDir: join(dir, "logs") });
     const error = caught(() => logger?.log("cannot land"));
     expect(error).toBeInstanceOf(AuditWriteError);
     expect((error as Error).message).toContain("ENOSPC");
@@ -105,14 +105,14 @@ describe("AuditWriteError", () => {
   it("a full disk on security.jsonl fails a security entry even though audit.jsonl took it", () => {
     mkdirSync(join(dir, "logs"));
     symlinkSync("/dev/full", join(dir, "logs", "security.jsonl"));
-    logger = createLogger({ logDir: join(dir, "logs") });
+    logger = createLogger({ auditLifecycle: false, logDir: join(dir, "logs") });
     expect(logger.log("plain entry").description).toBe("plain entry");
     expect(() => logger?.logSecurity("login failed", { success: false })).toThrow(AuditWriteError);
   });
 
   it("buffered mode: a failing background write is counted, and flush() / fsync'ed alog* reject with AuditWriteError", async () => {
     writeFileSync(join(dir, "blocker"), "not a folder");
-    logger = createLogger({ logDir: join(dir, "blocker", "logs"), buffered: true, fsync: true });
+    logger = createLogger({ auditLifecycle: false, logDir: join(dir, "blocker", "logs"), buffered: true, fsync: true });
     expect(() => logger?.log("gathered")).not.toThrow();
     await new Promise((resolve) => setImmediate(resolve));
     expect(logger.stats().errors.write).toBeGreaterThanOrEqual(1);
@@ -124,7 +124,7 @@ describe("AuditWriteError", () => {
 
   it("buffered mode: a broken folder does not start an endless report loop (app.log reporting its own failure)", async () => {
     writeFileSync(join(dir, "blocker"), "not a folder");
-    logger = createLogger({ logDir: join(dir, "blocker", "logs"), buffered: true });
+    logger = createLogger({ auditLifecycle: false, logDir: join(dir, "blocker", "logs"), buffered: true });
     logger.log("gathered");
     logger.info("app line");
     await eventually(() => logger.stats().errors.write >= 2, 5000, "both background writes to fail");
@@ -137,7 +137,7 @@ describe("AuditWriteError", () => {
   });
 
   it("after shutdown() every log call throws AuditWriteError (alog* reject)", async () => {
-    logger = createLogger({ logDir: dir });
+    logger = createLogger({ auditLifecycle: false, logDir: dir });
     logger.log("before");
     await logger.shutdown();
     expect(() => logger?.log("after")).toThrow(AuditWriteError);

@@ -9,11 +9,13 @@ const run = promisify(execFile);
 const cli = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 const demoBin = join(import.meta.dirname, "..", "dist", "cli", "demo-bin.js");
 
-const readLines = (path: string) =>
+const readAllLines = (path: string) =>
   readFileSync(path, "utf8")
     .split("\n")
     .filter(Boolean)
     .map((line) => JSON.parse(line));
+/** The demo's own entries; auditx's lifecycle entries (START, STOP, CONFIGURE) are checked apart. */
+const readLines = (path: string) => readAllLines(path).filter((e) => !(e.entity_type === "auditx" && e.module === "system"));
 
 describe("auditx demo", () => {
   let dir: string;
@@ -28,6 +30,10 @@ describe("auditx demo", () => {
   it("imports the previous business day first, then writes the original's scenario, ending in a CRITICAL brute-force entry", () => {
     const audit = readLines(join(dir, "logs", "audit.jsonl"));
     expect(audit).toHaveLength(240 + 12);
+    // The logger's own lifecycle frames the demo's entries.
+    const lifecycle = readAllLines(join(dir, "logs", "audit.jsonl")).filter((e) => e.entity_type === "auditx");
+    expect(lifecycle[0]).toMatchObject({ action: "START", level: "SECURITY", user: "auditx" });
+    expect(lifecycle.at(-1)).toMatchObject({ action: "STOP", level: "SECURITY", user: "auditx" });
     const scenario = audit.slice(240);
     expect(scenario.map((e) => e.description).slice(0, 5)).toEqual([
       "User login successful",

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ROOT, tempDir } from "./support/core-trail.js";
+import { ROOT, readAllJsonl, tempDir } from "./support/core-trail.js";
 import { runExample } from "./support/integration-example.js";
 import { auditEntries } from "./support/integration-trail.js";
 
@@ -31,9 +31,11 @@ describe("database sync example", () => {
     const db = new Database(join(dir, "audit.db"), { readonly: true });
     try {
       const rows = db.prepare("SELECT * FROM audit_logs ORDER BY id").all() as Array<Record<string, unknown>>;
-      // Every entry written while the database was open, each exactly the trail's line.
-      expect(rows.map((row) => JSON.parse(String(row.data_json)))).toEqual(trail.slice(0, 3));
-      expect(rows.map((row) => [row.user, row.branch_id, row.entity_id, row.amount])).toEqual([
+      // Every entry written while the database was open, each exactly the trail's line: the logger's START first.
+      const lines = readAllJsonl(join(dir, "audit.jsonl"));
+      expect(rows.map((row) => JSON.parse(String(row.data_json)))).toEqual(lines.slice(0, 4));
+      expect(rows[0]).toMatchObject({ user: "auditx", entity_id: "logger" });
+      expect(rows.slice(1).map((row) => [row.user, row.branch_id, row.entity_id, row.amount])).toEqual([
         ["thida", "BR-YGN", "inv-42", 1_250_000],
         ["thida", "BR-YGN", "CUST-220", null],
         ["aung", "BR-MDY", "CUST-220", null],

@@ -15,9 +15,11 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function writeTrail(count: number, options: { key?: string; maxFileBytes?: number; backupCount?: number } = {}) {
+/** `count` sealed entries; with `lifecycle` the logger's START and STOP entries are sealed around them. */
+async function writeTrail(count: number, options: { key?: string; maxFileBytes?: number; backupCount?: number; lifecycle?: boolean } = {}) {
   const logger = createLogger({
     logDir: dir,
+    auditLifecycle: options.lifecycle ?? false,
     integrity: options.key ? { key: options.key } : true,
     maxFileBytes: options.maxFileBytes,
     backupCount: options.backupCount,
@@ -49,12 +51,13 @@ describe("integrity chain", () => {
   });
 
   it("verifies an untouched trail, across rotated backups", async () => {
-    await writeTrail(400, { maxFileBytes: 16 * 1024, backupCount: 50 });
+    await writeTrail(400, { maxFileBytes: 16 * 1024, backupCount: 50, lifecycle: true });
     const report = await verifyTrail({ logDir: dir });
     expect(report.files.length).toBeGreaterThan(3);
-    expect(report).toMatchObject({ ok: true, lines: 400, sealed: 400, unsealed: 0, problems: [] });
+    // The logger's START and STOP entries are in the chain like any other.
+    expect(report).toMatchObject({ ok: true, lines: 402, sealed: 402, unsealed: 0, problems: [] });
     expect(report.chains).toHaveLength(1);
-    expect(report.chains[0]).toMatchObject({ firstSeq: 1, lastSeq: 400, lines: 400 });
+    expect(report.chains[0]).toMatchObject({ firstSeq: 1, lastSeq: 402, lines: 402 });
   });
 
   it("finds an edited amount, a deleted line and a swapped pair", async () => {

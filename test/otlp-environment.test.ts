@@ -55,7 +55,7 @@ describe("OTLP from the environment", () => {
     process.env.OTEL_SERVICE_NAME = "billing-service";
     process.env.OTEL_RESOURCE_ATTRIBUTES = "deployment.environment.name=staging,service.namespace=erp,service.name=ignored";
     process.env.OTEL_BLRP_SCHEDULE_DELAY = "20";
-    logger = createLogger({ logDir: dir });
+    logger = createLogger({ auditLifecycle: false, logDir: dir });
     logger.log("From the environment");
     await receiver.waitForRecords(1);
     const request = receiver.requests[0];
@@ -78,7 +78,7 @@ describe("OTLP from the environment", () => {
     process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT = `${receiver.origin}/custom/logs`;
     process.env.OTEL_EXPORTER_OTLP_HEADERS = "x-key=general,x-other=kept";
     process.env.OTEL_EXPORTER_OTLP_LOGS_HEADERS = "x-key=logs";
-    logger = createLogger({ logDir: dir });
+    logger = createLogger({ auditLifecycle: false, logDir: dir });
     logger.log("Signal endpoint");
     await logger.flush();
     expect(receiver.requests.map((request) => request.path)).toEqual(["/custom/logs"]);
@@ -91,7 +91,12 @@ describe("OTLP from the environment", () => {
     process.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT = "http://127.0.0.1:9/never";
     process.env.OTEL_EXPORTER_OTLP_HEADERS = "x-key=env";
     process.env.OTEL_SERVICE_NAME = "env-name";
-    logger = createLogger({ logDir: dir, serviceName: "code-name", otlp: { url: receiver.url, headers: { "x-key": "code" } } });
+    logger = createLogger({
+      auditLifecycle: false,
+      logDir: dir,
+      serviceName: "code-name",
+      otlp: { url: receiver.url, headers: { "x-key": "code" } },
+    });
     logger.log("Options first");
     await logger.flush();
     expect(receiver.requests[0]?.headers["x-key"]).toBe("code");
@@ -106,7 +111,7 @@ describe("OTLP from the environment", () => {
     expect(isOtlpEnabled({ url: "http://127.0.0.1:1/v1/logs" }, {})).toBe(true);
     process.env.OTEL_LOGS_EXPORTER = "otlp";
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.origin;
-    logger = createLogger({ logDir: dir, otlp: false });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, otlp: false });
     logger.log("Not exported");
     await logger.flush();
     expect(logger.stats().otlp).toBeUndefined();

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DIST_INDEX, rawLines, tempDir } from "./support/core-trail.js";
+import { DIST_INDEX, rawLines, readJsonl, readOwnEntries, tempDir } from "./support/core-trail.js";
 import { OtlpReceiver } from "./support/otlp-receiver.js";
 
 let dir: string;
@@ -55,15 +55,23 @@ describe("process exit with OTLP on", () => {
     expect(result.code).toBe(0);
     // With waits that held the process, its five retries with backoff would keep it ~13 s; it exits well before.
     expect(result.millis).toBeLessThan(8_000);
-    expect(rawLines(join(dir, "audit.jsonl"))).toHaveLength(10);
+    expect(readJsonl(join(dir, "audit.jsonl"))).toHaveLength(10);
+    // The logger's lifecycle: START before the first entry, STOP written on the exit path.
+    expect(readOwnEntries(dir).map((line) => [line.action, line.description])).toEqual([
+      ["START", expect.stringMatching(/^auditx .* started, OTLP export on to http:\/\/127\.0\.0\.1:\d+\/v1\/logs$/)],
+      ["STOP", "auditx stopped (process exit)"],
+    ]);
     const report = rawLines(join(dir, "app.log")).find((line) => line.includes("otlp"));
-    expect(report).toMatch(/retrying with 10 records pending \(last error: .*ECONNREFUSED/);
+    expect(report).toMatch(/retrying with 11 records pending \(last error: .*ECONNREFUSED/);
   });
 
   it("delivers the last batch on a normal exit when the collector is up", async () => {
     const result = await runService(receiver.url, 25);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    expect(receiver.records.map((record) => record.body)).toEqual(Array.from({ length: 25 }, (_, i) => `Invoice ${i}`));
+    const bodies = receiver.records.map((record) => record.body as string);
+    // START goes out with the last batch; STOP is written on the exit path, after the last export.
+    expect(bodies.filter((body) => !body.startsWith("auditx "))).toEqual(Array.from({ length: 25 }, (_, i) => `Invoice ${i}`));
+    expect(bodies[0]).toMatch(/^auditx .* started/);
   });
 });

@@ -33,6 +33,7 @@ afterEach(async () => {
 
 function open(extra: { compression?: "gzip" | "none"; headers?: Record<string, string> } = {}): AuditLogger {
   logger = createLogger({
+    auditLifecycle: false,
     logDir: dir,
     serviceName: "erp-api",
     hostname: "erp-host-1",
@@ -157,7 +158,12 @@ describe("OTLP mapping of audit records", () => {
   });
 
   it("sends failed logins as SECURITY 18 and the brute-force escalation as CRITICAL 21 on the security stream", async () => {
-    logger = createLogger({ logDir: dir, rateLimit: { maxAttempts: 2 }, otlp: { url: receiver.url, scheduledDelayMillis: 50 } });
+    logger = createLogger({
+      auditLifecycle: false,
+      logDir: dir,
+      rateLimit: { maxAttempts: 2 },
+      otlp: { url: receiver.url, scheduledDelayMillis: 50 },
+    });
     const l = logger;
     for (let attempt = 1; attempt <= 3; attempt++) {
       l.logSecurity(`Login failed #${attempt}`, { action: AuditAction.LOGIN, user: "mallory", ip: "10.9.8.7", success: false });
@@ -255,12 +261,12 @@ describe("OTLP transport", () => {
       { compression: "zip" },
     ];
     for (const otlp of bad) {
-      expect(() => createLogger({ logDir: dir, otlp: otlp as never })).toThrow(/otlp\./);
+      expect(() => createLogger({ auditLifecycle: false, logDir: dir, otlp: otlp as never })).toThrow(/otlp\./);
     }
   });
 
   it("uses the machine's hostname when none is given", async () => {
-    logger = createLogger({ logDir: dir, otlp: { url: receiver.url } });
+    logger = createLogger({ auditLifecycle: false, logDir: dir, otlp: { url: receiver.url } });
     logger.log("host check");
     await logger.flush();
     expect(receiver.records[0]?.resource["host.name"]).toBe(hostname());

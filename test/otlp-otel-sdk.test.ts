@@ -70,7 +70,8 @@ describe("inside a NodeSDK service", () => {
     expect(rawLines(join(dir, "app.log")).some((line) => line.includes("invoice batch done"))).toBe(true);
 
     // Only auditx records are exported by auditx: the service's own "service started" is not.
-    const records = receiver.records;
+    // auditx's own lifecycle records (START, STOP) go out too; the service's records are compared here.
+    const records = receiver.records.filter((record) => record.attributes["auditx.entity.type"] !== "auditx");
     expect(records.map((record) => record.body).sort()).toEqual(["Login failed", "Sales invoice posted", "invoice batch done"]);
     const invoice = records.find((record) => record.body === "Sales invoice posted");
     expect(invoice?.resource["service.name"]).toBe("erp-api-under-test");
@@ -88,7 +89,8 @@ describe("inside a NodeSDK service", () => {
     expect(receiver.otherRequests).toContain("/v1/traces");
 
     const stats = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}") as { otlp?: { exported: number } };
-    expect(stats.otlp?.exported).toBe(3);
+    // Its START went out with them (the stats are printed before shutdown, so before STOP).
+    expect(stats.otlp?.exported).toBe(4);
   });
 });
 
@@ -101,7 +103,7 @@ describe("inside a service with its own LoggerProvider", () => {
     expect(trail.map((line) => line.description)).toEqual(["Stock adjusted after count", "Reorder level changed"]);
     expect(trail[0]).toMatchObject({ entity_type: "product", entity_id: "P-1001", user: "store.keeper" });
 
-    const bodies = receiver.records.map((record) => record.body);
+    const bodies = receiver.records.filter((record) => record.attributes["auditx.entity.type"] !== "auditx").map((record) => record.body);
     expect(bodies.sort()).toEqual(["Reorder level changed", "Stock adjusted after count", "stock sync started"]);
     const change = receiver.records.find((record) => record.body === "Reorder level changed");
     expect(change?.resource["service.name"]).toBe("inventory-service");

@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 function open(otlp: OtlpOptions): AuditLogger {
-  logger = createLogger({ logDir: dir, otlp: { url: receiver.url, scheduledDelayMillis: 20, ...otlp } });
+  logger = createLogger({ auditLifecycle: false, logDir: dir, otlp: { url: receiver.url, scheduledDelayMillis: 20, ...otlp } });
   return logger;
 }
 

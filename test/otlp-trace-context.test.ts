@@ -30,7 +30,7 @@ afterAll(async () => {
 describe("trace context", () => {
   it("puts the active span's trace and span ids on the OTLP record and the JSONL line, across awaits", async () => {
     const { dir, cleanup } = tempDir("auditx-otlp-trace-");
-    const logger = createLogger({ logDir: dir, otlp: { url: receiver.url, scheduledDelayMillis: 20 } });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir, otlp: { url: receiver.url, scheduledDelayMillis: 20 } });
     try {
       const tracer = trace.getTracer("erp-test");
       const ids = await tracer.startActiveSpan("POST /invoices", async (span: Span) => {

@@ -16,7 +16,7 @@ describe("viewer REST API on a trail written by the logger", () => {
   const written: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
-    const logger = createLogger({ logDir: temp.dir, console: false });
+    const logger = createLogger({ auditLifecycle: false, logDir: temp.dir, console: false });
     for (let i = 0; i < 60; i++) {
       const options = {
         user: USERS[i % 3]!,

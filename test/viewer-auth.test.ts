@@ -25,7 +25,8 @@ describe("viewer API key", () => {
 
   beforeAll(async () => {
     writeTrail(`${temp.dir}/audit.jsonl`, [entryLine(1), entryLine(2)]);
-    running = await startTestViewer({ logDir: temp.dir, apiKey: KEY });
+    // Many wrong keys in a row are the point of these tests: brute-force blocking is tested on its own.
+    running = await startTestViewer({ logDir: temp.dir, apiKey: KEY, keyFailureLimit: { maxAttempts: 10_000 } });
     base = running.url;
   });
   afterAll(async () => {
@@ -126,7 +127,13 @@ describe("viewer mounted under a prefix in an existing Express app", () => {
     app.get("/health", (_request, response) => {
       response.send("ok");
     });
-    viewer = mountAuditViewer(app, { logDir: temp.dir, prefix: "/audit", apiKey: KEY });
+    viewer = mountAuditViewer(app, {
+      logDir: temp.dir,
+      prefix: "/audit",
+      apiKey: KEY,
+      auditReads: false,
+      keyFailureLimit: { maxAttempts: 10_000 },
+    });
     server = createServer(app);
     viewer.attach(server);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -26,8 +26,8 @@ beforeAll(async () => {
   app.get("/", (_request, response) => {
     response.type("text/plain").send("the host application");
   });
-  viewers.push(mountAuditViewer(app, { logDir: trail.logDir, prefix: "/audit", hub: new AuditHub() }));
-  viewers.push(mountAuditViewer(app, { logDir: trail.logDir, prefix: "/quiet", hub: new AuditHub(), realtime: false }));
+  viewers.push(mountAuditViewer(app, { logDir: trail.logDir, prefix: "/audit", hub: new AuditHub(), auditReads: false }));
+  viewers.push(mountAuditViewer(app, { logDir: trail.logDir, prefix: "/quiet", hub: new AuditHub(), realtime: false, auditReads: false }));
   server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, "127.0.0.1", () => resolve(listening));
   });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ROOT } from "./support/core-trail.js";
@@ -47,7 +48,12 @@ describe("auditx ui / auditx-ui", () => {
     children.push(started.child);
     expect((await getJson(`${started.url}api/stats`)).status).toBe(401);
     const stats = await getJson(`${started.url}api/stats`, { "X-API-Key": KEY });
-    expect(stats.body.audit.total).toBe(2);
+    // The two entries, and the viewer's own: its START and the refused request just before, never the key.
+    expect(stats.body.audit.total).toBe(4);
+    const own = readFileSync(join(temp.dir, "audit.jsonl"), "utf8");
+    expect(own).toContain('"description":"auditx viewer started"');
+    expect(own).toMatch(/"description":"Viewer refused a request from 127\.0\.0\.1 without an API key"/);
+    expect(own).not.toContain(KEY);
     started.child.kill("SIGTERM");
     expect(await started.exit).toBe(0);
     expect(started.output()).toContain("stopped");

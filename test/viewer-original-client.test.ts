@@ -19,7 +19,7 @@ const COUNT = 240;
 
 describe("a client written for auditX's dashboard", () => {
   const temp = viewerTempDir();
-  const logger = createLogger({ logDir: temp.dir, console: false });
+  const logger = createLogger({ logDir: temp.dir, console: false, auditLifecycle: false });
   const disconnect = connectLogger(logger);
   let running: RunningViewer;
   const written: Array<Record<string, unknown>> = [];

@@ -21,7 +21,7 @@ describe("enableRealtime, connectLogger and the folder's hub", () => {
   });
 
   it("enableRealtime() pushes the global audit logger's entries to a viewer of its folder, once", async () => {
-    configure({ logDir: temp.dir, console: false });
+    configure({ auditLifecycle: false, logDir: temp.dir, console: false });
     const disconnect = enableRealtime();
     const running = await startTestViewer({ logDir: temp.dir });
     try {
@@ -49,14 +49,14 @@ describe("enableRealtime, connectLogger and the folder's hub", () => {
   });
 
   it("enableRealtime({ logDir }) refuses a folder the logger does not write, and accepts its own however spelt", () => {
-    configure({ logDir: temp.dir, console: false });
+    configure({ auditLifecycle: false, logDir: temp.dir, console: false });
     expect(() => enableRealtime({ logDir: other.dir })).toThrow(AuditConfigError);
     expect(() => enableRealtime({ logDir: other.dir })).toThrow(/does not match the logger's folder/);
     expect(audit.connectedHubs()).toEqual([]);
     const disconnect = enableRealtime({ logDir: `${temp.dir}/./` });
     expect(audit.connectedHubs()).toEqual([hubFor(temp.dir)]);
     disconnect();
-    const logger = createLogger({ logDir: other.dir, console: false });
+    const logger = createLogger({ auditLifecycle: false, logDir: other.dir, console: false });
     expect(() => enableRealtime({ logger, logDir: temp.dir })).toThrow(AuditConfigError);
     const off = enableRealtime({ logger, logDir: other.dir });
     expect(logger.connectedHubs()).toEqual([hubFor(other.dir)]);
@@ -65,7 +65,7 @@ describe("enableRealtime, connectLogger and the folder's hub", () => {
   });
 
   it("createApp({ logDir }) connects the global logger when it writes that folder, and lets it go on close", async () => {
-    configure({ logDir: temp.dir, console: false });
+    configure({ auditLifecycle: false, logDir: temp.dir, console: false });
     expect(audit.connectedHubs()).toEqual([]);
     const elsewhere = createApp({ logDir: other.dir });
     expect(audit.connectedHubs()).toEqual([]);
@@ -86,8 +86,8 @@ describe("enableRealtime, connectLogger and the folder's hub", () => {
   });
 
   it("keeps folders apart: a viewer never shows live entries written to another folder", async () => {
-    const tenantA = createLogger({ logDir: join(temp.dir, "tenant-a"), console: false });
-    const tenantB = createLogger({ logDir: join(other.dir, "tenant-b"), console: false });
+    const tenantA = createLogger({ auditLifecycle: false, logDir: join(temp.dir, "tenant-a"), console: false });
+    const tenantB = createLogger({ auditLifecycle: false, logDir: join(other.dir, "tenant-b"), console: false });
     const offA = connectLogger(tenantA);
     const offB = connectLogger(tenantB);
     const viewerA = await startTestViewer({ logDir: join(temp.dir, "tenant-a") });
@@ -110,18 +110,18 @@ describe("enableRealtime, connectLogger and the folder's hub", () => {
   });
 
   it("configure() to another folder moves the global logger to that folder's hub", () => {
-    configure({ logDir: temp.dir, console: false });
+    configure({ auditLifecycle: false, logDir: temp.dir, console: false });
     const disconnect = enableRealtime();
     const explicit = new AuditHub();
     audit.connectHub(explicit);
-    configure({ logDir: other.dir, console: false });
+    configure({ auditLifecycle: false, logDir: other.dir, console: false });
     expect(audit.connectedHubs()).toEqual([hubFor(other.dir), explicit]);
     disconnect();
   });
 
   it("connectLogger(logger, hub) publishes what that logger writes to that hub", async () => {
     const hub = new AuditHub();
-    const logger = createLogger({ logDir: temp.dir, console: false });
+    const logger = createLogger({ auditLifecycle: false, logDir: temp.dir, console: false });
     const disconnect = connectLogger(logger, hub);
     logger.log("first", { user: "u1" });
     disconnect();

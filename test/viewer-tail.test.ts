@@ -82,7 +82,7 @@ describe("viewer tail and live streams", () => {
   it("pushes what an in-process logger writes once, from the hub, not again from the tail", async () => {
     const dir = temp();
     const hub = new AuditHub();
-    const logger = createLogger({ logDir: dir, console: false });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir, console: false });
     cleanups.push(() => logger.shutdown());
     const running = await startTestViewer({ logDir: dir, hub, logger });
     cleanups.push(() => running.close());
@@ -109,7 +109,7 @@ describe("viewer tail and live streams", () => {
 
   it("follows rotation while tailing: every entry indexed and streamed exactly once", async () => {
     const dir = temp();
-    const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 16 * 1024, backupCount: 1000 });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir, console: false, maxFileBytes: 16 * 1024, backupCount: 1000 });
     cleanups.push(() => logger.shutdown());
     for (let i = 0; i < 100; i++) logger.log(`before ${i}`, { user: "writer", requestId: `n-${i}` });
     const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
@@ -152,7 +152,7 @@ describe("viewer tail and live streams", () => {
     const writer = `
       import { createLogger } from ${JSON.stringify(DIST_INDEX)};
       const [dir, tag, count] = process.argv.slice(1);
-      const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 8192, backupCount: 1000 });
+      const logger = createLogger({ auditLifecycle: false, logDir: dir, console: false, maxFileBytes: 8192, backupCount: 1000 });
       for (let i = 0; i < Number(count); i++) {
         logger.log("entry " + i, { user: tag, requestId: tag + "-" + i });
         if (i % 50 === 0) await new Promise((r) => setTimeout(r, 2));
@@ -185,7 +185,7 @@ describe("viewer tail and live streams", () => {
 
   it("forgets backups that rotation deleted, and re-reads a file truncated in place", async () => {
     const dir = temp();
-    const logger = createLogger({ logDir: dir, console: false, maxFileBytes: 4 * 1024, backupCount: 2 });
+    const logger = createLogger({ auditLifecycle: false, logDir: dir, console: false, maxFileBytes: 4 * 1024, backupCount: 2 });
     cleanups.push(() => logger.shutdown());
     const running = await startTestViewer({ logDir: dir, hub: new AuditHub() });
     cleanups.push(() => running.close());
@@ -233,7 +233,7 @@ describe("viewer tail and live streams", () => {
   it("with realtime off, keeps the file tail on both streams and pushes nothing in process", async () => {
     const dir = temp();
     const hub = new AuditHub();
-    const logger = createLogger({ logDir: dir, console: false });
+    const logger = createLogger({ logDir: dir, console: false, auditLifecycle: false });
     cleanups.push(() => logger.shutdown());
     const running = await startTestViewer({ logDir: dir, realtime: false, hub, logger });
     cleanups.push(() => running.close());

@@ -7,7 +7,8 @@ import { pathToFileURL } from "node:url";
 const [variant, recordsText, dir] = process.argv.slice(2);
 const records = Number(recordsText);
 
-// A realistic sales-invoice record (~600 bytes as a trail line).
+// A realistic sales-invoice record (~600 bytes as a trail line), with one
+// secret in it (the approver's PIN) for the redaction variants to find.
 const options = {
   module: "sales",
   action: "POST",
@@ -26,7 +27,7 @@ const options = {
   method: "POST",
   endpoint: "/api/sales/invoices/inv-42/post",
   status: 200,
-  metadata: { warehouse: "WH-MAIN", lines: 12, payment_terms: "NET30", tax_code: "CT-5", salesperson: "Ko Aung" },
+  metadata: { warehouse: "WH-MAIN", lines: 12, payment_terms: "NET30", tax_code: "CT-5", salesperson: "Ko Aung", approval_pin: "4821" },
 };
 const description = "Sales invoice posted";
 
@@ -58,16 +59,27 @@ function asDict() {
   };
 }
 
+const PINO_REDACT_PATHS = [
+  "metadata.approval_pin",
+  ...["password", "token", "secret", "api_key", "authorization", "cookie", "cvv", "pin", "otp", "card_number"].flatMap((name) => [
+    `metadata.${name}`,
+    `old_values.${name}`,
+    `new_values.${name}`,
+  ]),
+];
+
 async function setup() {
   const path = join(dir, "audit.jsonl");
   if (variant === "raw") {
     const fd = openSync(path, "a");
     return { path, call: () => writeSync(fd, `${JSON.stringify(asDict())}\n`), end: async () => closeSync(fd) };
   }
-  if (variant === "pino") {
+  if (variant === "pino" || variant === "pino-redact") {
     const { default: pino } = await import("pino");
     const dest = pino.destination({ dest: path, sync: true });
-    const logger = pino({ base: undefined, timestamp: false }, dest);
+    // What a pino user writes for the protection auditx's default list gives this record's maps.
+    const redact = variant === "pino-redact" ? { paths: PINO_REDACT_PATHS } : undefined;
+    const logger = pino({ base: undefined, timestamp: false, redact }, dest);
     return { path, call: () => logger.info(asDict()), end: async () => dest.flushSync() };
   }
   // auditx-previous[-integrity]: the same variant of the build in AUDITX_PREVIOUS_DIST (the previous design).
@@ -84,6 +96,8 @@ async function setup() {
     maxFileBytes: 0,
     buffered: kind === "auditx-buffered",
     integrity: checkpoints ?? kind === "auditx-integrity",
+    // "auditx" runs with the default redaction rules, as shipped.
+    ...(kind === "auditx-noredact" ? { redact: false } : {}),
     ...extra,
   });
   return { path, call: () => logger.logTransaction(description, options), end: () => logger.shutdown() };

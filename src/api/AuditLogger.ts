@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { context, trace } from "@opentelemetry/api";
 import type { LogAttributes, Logger } from "@opentelemetry/api-logs";
@@ -9,7 +10,8 @@ import { AuditAction, BusinessModule, LogLevel, parseLevel, SEVERITY_NUMBER } fr
 import { AuditConfigError, AuditInputError, AuditWriteError } from "../entry/errors.js";
 import type { AuditEntryFields } from "../entry/fields.js";
 import { type ImportOptions, importedEntryFields } from "../entry/importedEntry.js";
-import { entryToJsonLine } from "../entry/jsonl.js";
+import type { JsonObject } from "../entry/json.js";
+import { entryToJsonLine, isEmptyMap } from "../entry/jsonl.js";
 import { toAmount, toJsonObject, toMergedJsonObject, toStatusCode, toText } from "../entry/normalize.js";
 import { appMessageAttributes, entryToAttributes, isSecurityLevel, streamAttributes } from "../entry/otel.js";
 import type { SignedRecord } from "../integrity/signedRecord.js";
@@ -35,7 +37,8 @@ import type {
 import { type OwnEntry, ownEntryFields } from "./ownEntry.js";
 import { RateLimiter } from "./RateLimiter.js";
 import { currentContext, type RequestContextFields } from "./RequestContext.js";
-import { type AuditSettings, resolveSettings } from "./settings.js";
+import { SelfAction, writeSelfEntry } from "./selfEntries.js";
+import { type AuditSettings, describeSettings, resolveSettings } from "./settings.js";
 
 const NO_CONTEXT: RequestContextFields = {};
 
@@ -61,7 +64,10 @@ function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   process.on("exit", () => {
-    for (const logger of loggers) logger.flushSyncOnExit();
+    for (const logger of loggers) {
+      logger.stopOnExit();
+      logger.flushSyncOnExit();
+    }
   });
   process.on("beforeExit", () => {
     for (const logger of loggers) logger.flushOnIdle();
@@ -88,6 +94,10 @@ export class AuditLogger {
   private closed = false;
   /** Set once shutdown has written the writer's last checkpoint: nothing more reaches the sinks. */
   private sinksClosed = false;
+  /** Its START (or CONFIGURE) entry: written before the first entry, so the trail tells which configuration wrote what follows. */
+  private lifecycle: "new" | "starting" | "started" = "new";
+  /** The configuration of the logger this one replaced (configure()), for its CONFIGURE entry. */
+  private replacedConfiguration?: JsonObject;
 
   constructor(options: AuditLoggerOptions = {}) {
     const settings = resolveSettings(options);
@@ -403,8 +413,10 @@ export class AuditLogger {
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
   async shutdown(): Promise<void> {
     if (this.closed) return;
-    // Log calls fail from now on; a pruning under way still finishes (its announcement reaches every sink),
-    // then the writer's last checkpoint goes out while OTLP still runs.
+    // The STOP entry goes first, while log calls still work; then log calls fail. A pruning under way
+    // still finishes (its announcement reaches every sink), then the writer's last checkpoint goes out
+    // while OTLP still runs.
+    this.writeStop("shutdown()");
     this.closed = true;
     loggers.delete(this);
     await this.pipeline?.stopBackground();
@@ -432,6 +444,107 @@ export class AuditLogger {
     return { ...base, rateLimitKeys: this.rateLimiter.size };
   }
 
+  /** @internal the effective configuration (no secrets), as the START entry records it. */
+  effectiveConfiguration(): JsonObject {
+    return describeSettings(this.settings);
+  }
+
+  /**
+   * @internal configure() made this logger replace `previous`: its first
+   * entry is CONFIGURE (what changed) instead of START, written now when the
+   * trail can take it, else before its first entry.
+   */
+  replace(previous: AuditLogger): void {
+    if (!previous.started) return;
+    this.replacedConfiguration = previous.effectiveConfiguration();
+    try {
+      this.start();
+    } catch {
+      // The trail cannot take it now: the first log call writes it, or sees the error.
+    }
+  }
+
+  private get started(): boolean {
+    return this.lifecycle === "started";
+  }
+
+  /** @internal the exit path: the STOP entry, when the process ends without shutdown() (not when its folder is gone). */
+  stopOnExit(): void {
+    if (this.closed || !this.started || !existsSync(this.logDir)) return;
+    this.writeStop("process exit");
+  }
+
+  /**
+   * Writes the START entry once, before the first entry. A failure is not
+   * the caller's: its own entry succeeds or fails on its own (a full
+   * security.jsonl fails START, a SECURITY entry, but not an AUDIT one), and
+   * START is not retried on every call.
+   */
+  private startBeforeFirstEntry(): void {
+    try {
+      this.start();
+    } catch {
+      this.lifecycle = "started";
+    }
+  }
+
+  /** The START or CONFIGURE entry (and OTLP on/off), before the logger's first entry. */
+  private start(): void {
+    if (this.lifecycle !== "new" || !this.settings.auditLifecycle) return;
+    this.lifecycle = "starting";
+    try {
+      const configuration = describeSettings(this.settings);
+      const previous = this.replacedConfiguration;
+      if (previous) {
+        const changes = configurationChanges(previous, configuration);
+        const names = Object.keys(changes);
+        writeSelfEntry(this, {
+          action: SelfAction.CONFIGURE,
+          component: "logger",
+          description: `auditx reconfigured: ${names.length > 0 ? `${names.join(", ")} changed` : "no setting changed"}`,
+          metadata: { configuration, changes, version: VERSION, pid: process.pid },
+        });
+        if ((previous.otlp === false) !== (configuration.otlp === false)) {
+          const endpoint = (configuration.otlp as JsonObject | false) && (configuration.otlp as JsonObject).endpoint;
+          writeSelfEntry(this, {
+            action: SelfAction.CONFIGURE,
+            component: "otlp",
+            description: configuration.otlp === false ? "OTLP export turned off" : `OTLP export turned on, to ${String(endpoint)}`,
+            metadata: { otlp: configuration.otlp, previous: previous.otlp },
+          });
+        }
+      } else {
+        writeSelfEntry(this, {
+          action: SelfAction.START,
+          component: "logger",
+          description: `auditx ${VERSION} started${this.settings.otlp ? `, OTLP export on to ${this.settings.otlp.endpoint}` : ""}`,
+          metadata: { configuration, version: VERSION, pid: process.pid, node: process.version },
+        });
+      }
+      this.replacedConfiguration = undefined;
+      this.lifecycle = "started";
+    } catch (error) {
+      this.lifecycle = "new";
+      throw error;
+    }
+  }
+
+  /** The STOP entry; never throws (the logger is going away whatever happens). */
+  private writeStop(reason: string): void {
+    if (!this.started || !this.settings.auditLifecycle) return;
+    try {
+      const stats = this.stats();
+      writeSelfEntry(this, {
+        action: SelfAction.STOP,
+        component: "logger",
+        description: `auditx stopped (${reason})`,
+        metadata: { reason, written: stats.written, errors: stats.errors, otlp: stats.otlp ?? false, pid: process.pid },
+      });
+    } catch {
+      // Counted where the write failed; shutdown goes on.
+    }
+  }
+
   /** @internal the exit path: write out buffered lines synchronously. */
   flushSyncOnExit(): void {
     this.pipeline?.flushFilesSync();
@@ -452,6 +565,7 @@ export class AuditLogger {
     d: MethodDefaults,
     recorded?: { id: string; millis: number },
   ): AuditEntry {
+    if (this.lifecycle === "new") this.startBeforeFirstEntry();
     const options = o ?? (NO_CONTEXT as EntryOptions);
     const ctx = currentContext() ?? NO_CONTEXT;
     let level = d.level;
@@ -515,9 +629,10 @@ export class AuditLogger {
     return this.commit(fields, millis);
   }
 
-  /** Seals the entry's line when integrity is on, builds the entry and emits it to every sink. */
+  /** Redacts the entry's fields, seals its line when integrity is on, builds the entry and emits it to every sink. */
   private commit(fields: AuditEntryFields, millis: number, own = false): AuditEntry {
     const level = fields.level;
+    this.settings.redact?.redactEntry(fields);
     const pipeline = this.writablePipeline(own);
     let line = entryToJsonLine(fields);
     const chain = pipeline.chain;
@@ -542,6 +657,7 @@ export class AuditLogger {
   /** @internal an entry about the trail or the logger itself (see ownEntry.ts), written like any other. */
   writeOwnEntry(own: OwnEntry): AuditEntry | undefined {
     if (this.sinksClosed) return undefined;
+    if (this.lifecycle === "new" && !this.closed) this.startBeforeFirstEntry();
     const millis = Date.now();
     return this.commit(ownEntryFields(this.settings, own, millis), millis, true);
   }
@@ -568,21 +684,28 @@ export class AuditLogger {
   /** An app.log message; `custom` (loggingCustom) writes the line with user and method. */
   private writeApp(level: LogLevel, message: unknown, fields?: Record<string, unknown>, custom?: { user: unknown; method: unknown }): void {
     const ctx = currentContext() ?? NO_CONTEXT;
-    const max = this.settings.limits.maxStringLength;
+    const { limits, redact } = this.settings;
+    const max = limits.maxStringLength;
+    const text = toText(message, max);
+    let extra: JsonObject | undefined;
+    if (fields && Object.keys(fields).length > 0) {
+      // Normalised here when redacting (redaction works on the JSON form) or when attributes carry the fields.
+      if (redact) {
+        const normalized = toJsonObject(fields, limits);
+        extra = normalized && redact.redactFields(normalized);
+      } else if (this.fullAttributes) extra = toJsonObject(fields, limits);
+    }
     const appMessage: AppMessage = {
       millis: Date.now(),
       level,
       user: toText(custom?.user ?? ctx.user ?? "SYSTEM", max),
       method: upperCased(toText(custom?.method ?? ctx.method, max)) || "N/A",
-      message: toText(message, max),
-      fields: fields && Object.keys(fields).length > 0 ? fields : undefined,
+      message: redact ? redact.redactText(text) : text,
+      fields: redact ? (extra && !isEmptyMap(extra) ? extra : undefined) : fields && Object.keys(fields).length > 0 ? fields : undefined,
       custom: custom !== undefined,
     };
     this.writablePipeline();
-    const attributes = appMessageAttributes(
-      appMessage,
-      appMessage.fields && this.fullAttributes ? toJsonObject(appMessage.fields, this.settings.limits) : undefined,
-    );
+    const attributes = appMessageAttributes(appMessage, this.fullAttributes && extra && !isEmptyMap(extra) ? extra : undefined);
     this.emit({ kind: "app", message: appMessage }, appMessage.millis, level, appMessage.message, attributes);
   }
 
@@ -661,6 +784,17 @@ function toEventMillis(value: unknown): number {
 /** An HTTP method as the original writes it, upper-cased (and as OTel's http.request.method wants it). */
 function upperCased(method: string): string {
   return /[a-z]/.test(method) ? method.toUpperCase() : method;
+}
+
+/** The settings that differ between two configurations, each as { from, to }. */
+function configurationChanges(before: JsonObject, after: JsonObject): JsonObject {
+  const changes: JsonObject = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const from = before[key] ?? null;
+    const to = after[key] ?? null;
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
+  }
+  return changes;
 }
 
 /** The given fields without undefined values, or undefined when none is left. */

@@ -169,6 +169,7 @@ export class AuditPipeline {
       security: this.security,
       app: this.app,
       chain: this.chain,
+      redact: settings.redact,
       // Background work ends first, so that what it writes (a pruning's announcement) still reaches every sink.
       beforeClose: async () => {
         await this.closeBackground();

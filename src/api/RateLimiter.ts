@@ -45,6 +45,18 @@ export class RateLimiter {
     return this.hit(key, now, windowMs).count <= limit;
   }
 
+  /** The attempts of `key` in its current window, without counting one: 0 when none. */
+  peek(key: string, now = Date.now()): number {
+    const attempts = this.table.get(key);
+    return attempts && now - attempts.windowStart < attempts.windowMs ? attempts.count : 0;
+  }
+
+  /** When the current window of `key` ends (epoch ms), or 0 when it has none. */
+  windowEnd(key: string, now = Date.now()): number {
+    const attempts = this.table.get(key);
+    return attempts && now - attempts.windowStart < attempts.windowMs ? attempts.windowStart + attempts.windowMs : 0;
+  }
+
   reset(key?: string): void {
     if (key === undefined) this.table.clear();
     else this.table.delete(key);

@@ -22,7 +22,10 @@ export function configure(options: AuditLoggerOptions = {}): AuditLogger {
   if (previous) {
     const previousFolderHub = hubFor(previous.logDir);
     for (const hub of previous.connectedHubs()) next.connectHub(hub === previousFolderHub ? hubFor(next.logDir) : hub);
-    previous.shutdown().catch((error: unknown) => next.error(`closing the previous audit logger failed: ${String(error)}`));
+    // The previous logger's STOP entry is written as its shutdown begins, before the new one's CONFIGURE entry.
+    const closing = previous.shutdown();
+    next.replace(previous);
+    closing.catch((error: unknown) => next.error(`closing the previous audit logger failed: ${String(error)}`));
   }
   globalLogger = next;
   return next;

@@ -2,9 +2,11 @@ import type { KeyObject } from "node:crypto";
 import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import type { AuditEntry } from "../entry/AuditEntry.js";
 import type { AuditAction, BusinessModule, LogLevel } from "../entry/enums.js";
+import type { RedactOption } from "../entry/redaction/RedactOptions.js";
 import type { OtlpOptions } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
 
+export type { RedactCensor, RedactOption, RedactOptions, RedactRule } from "../entry/redaction/RedactOptions.js";
 export type { OtlpOptions } from "../otlp/settings.js";
 
 /** A level as the enum gives it, or in lower case as the original accepted it. */
@@ -165,6 +167,14 @@ export interface AuditLoggerOptions {
   hostname?: string;
   /** Brute-force detection of logSecurity and checkRateLimit(). */
   rateLimit?: RateLimitOptions;
+  /**
+   * Redaction, applied to every entry before any sink sees it (trail files,
+   * OTLP, onAudit, the hub and viewer, the console). On by default with the
+   * default list of secret names (passwords, tokens, secrets, API keys,
+   * authorization, cookies, cvv, pin, otp, card numbers); a list of paths
+   * adds to it; `false` turns redaction off entirely.
+   */
+  redact?: RedactOption;
   /** Longest string field kept whole (default 32 KiB); longer ones are cut and marked. */
   maxStringLength?: number;
   /**
@@ -174,6 +184,14 @@ export interface AuditLoggerOptions {
   integrity?: boolean | IntegrityOptions;
   /** OTLP export: true for the defaults and OTEL_* variables, or settings. Also on with OTEL_LOGS_EXPORTER=otlp. */
   otlp?: boolean | OtlpOptions;
+  /**
+   * The logger writes its own lifecycle to the trail (default true): a
+   * START entry with the effective configuration (secrets removed) before its
+   * first entry, STOP at shutdown() or process exit, CONFIGURE when
+   * configure() replaces it, OTLP turned on or off, and a DELETE (entity "retention") when rotation drops a backup. They are SECURITY
+   * entries of user "auditx", entity type "auditx".
+   */
+  auditLifecycle?: boolean;
   /** Emit into this provider (which runs createAuditProcessors) instead of one of auditx's own. */
   loggerProvider?: LoggerProvider;
   /** More processors for auditx's own provider, after its own. */

@@ -6,13 +6,15 @@
  */
 import type { KeyObject } from "node:crypto";
 import { hostname as osHostname } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import type { Resource } from "@opentelemetry/resources";
 import type { LoggerProvider, LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import type { AuditEntry } from "../entry/AuditEntry.js";
 import { ATTR_SERVICE_NAME } from "../entry/attributes.js";
 import { AuditConfigError } from "../entry/errors.js";
+import type { JsonObject } from "../entry/json.js";
 import { DEFAULT_LIMITS, type NormalizeLimits } from "../entry/normalize.js";
+import { Redactor } from "../entry/redaction/Redactor.js";
 import { loadPrivateKey } from "../integrity/signingKeys.js";
 import { createAuditResource, DEFAULT_SERVICE_NAME } from "../otlp/resource.js";
 import { isOtlpEnabled, type OtlpSettings, resolveOtlpSettings } from "../otlp/settings.js";
@@ -78,6 +80,8 @@ export interface AuditSettings {
   hostname: string;
   currency: string;
   limits: NormalizeLimits;
+  /** The compiled redaction rules; null when `redact: false`. */
+  redact: Redactor | null;
   fsync: boolean;
   rateLimit: RateLimitSettings;
   /** Hash-chain sealing of audit lines: null when off; `key` for HMAC; a signing key for checkpoints. */
@@ -92,6 +96,8 @@ export interface AuditSettings {
   loggerProvider: LoggerProvider | null;
   /** The Resource of auditx's own provider. */
   resource: Resource;
+  /** Whether the logger writes its own start, stop and configuration changes to the trail. */
+  auditLifecycle: boolean;
 }
 
 function nonNegative(name: keyof AuditLoggerOptions, value: unknown, fallback: number): number {
@@ -253,6 +259,7 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
     hostname: options.hostname ?? osHostname(),
     currency: options.currency ?? DEFAULT_CURRENCY,
     limits: { ...DEFAULT_LIMITS, maxStringLength },
+    redact: Redactor.compile(options.redact),
     fsync: options.fsync ?? false,
     rateLimit: rateLimitSettings(options.rateLimit),
     integrity: integritySettings(options.integrity),
@@ -262,6 +269,47 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
     processors: Object.freeze([...(options.processors ?? [])]),
     loggerProvider: options.loggerProvider ?? null,
     resource,
+    auditLifecycle: options.auditLifecycle ?? true,
   };
+  if (typeof settings.auditLifecycle !== "boolean") throw new AuditConfigError("auditLifecycle must be a boolean");
   return Object.freeze(settings);
+}
+
+/**
+ * The effective configuration, as the logger's start and configuration
+ * entries record it: every setting that changes what is written or where,
+ * and no secret (an integrity or HMAC key, a collector's credentials or
+ * header values are never in it; OTLP headers are listed by name).
+ */
+export function describeSettings(settings: Readonly<AuditSettings>): JsonObject {
+  const { otlp } = settings;
+  return {
+    logDir: settings.logDir,
+    files: { audit: basename(settings.paths.audit), security: basename(settings.paths.security), app: basename(settings.paths.app) },
+    maxFileBytes: settings.file.maxBytes,
+    retention: { audit: { ...settings.retention.audit }, app: { ...settings.retention.app } },
+    compressAfterMs: settings.compressAfterMs,
+    buffered: settings.file.buffered,
+    fsync: settings.fsync,
+    service: settings.service,
+    hostname: settings.hostname,
+    currency: settings.currency,
+    maxStringLength: settings.limits.maxStringLength,
+    rateLimit: { ...settings.rateLimit },
+    integrity: settings.integrity ? (settings.integrity.key ? "hmac-sha256" : "sha256") : false,
+    redact: settings.redact ? settings.redact.describe() : false,
+    otlp: otlp
+      ? {
+          endpoint: otlp.endpoint,
+          headers: otlp.headerNames,
+          maxQueueSize: otlp.maxQueueSize,
+          maxExportBatchSize: otlp.maxExportBatchSize,
+          scheduledDelayMillis: otlp.scheduledDelayMillis,
+        }
+      : false,
+    console: settings.console !== null,
+    onAudit: settings.onAudit !== null,
+    processors: settings.processors.length,
+    loggerProvider: settings.loggerProvider ? "the caller's" : "auditx's own",
+  };
 }

@@ -101,6 +101,58 @@ function attrText(value: AnyValue | undefined, limit = TEXT_LIMIT): string {
  * provider that runs auditx's processors): the inverse of entryToAttributes.
  */
 export function entryFromLogRecord(record: ReadableLogRecord): AuditEntry {
+  return new AuditEntry(entryFieldsFromLogRecord(record));
+}
+
+/** The attributes entryToAttributes may set, to replace them all at once. */
+const ENTRY_ATTRIBUTES = [
+  A.ATTR_USER_ID,
+  A.ATTR_USER_ROLES,
+  A.ATTR_CLIENT_ADDRESS,
+  A.ATTR_SESSION_ID,
+  A.ATTR_HTTP_METHOD,
+  A.ATTR_URL_PATH,
+  A.ATTR_URL_QUERY,
+  A.ATTR_HTTP_STATUS,
+  A.ATTR_REQUEST_ID,
+  A.ATTR_MODULE,
+  A.ATTR_ACTION,
+  A.ATTR_COMPANY_ID,
+  A.ATTR_BRANCH_ID,
+  A.ATTR_ENTITY_TYPE,
+  A.ATTR_ENTITY_ID,
+  A.ATTR_REFERENCE_NO,
+  A.ATTR_AMOUNT,
+  A.ATTR_CURRENCY,
+  A.ATTR_SUCCESS,
+  A.ATTR_OLD_VALUES,
+  A.ATTR_NEW_VALUES,
+  A.ATTR_METADATA,
+];
+
+/** A record that a processor may still change (during its onEmit). */
+export interface WritableLogRecord {
+  readonly attributes: LogAttributes;
+  setAttribute(key: string, value?: AnyValue): unknown;
+  setBody(body: AnyValue): unknown;
+}
+
+/**
+ * Makes a record that other code emitted carry `fields` (its entry once
+ * redacted), so that the processors after the first one, OTLP included, see
+ * only that.
+ */
+export function replaceEntryAttributes(record: WritableLogRecord, fields: AuditEntryFields): void {
+  const attributes = entryToAttributes(fields);
+  for (const name of ENTRY_ATTRIBUTES) {
+    if (name in attributes) record.setAttribute(name, attributes[name]);
+    else delete (record.attributes as Record<string, unknown>)[name];
+  }
+  record.setBody(fields.description);
+}
+
+/** The fields of the entry a record carries (see entryFromLogRecord). */
+export function entryFieldsFromLogRecord(record: ReadableLogRecord): AuditEntryFields {
   const a = record.attributes;
   const resource = record.resource?.attributes ?? {};
   const roles = a[A.ATTR_USER_ROLES];
@@ -109,7 +161,7 @@ export function entryFromLogRecord(record: ReadableLogRecord): AuditEntry {
   const level =
     parseLevel(record.severityText) ?? (record.severityNumber === undefined ? LogLevel.INFO : levelFromSeverity(record.severityNumber));
   const spanContext = record.spanContext;
-  return new AuditEntry({
+  return {
     timestamp: formatTimestamp(hrTimeMillis(record.hrTime)),
     level,
     module: attrText(a[A.ATTR_MODULE]),
@@ -140,7 +192,7 @@ export function entryFromLogRecord(record: ReadableLogRecord): AuditEntry {
     service: attrText(resource[A.ATTR_SERVICE_NAME] as AnyValue),
     id: attrText(a[A.ATTR_LOG_RECORD_UID], 64),
     ...UNSEALED,
-  });
+  };
 }
 
 /** The app.log message of a record that other code emitted on the app stream. */

@@ -40,14 +40,17 @@ export interface OtlpExportProcessorOptions {
   reportIntervalMillis: number;
   /** Writes one line about the OTLP path (to app.log); must not throw. */
   report: (message: string) => void;
+  /** Removes configured secrets from error texts (they come from the network and the exporter). */
+  scrub?: (text: string) => string;
   /** Ends the exporter's retry waits (at shutdown). */
   stopRetrying?: () => void;
 }
 
 const MAX_ERROR_TEXT = 300;
 
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? error.message || error.name : String(error);
+function errorText(error: unknown, scrub?: (text: string) => string): string {
+  let text = error instanceof Error ? error.message || error.name : String(error);
+  if (scrub) text = scrub(text);
   // One line of bounded size: the text comes from the network.
   return text.replace(/[\r\n\t]+/g, " ").slice(0, MAX_ERROR_TEXT);
 }
@@ -139,7 +142,7 @@ export class OtlpExportProcessor implements LogRecordProcessor {
    */
   deliveryStalled(error?: Error): void {
     this.delivery.stall();
-    this.lastError = errorText(error ?? "the collector did not take the records");
+    this.lastError = errorText(error ?? "the collector did not take the records", this.options.scrub);
     this.lastErrorAt = Date.now();
     this.unreported.stalled = true;
     this.scheduleReport();
@@ -165,7 +168,7 @@ export class OtlpExportProcessor implements LogRecordProcessor {
         );
       }
     } catch (error) {
-      this.safeReport(`${what} of the OTLP export to ${this.options.endpoint}: ${errorText(error)}`);
+      this.safeReport(`${what} of the OTLP export to ${this.options.endpoint}: ${errorText(error, this.options.scrub)}`);
     } finally {
       timer.cancel();
     }
@@ -181,7 +184,7 @@ export class OtlpExportProcessor implements LogRecordProcessor {
     }
     this.counts.failed += count;
     this.unreported.failed += count;
-    this.lastError = errorText(result.error ?? "export failed");
+    this.lastError = errorText(result.error ?? "export failed", this.options.scrub);
     this.lastErrorAt = Date.now();
     this.scheduleReport();
   }

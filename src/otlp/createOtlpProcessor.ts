@@ -26,7 +26,9 @@ function unsupportedProtocol(): string | undefined {
  * BatchLogRecordProcessor. `report` receives failure summaries (rate
  * limited) for app.log.
  */
-export function createOtlpProcessor(settings: OtlpSettings, report: (message: string) => void): OtlpProcessorHandle {
+export function createOtlpProcessor(settings: OtlpSettings, reportRaw: (message: string) => void): OtlpProcessorHandle {
+  // Every message about the OTLP path passes through here: no configured secret reaches app.log.
+  const report = (message: string) => reportRaw(settings.scrubber.scrub(message));
   const protocol = unsupportedProtocol();
   if (protocol !== undefined) {
     report(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol} is not supported for audit records; they go as OTLP/HTTP JSON to ${settings.endpoint}`);
@@ -44,6 +46,7 @@ export function createOtlpProcessor(settings: OtlpSettings, report: (message: st
     flushTimeoutMillis: settings.flushTimeoutMillis,
     reportIntervalMillis: settings.reportIntervalMillis,
     report,
+    scrub: (text) => settings.scrubber.scrub(text),
     stopRetrying: transport ? () => transport.stopRetrying() : undefined,
   });
   if (transport) transport.onBackoff = (error) => processor.deliveryStalled(error);

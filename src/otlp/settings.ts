@@ -2,10 +2,12 @@
  * The settings of the OTLP path, resolved once: the options first, then the
  * standard OTEL_* variables, then the defaults.
  */
-import { getNumberFromEnv } from "@opentelemetry/core";
+import { getNumberFromEnv, getStringFromEnv } from "@opentelemetry/core";
 import { CompressionAlgorithm, type OTLPExporterNodeConfigBase } from "@opentelemetry/otlp-exporter-base";
 import { convertLegacyHttpOptions } from "@opentelemetry/otlp-exporter-base/node-http";
 import { AuditConfigError } from "../entry/errors.js";
+import { displayUrl, urlSecrets } from "../internal/displayUrl.js";
+import { SecretScrubber } from "../internal/SecretScrubber.js";
 
 /** OTLP/HTTP export to an OpenTelemetry Collector or a SIEM. */
 export interface OtlpOptions {
@@ -57,10 +59,11 @@ function validUrl(value: unknown): string | undefined {
   try {
     url = new URL(value);
   } catch {
-    throw new AuditConfigError(`otlp.url is not a URL: ${JSON.stringify(value)}`);
+    // The text is not shown: a mistyped URL may still hold a password.
+    throw new AuditConfigError(`otlp.url is not a URL (${value.length} characters)`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new AuditConfigError(`otlp.url must be http: or https:, got ${JSON.stringify(value)}`);
+    throw new AuditConfigError(`otlp.url must be http: or https:, got ${JSON.stringify(url.protocol)} in ${displayUrl(value)}`);
   }
   return value;
 }
@@ -86,6 +89,48 @@ function compressionOf(value: unknown): CompressionAlgorithm | undefined {
   if (value === "gzip") return CompressionAlgorithm.GZIP;
   if (value === "none") return CompressionAlgorithm.NONE;
   throw new AuditConfigError(`otlp.compression must be "gzip" or "none", got ${JSON.stringify(value)}`);
+}
+
+/** The values of an OTEL_EXPORTER_OTLP_*HEADERS variable (`name=value,...`, values percent-encoded), raw and decoded. */
+function headerValuesOf(variable: string | undefined): string[] {
+  if (!variable) return [];
+  const values: string[] = [];
+  for (const pair of variable.split(",")) {
+    const equals = pair.indexOf("=");
+    if (equals === -1) continue;
+    const raw = pair.slice(equals + 1).trim();
+    values.push(raw);
+    try {
+      values.push(decodeURIComponent(raw));
+    } catch {
+      // Kept raw only.
+    }
+  }
+  return values;
+}
+
+function headerNamesOf(variable: string | undefined): string[] {
+  if (!variable) return [];
+  return variable
+    .split(",")
+    .map((pair) => pair.slice(0, Math.max(0, pair.indexOf("="))).trim())
+    .filter((name) => name !== "");
+}
+
+/**
+ * Every secret the OTLP path is configured with (the URL's user-info and
+ * credential parameters, header values from the options and OTEL_* headers
+ * variables), each also as its parts (the token of "Bearer <token>").
+ */
+function configuredSecrets(url: string, headers: Record<string, string> | undefined): string[] {
+  const values = [
+    ...Object.values(headers ?? {}),
+    ...headerValuesOf(getStringFromEnv("OTEL_EXPORTER_OTLP_HEADERS")),
+    ...headerValuesOf(getStringFromEnv("OTEL_EXPORTER_OTLP_LOGS_HEADERS")),
+  ];
+  const secrets = [...urlSecrets(url)];
+  for (const value of values) secrets.push(value, ...value.split(/\s+/).filter((part) => part.length >= 8));
+  return secrets;
 }
 
 /** The settings of the OTLP path: options first, then the standard OTEL_* variables, then the defaults. */
@@ -115,9 +160,18 @@ export function resolveOtlpSettings(option: true | OtlpOptions): OtlpSettings {
       getNumberFromEnv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE") ?? OTLP_DEFAULTS.maxExportBatchSize,
     ),
   );
+  const headerNames = [
+    ...new Set([
+      ...Object.keys(headers ?? {}),
+      ...headerNamesOf(getStringFromEnv("OTEL_EXPORTER_OTLP_HEADERS")),
+      ...headerNamesOf(getStringFromEnv("OTEL_EXPORTER_OTLP_LOGS_HEADERS")),
+    ]),
+  ];
   return {
     exporterConfig,
-    endpoint,
+    endpoint: displayUrl(endpoint),
+    headerNames,
+    scrubber: new SecretScrubber(configuredSecrets(endpoint, headers)),
     maxQueueSize,
     maxExportBatchSize,
     scheduledDelayMillis: positiveInteger(
@@ -138,8 +192,12 @@ export function resolveOtlpSettings(option: true | OtlpOptions): OtlpSettings {
 /** The resolved settings of the OTLP path. */
 export interface OtlpSettings {
   exporterConfig: OTLPExporterNodeConfigBase;
-  /** Where records go (for stats and messages). */
+  /** Where records go, as it may be shown (stats, messages): without user-info or credential parameters. */
   endpoint: string;
+  /** The names of the headers sent (their values are never shown). */
+  headerNames: string[];
+  /** Removes the configured secrets from text about the OTLP path (export errors). */
+  scrubber: SecretScrubber;
   maxQueueSize: number;
   maxExportBatchSize: number;
   scheduledDelayMillis: number;

@@ -4,12 +4,14 @@ import { Stream } from "../entry/attributes.js";
 import { entryToJsonLine } from "../entry/jsonl.js";
 import {
   appMessageFromLogRecord,
-  entryFromLogRecord,
+  entryFieldsFromLogRecord,
   isAuditxRecord,
   isCheckpointRecord,
   isSecurityLevel,
+  replaceEntryAttributes,
   streamOfRecord,
 } from "../entry/otel.js";
+import type { Redactor } from "../entry/redaction/Redactor.js";
 import type { AppLogExporter } from "../exporters/AppLogExporter.js";
 import type { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
 import type { IntegrityChain } from "../integrity/IntegrityChain.js";
@@ -21,6 +23,8 @@ export interface StreamRouterTargets {
   app: AppLogExporter;
   /** Seals the audit lines of records from other code when `integrity` is on (the audit API seals its own). */
   chain?: IntegrityChain;
+  /** The logger's redaction rules, for records from other code (the audit API redacts its own). */
+  redact?: Redactor | null;
   /** Sinks that may still report to app.log while shutting down: the files close after them. */
   beforeClose?: () => Promise<unknown>;
 }
@@ -57,8 +61,13 @@ export class StreamRouter implements LogRecordProcessor {
       this.written.app++;
       return;
     }
-    const entry = entryFromLogRecord(record);
-    const { chain } = this.targets;
+    const entry = entryFieldsFromLogRecord(record);
+    const { chain, redact } = this.targets;
+    if (redact) {
+      // This router runs first: every later processor (onAudit, OTLP) reads the record redacted.
+      redact.redactEntry(entry);
+      replaceEntryAttributes(record, entry);
+    }
     if (!chain) {
       this.writeAudit(entryToJsonLine(entry), isSecurityLevel(entry.level));
       return;

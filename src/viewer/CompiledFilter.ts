@@ -81,6 +81,11 @@ export class CompiledFilter {
       if (!marks) return null;
       marked.push({ column, marks });
     }
+    const companyScope = scopeMarks(store.companies, filter.scope?.companyIds);
+    if (companyScope !== null) {
+      if (!companyScope.includes(1)) return null;
+      marked.push({ column: store.company, marks: companyScope });
+    }
     const hashed: HashedValues[] = [];
     const hash = (column: Int32Array, field: string, values: string[] | undefined) => {
       if (values !== undefined && values.length > 0)
@@ -197,4 +202,15 @@ export class CompiledFilter {
     }
     return true;
   }
+}
+
+/** Marks (1) on the dictionary ids of the companies in scope; null when the reader is not scoped. */
+export function scopeMarks(companies: Dictionary, companyIds: readonly string[] | undefined): Uint8Array | null {
+  if (companyIds === undefined) return null;
+  const marks = new Uint8Array(companies.size);
+  for (const company of companyIds) {
+    const id = companies.find(company);
+    if (id > 0) marks[id] = 1;
+  }
+  return marks;
 }

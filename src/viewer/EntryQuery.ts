@@ -1,6 +1,7 @@
 import type { HubSource } from "../processors/AuditHub.js";
 import type { TextMatch } from "./FieldMatch.js";
 import { IpRange } from "./IpRange.js";
+import type { TrailScope } from "./TrailScope.js";
 import { ViewerRequestError } from "./ViewerRequestError.js";
 
 /**
@@ -37,6 +38,8 @@ export interface EntryFilter {
   to?: number;
   /** Free text, matched case-insensitively (ASCII letters) anywhere in the entry's values. */
   q?: string;
+  /** The reader's scope (its API key's tenants): set by the viewer, never from a query parameter. */
+  scope?: TrailScope;
 }
 
 export interface EntryQuery {

@@ -1,6 +1,7 @@
 import type { EntryFilter } from "./EntryQuery.js";
 import type { HistogramRequest, TimeHistogram } from "./TimeHistogram.js";
 import { TrailIndex, type TrailIndexOptions } from "./TrailIndex.js";
+import { inScope } from "./TrailScope.js";
 import type {
   AppendedEntries,
   EntityRef,
@@ -11,6 +12,7 @@ import type {
   StreamOptions,
   TrailEntry,
   TrailName,
+  TrailScope,
   TrailSource,
   TrailStats,
 } from "./TrailSource.js";
@@ -78,14 +80,15 @@ export class JsonlTrailSource implements TrailSource {
     return { total: this.indexes[source].query(filter, 0, 0).total, partial: false };
   }
 
-  async stats(source: TrailName): Promise<TrailStats> {
+  async stats(source: TrailName, scope?: TrailScope): Promise<TrailStats> {
     await this.built;
-    return this.indexes[source].stats();
+    return this.indexes[source].stats(scope);
   }
 
-  async entry(source: TrailName, id: string): Promise<TrailEntry | null> {
-    const page = await this.query(source, { id }, { offset: 0, limit: 1 });
-    return page.items[0] ?? this.indexes[source].findDerived(id);
+  async entry(source: TrailName, id: string, scope?: TrailScope): Promise<TrailEntry | null> {
+    const page = await this.query(source, { id, scope }, { offset: 0, limit: 1 });
+    const found = page.items[0] ?? this.indexes[source].findDerived(id);
+    return found && inScope(found, scope) ? found : null;
   }
 
   async histogram(source: TrailName, filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram> {
@@ -98,8 +101,8 @@ export class JsonlTrailSource implements TrailSource {
     return this.indexes[source].since(cursor, limit);
   }
 
-  history(source: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage> {
-    return this.query(source, { entityType: [entity.type], entityId: [entity.id] }, page);
+  history(source: TrailName, entity: EntityRef, page: PageRequest, scope?: TrailScope): Promise<EntryPage> {
+    return this.query(source, { entityType: [entity.type], entityId: [entity.id], scope }, page);
   }
 
   async *export(source: TrailName, filter: EntryFilter, options: StreamOptions = {}): AsyncGenerator<TrailEntry[]> {

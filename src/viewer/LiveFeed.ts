@@ -1,5 +1,6 @@
 import type { AuditHub, HubSource } from "../processors/AuditHub.js";
 import type { TrailEntry, TrailSource } from "./TrailSource.js";
+import { viewableEntry } from "./viewableEntry.js";
 
 /** One entry for live views; ids increase, also across restarts (they start from the clock). */
 export interface LiveEvent {
@@ -92,7 +93,14 @@ export class LiveFeed {
   }
 
   private emit(source: HubSource, entry: TrailEntry, transport: LiveEvent["transport"], cursor?: number): void {
-    const event: LiveEvent = { id: ++this.nextId, source, entry, transport, ...(cursor === undefined ? {} : { cursor }) };
+    // Made viewable once here, so that no transport fails on an entry nested too deep to serialise.
+    const event: LiveEvent = {
+      id: ++this.nextId,
+      source,
+      entry: viewableEntry(entry),
+      transport,
+      ...(cursor === undefined ? {} : { cursor }),
+    };
     for (const listener of this.listeners) {
       try {
         listener(event);

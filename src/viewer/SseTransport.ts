@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import SseChannel from "sse-channel";
+import type { Reader } from "./ApiKeyGuard.js";
 import type { LiveEvent, LiveFeed } from "./LiveFeed.js";
+import { inScope } from "./TrailScope.js";
 import type { TrailEntry, TrailName, TrailSource } from "./TrailSource.js";
+import { viewableEntry } from "./viewableEntry.js";
 
 export interface StreamLimits {
   /** Concurrent clients; more are answered 503 (default 100). */
@@ -10,6 +13,11 @@ export interface StreamLimits {
   maxBufferedBytes: number;
   /** Events kept per trail for Last-Event-ID resumption (default 1000). */
   historySize: number;
+}
+
+/** Whether a reader may see a live event: a trail its key may read, an entry of its tenants. */
+export function mayReceive(reader: Reader, event: LiveEvent): boolean {
+  return reader.sources.has(event.source) && inScope(event.entry, reader.scope);
 }
 
 /** What one /api/stream client asked for. */
@@ -44,6 +52,7 @@ class SseClient {
   constructor(
     readonly response: ServerResponse,
     readonly source: TrailName,
+    readonly reader: Reader,
   ) {
     this.channel.timer.unref?.();
   }
@@ -53,7 +62,7 @@ class SseClient {
   }
 
   deliver(event: LiveEvent): void {
-    if (event.source !== this.source) return;
+    if (event.source !== this.source || !mayReceive(this.reader, event)) return;
     if (this.held) {
       this.held.push(event);
       if (this.held.length > MAX_HELD_EVENTS) this.response.destroy();
@@ -112,7 +121,7 @@ export class SseTransport {
     return this.clients.size;
   }
 
-  handle(request: IncomingMessage, response: ServerResponse, stream: StreamRequest): void {
+  handle(request: IncomingMessage, response: ServerResponse, stream: StreamRequest, reader: Reader): void {
     if (this.clients.size >= this.limits.maxClients) {
       response.statusCode = 503;
       response.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -123,7 +132,7 @@ export class SseTransport {
     const lastEventId = Number(request.headers["last-event-id"]);
     delete request.headers["last-event-id"];
     response.setHeader("X-Accel-Buffering", "no");
-    const client = new SseClient(response, stream.source);
+    const client = new SseClient(response, stream.source, reader);
     client.channel.addClient(request, response);
     // A comment, not an event: a client that reads every `data:` as an entry (as auditX's do) skips it.
     response.write(": connected\n\n");
@@ -137,7 +146,8 @@ export class SseTransport {
 
     if (Number.isSafeInteger(lastEventId) && lastEventId > 0) {
       for (const event of this.history[stream.source]) {
-        if (event.id > lastEventId) client.send(eventData(event.source, event.entry, event.transport, event.cursor), event.id);
+        if (event.id > lastEventId && mayReceive(reader, event))
+          client.send(eventData(event.source, event.entry, event.transport, event.cursor), event.id);
       }
       this.goLive(client, null, new Set());
       return;
@@ -170,7 +180,8 @@ export class SseTransport {
       let next = batch.cursor - batch.entries.length;
       for (const entry of batch.entries) {
         next++;
-        client.send(eventData(client.source, entry, "file", next));
+        // Only what the reader may see; made viewable as live entries are (too deep to serialise, too long).
+        if (inScope(entry, client.reader.scope)) client.send(eventData(client.source, viewableEntry(entry), "file", next));
         const key = keyOf(entry);
         recent.add(key);
         recentIds.push(key);

@@ -8,11 +8,18 @@ export type ExportFormat = "csv" | "jsonl";
 export const CSV_COLUMNS = TRAIL_FIELDS;
 const KNOWN = new Set<string>(CSV_COLUMNS);
 
+/**
+ * Text a spreadsheet would run as a formula: one starting with = + - @ (or a
+ * tab or carriage return), also after leading spaces or line breaks, which
+ * spreadsheets skip before looking for a formula.
+ */
+const FORMULA = /^[\s\u00a0\u2028\u2029\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]/;
+
 /** One CSV cell: quoted when needed; text that a spreadsheet would run as a formula gets a leading apostrophe. */
 export function csvCell(value: unknown): string {
   if (value === undefined || value === null) return "";
   let text = typeof value === "object" ? JSON.stringify(value) : String(value);
-  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (typeof value === "string" && FORMULA.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

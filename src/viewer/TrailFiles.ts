@@ -6,6 +6,8 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { readSegmentChunks } from "../trail/segmentReader.js";
 import { listTrailSegments } from "../trail/segments.js";
 import type { TrailEntry } from "./TrailSource.js";
+import { readLineEnd, TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
+import { exceedsDepth } from "./viewableEntry.js";
 
 /** Where the entries read from the files go. */
 export interface EntrySink {
@@ -27,6 +29,10 @@ interface TrackedFile {
   /** Bytes read so far: always the start of a line. */
   readOffset: number;
   malformed: number;
+  /** Lines longer than maxLineBytes (indexed from their first bytes). */
+  truncated: number;
+  /** Entries nested deeper than the viewer shows as is. */
+  deep: number;
   active: boolean;
   /** Consecutive listings the file was absent from while still linked somewhere. */
   missing: number;
@@ -61,6 +67,17 @@ export class TrailFiles {
     let sum = 0;
     for (const file of this.files.values()) sum += file.malformed;
     return sum;
+  }
+
+  /** Lines longer than maxLineBytes, and entries nested too deep to show as is. */
+  get oversized(): { truncated: number; deep: number } {
+    let truncated = 0;
+    let deep = 0;
+    for (const file of this.files.values()) {
+      truncated += file.truncated;
+      deep += file.deep;
+    }
+    return { truncated, deep };
   }
 
   descriptorOf(fileId: number): number {
@@ -104,7 +121,18 @@ export class TrailFiles {
       if (!file) {
         const opened = openFile(path, key);
         if (opened === null) continue;
-        file = { id: this.nextFileId++, name, key, fd: opened, readOffset: 0, malformed: 0, active: false, missing: 0 };
+        file = {
+          id: this.nextFileId++,
+          name,
+          key,
+          fd: opened,
+          readOffset: 0,
+          malformed: 0,
+          truncated: 0,
+          deep: 0,
+          active: false,
+          missing: 0,
+        };
         this.files.set(key, file);
         this.filesById.set(file.id, file);
       }
@@ -144,6 +172,8 @@ export class TrailFiles {
         this.sink.dropFile(file.id);
         file.readOffset = 0;
         file.malformed = 0;
+        file.truncated = 0;
+        file.deep = 0;
       }
       if (size > file.readOffset) await this.readAppended(file);
     }
@@ -188,6 +218,8 @@ export class TrailFiles {
       malformed: 0,
       active: false,
       missing: 0,
+      truncated: 0,
+      deep: 0,
     };
     this.files.set(file.key, file);
     this.filesById.set(file.id, file);
@@ -216,13 +248,19 @@ export class TrailFiles {
       const atEnd = read < buffer.length;
       let consumed = this.readLines(file, buffer, read, position, atEnd && !file.active);
       if (consumed === 0 && !atEnd) {
-        // A line longer than the buffer: grow up to maxLineBytes, past that skip it.
+        // A line longer than the buffer: grow up to maxLineBytes; past that it is indexed from its first bytes.
         if (buffer.length < this.maxLineBytes) {
           this.readBuffer = buffer = Buffer.allocUnsafeSlow(Math.min(this.maxLineBytes, buffer.length * 2));
           continue;
         }
-        consumed = skipLine(file.fd, position + read, buffer) - position;
-        file.malformed++;
+        const prefix = buffer.toString("utf8", 0, Math.min(read, TRUNCATED_PREFIX_BYTES));
+        const { end, terminated } = skipLine(file.fd, position + read, buffer);
+        // A line still being written (no newline yet in the live file) is read once it is whole.
+        if (!terminated && file.active) break;
+        const suffix = readLineEnd(file.fd, position, end - position);
+        this.sink.entry(file.id, position, end - position, truncatedEntry(prefix, suffix, end - position, this.maxLineBytes));
+        file.truncated++;
+        consumed = end - position;
       }
       position += consumed;
       file.readOffset = position;
@@ -273,6 +311,7 @@ export class TrailFiles {
       file.malformed++;
       return;
     }
+    if (exceedsDepth(entry)) file.deep++;
     this.sink.entry(file.id, base + start, end - start, entry as TrailEntry);
   }
 }
@@ -303,14 +342,14 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** The offset just past the next newline at or after `position` (or the end of the file). */
-function skipLine(fd: number, position: number, buffer: Buffer): number {
+/** The offset just past the next newline at or after `position`, or the end of the file (not terminated). */
+function skipLine(fd: number, position: number, buffer: Buffer): { end: number; terminated: boolean } {
   let at = position;
   for (;;) {
     const read = readSync(fd, buffer, 0, buffer.length, at);
-    if (read === 0) return at;
+    if (read === 0) return { end: at, terminated: false };
     const newline = buffer.subarray(0, read).indexOf(10);
-    if (newline >= 0) return at + newline + 1;
+    if (newline >= 0) return { end: at + newline + 1, terminated: true };
     at += read;
   }
 }

@@ -1,18 +1,19 @@
 import { readSync } from "node:fs";
 import { entryIdOf } from "../entry/entryId.js";
 import { ColumnStore } from "./ColumnStore.js";
-import { CompiledFilter, type ScanResult } from "./CompiledFilter.js";
+import { CompiledFilter, type ScanResult, scopeMarks } from "./CompiledFilter.js";
 import type { Dictionary } from "./Dictionary.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import { TextSearch } from "./TextSearch.js";
 import { bucketOf, type HistogramRequest, histogramLayout, type TimeHistogram } from "./TimeHistogram.js";
 import { TrailFiles } from "./TrailFiles.js";
-import type { EntriesSince, TrailEntry, TrailStats } from "./TrailSource.js";
+import type { EntriesSince, TrailEntry, TrailScope, TrailStats } from "./TrailSource.js";
+import { readLineEnd, TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
 
 export interface TrailIndexOptions {
   /** Entries kept in memory; past it the oldest 10% are forgotten (default 5,000,000, about 65 bytes each). */
   maxEntries?: number;
-  /** Longest line read; longer ones are skipped and counted as malformed (default 16 MiB). */
+  /** Longest line read whole; longer ones are shown from their first 64 KiB, marked, and counted (default 16 MiB). */
   maxLineBytes?: number;
 }
 
@@ -37,12 +38,14 @@ export class TrailIndex {
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
-  private statsCache: { key: string; stats: TrailStats } | null = null;
+  private readonly statsCache = new Map<string, TrailStats>();
   private readonly textCache = new Map<string, { bits: Uint8Array; covered: number; generation: number }>();
+  private readonly maxLineBytes: number;
 
   constructor(dir: string, baseName: string, options: TrailIndexOptions = {}) {
     this.store = new ColumnStore(Math.max(1000, Math.floor(options.maxEntries ?? 5_000_000)));
-    const maxLineBytes = Math.max(64 * 1024, Math.floor(options.maxLineBytes ?? 16 * 1024 * 1024));
+    const maxLineBytes = Math.max(TRUNCATED_PREFIX_BYTES, Math.floor(options.maxLineBytes ?? 16 * 1024 * 1024));
+    this.maxLineBytes = maxLineBytes;
     this.files = new TrailFiles(
       dir,
       baseName,
@@ -253,6 +256,8 @@ export class TrailIndex {
 
   /** The entry at an ordinal, parsed from disk, with the derived id when its line has none. */
   private readEntry(ordinal: number): TrailEntry | null {
+    const length = this.store.length[ordinal]!;
+    if (length > this.maxLineBytes) return this.readTruncated(ordinal, length);
     const line = this.readLine(ordinal);
     if (!line) return null;
     try {
@@ -268,6 +273,20 @@ export class TrailIndex {
   private deriveId(entry: TrailEntry, ordinal: number): void {
     const line = this.readLine(ordinal);
     if (line) entry.id = entryIdOf(entry, line.toString("utf8"));
+  }
+
+  /** A line longer than maxLineBytes, shown from its first bytes. */
+  private readTruncated(ordinal: number, length: number): TrailEntry | null {
+    const fd = this.files.descriptorOf(this.store.file[ordinal]!);
+    if (fd < 0) return null;
+    const prefix = Buffer.allocUnsafe(TRUNCATED_PREFIX_BYTES);
+    try {
+      const offset = this.store.offset[ordinal]!;
+      const read = readSync(fd, prefix, 0, prefix.length, offset);
+      return truncatedEntry(prefix.toString("utf8", 0, read), readLineEnd(fd, offset, length), length, this.maxLineBytes);
+    } catch {
+      return null;
+    }
   }
 
   /** Bitmap of the entries whose line contains `q`; cached, and extended for entries appended since. */
@@ -302,18 +321,24 @@ export class TrailIndex {
     return bits;
   }
 
-  /** Totals, failures, counts per module and level, newest timestamp, malformed lines. */
-  stats(): TrailStats {
+  /** Totals, failures, counts per module and level, newest timestamp, malformed lines: of the entries in `scope`. */
+  stats(scope?: TrailScope): TrailStats {
     const store = this.store;
     const malformed = this.files.malformed;
-    const key = `${store.generation}:${store.count}:${malformed}`;
-    if (this.statsCache?.key === key) return this.statsCache.stats;
+    const companyIds = scope?.companyIds;
+    const key = `${store.generation}:${store.count}:${malformed}:${companyIds === undefined ? "*" : JSON.stringify([...companyIds].sort())}`;
+    const cached = this.statsCache.get(key);
+    if (cached) return cached;
+    const marks = scopeMarks(store.companies, companyIds);
     const moduleCounts = new Uint32Array(store.modules.size);
     const levelCounts = new Uint32Array(store.levels.size);
     let failures = 0;
     let latest = -1;
     let latestTime = Number.NEGATIVE_INFINITY;
+    let total = 0;
     for (let i = 0; i < store.count; i++) {
+      if (marks !== null && marks[store.company[i]!] !== 1) continue;
+      total++;
       moduleCounts[store.module[i]!]!++;
       levelCounts[store.level[i]!]!++;
       if (store.success[i] === 0) failures++;
@@ -323,24 +348,29 @@ export class TrailIndex {
         latest = i;
       }
     }
-    if (latest < 0 && store.count > 0) latest = store.count - 1;
+    if (latest < 0 && total > 0 && marks === null) latest = store.count - 1;
     const named = (dictionary: Dictionary, counts: Uint32Array) => {
       const result: Record<string, number> = {};
       for (let id = 1; id < counts.length; id++) if (counts[id]! > 0) result[dictionary.name(id)] = counts[id]!;
       return result;
     };
     const latestEntry = latest >= 0 ? this.readEntry(latest) : null;
+    // What a scoped reader cannot see is not counted: malformed lines and forgotten entries have no tenant.
     const stats: TrailStats = {
-      total: store.count,
+      total,
       failures,
       modules: named(store.modules, moduleCounts),
       levels: named(store.levels, levelCounts),
       latest_timestamp: typeof latestEntry?.timestamp === "string" ? latestEntry.timestamp : null,
-      malformed,
-      evicted: store.evicted,
+      malformed: marks === null ? malformed : 0,
+      evicted: marks === null ? store.evicted : 0,
       cursor: this.cursorBase + store.count,
+      ...(marks === null ? this.files.oversized : { truncated: 0, deep: 0 }),
     };
-    this.statsCache = { key, stats };
+    // One entry per scope asked for, for the current state only.
+    for (const old of this.statsCache.keys())
+      if (!old.startsWith(`${store.generation}:${store.count}:${malformed}:`)) this.statsCache.delete(old);
+    if (this.statsCache.size < 64) this.statsCache.set(key, stats);
     return stats;
   }
 }

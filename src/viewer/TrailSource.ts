@@ -1,6 +1,9 @@
 import type { HubSource } from "../processors/AuditHub.js";
 import type { EntryFilter } from "./EntryQuery.js";
 import type { HistogramRequest, TimeHistogram } from "./TimeHistogram.js";
+import type { TrailScope } from "./TrailScope.js";
+
+export { inScope, type TrailScope } from "./TrailScope.js";
 
 /**
  * One entry as written to the trail: the JSONL object, snake_case fields. A
@@ -24,6 +27,10 @@ export interface TrailStats {
   evicted: number;
   /** The trail cursor of its newest entry (see TrailSource.since): `/api/stream?after=` from here streams only what comes next. */
   cursor?: number;
+  /** Entries shown flattened: nested deeper than the viewer's limit (see viewableEntry). */
+  deep?: number;
+  /** Entries whose line is longer than maxLineBytes: shown truncated, with their first fields. */
+  truncated?: number;
   /** Present while the trail is being indexed: the counts above cover only what is indexed so far. */
   partial?: true;
   /** Present while the trail is being indexed: bytes of the trail's files read so far, out of all. */
@@ -83,21 +90,21 @@ export interface StreamOptions {
  * the caller wait behind another caller's work.
  */
 export interface TrailSource {
-  /** One page of the entries matching `filter`, newest first. */
+  /** One page of the entries matching `filter` (and its `scope`), newest first. */
   query(source: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage>;
-  /** How many entries match `filter`. */
+  /** How many entries match `filter` (and its `scope`). */
   count(source: TrailName, filter: EntryFilter): Promise<EntryCount>;
-  /** Totals, failures, counts per module and level, the newest timestamp. */
-  stats(source: TrailName): Promise<TrailStats>;
+  /** Totals, failures, counts per module and level, the newest timestamp, of the entries in `scope`. */
+  stats(source: TrailName, scope?: TrailScope): Promise<TrailStats>;
   /**
    * The entry with this `id` (the UUID every entry carries), or, for a line
-   * written without one, the id derived from its content; null when none has it.
+   * written without one, the id derived from its content; null when none in `scope` has it.
    */
-  entry(source: TrailName, id: string): Promise<TrailEntry | null>;
+  entry(source: TrailName, id: string, scope?: TrailScope): Promise<TrailEntry | null>;
   /**
-   * How many entries matching `filter` fall in each stretch of time: buckets
-   * laid out by histogramLayout over the filter's from/to, or over the
-   * matching entries' first and last times when it has none.
+   * How many entries matching `filter` (and its `scope`) fall in each stretch
+   * of time: buckets laid out by histogramLayout over the filter's from/to, or
+   * over the matching entries' first and last times when it has none.
    */
   histogram(source: TrailName, filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram>;
   /**
@@ -105,12 +112,12 @@ export interface TrailSource {
    * most `limit`. A trail's cursor counts the entries appended since it began
    * (those forgotten or removed by retention included), as auditX's SSE
    * `after` counts the lines of its file: `since(source, 0, n)` starts at the
-   * oldest entry.
+   * oldest entry. Not scoped: the live transports filter per reader.
    */
   since(source: TrailName, cursor: number, limit: number): Promise<EntriesSince>;
-  /** Every entry about one entity, newest first. */
-  history(source: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage>;
-  /** Every entry matching `filter`, newest first, in batches read as the caller asks for them. */
+  /** Every entry about one entity (in `scope`), newest first. */
+  history(source: TrailName, entity: EntityRef, page: PageRequest, scope?: TrailScope): Promise<EntryPage>;
+  /** Every entry matching `filter` (and its `scope`), newest first, in batches read as the caller asks for them. */
   export(source: TrailName, filter: EntryFilter, options?: StreamOptions): AsyncIterable<TrailEntry[]>;
   /** Entries appended from now on, to either trail, as they are found. */
   live(options?: StreamOptions): AsyncIterable<AppendedEntries>;

@@ -1,8 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import type { Reader } from "./ApiKeyGuard.js";
 import type { LiveFeed } from "./LiveFeed.js";
-import type { StreamLimits } from "./SseTransport.js";
+import { mayReceive, type StreamLimits } from "./SseTransport.js";
 
 const HEARTBEAT_MS = 30_000;
 
@@ -16,11 +17,12 @@ export interface UpgradeRefusal {
  * /api/ws: a WebSocket per client with `{type:"connected", transport:"websocket"}`
  * then `{type:"entry", source, entry, transport}` messages, as auditX sends them. Clients that do not read (their
  * send buffer passes the limit) or stop answering pings are dropped. Messages
- * from clients are ignored: the viewer is read-only.
+ * from clients are ignored: the viewer is read-only. Each client gets only
+ * what its reader may see (its key's trails and tenants).
  */
 export class WebSocketTransport {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false, clientTracking: false });
-  private readonly clients = new Set<WebSocket>();
+  private readonly clients = new Map<WebSocket, Reader>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -30,14 +32,16 @@ export class WebSocketTransport {
     private readonly limits: StreamLimits,
   ) {
     this.unsubscribe = feed.subscribe((event) => {
-      const message = JSON.stringify({ type: "entry", source: event.source, entry: event.entry, transport: event.transport });
-      for (const client of this.clients) {
+      let message: string | undefined;
+      for (const [client, reader] of this.clients) {
+        if (!mayReceive(reader, event)) continue;
+        message ??= JSON.stringify({ type: "entry", source: event.source, entry: event.entry, transport: event.transport });
         if (client.bufferedAmount > this.limits.maxBufferedBytes) client.terminate();
         else client.send(message);
       }
     });
     this.heartbeat = setInterval(() => {
-      for (const client of this.clients) {
+      for (const client of this.clients.keys()) {
         if (!this.alive.has(client)) {
           client.terminate();
           continue;
@@ -53,15 +57,15 @@ export class WebSocketTransport {
     return this.clients.size;
   }
 
-  /** Completes an upgrade the caller has authorised, or refuses it. */
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, refusal: UpgradeRefusal | null): void {
+  /** Completes an upgrade the caller has authorised for `reader`, or refuses it. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer, reader: Reader, refusal: UpgradeRefusal | null): void {
     if (!refusal && this.clients.size >= this.limits.maxClients) refusal = { status: 503, error: "too many live clients" };
     if (refusal) {
       refuseUpgrade(socket, refusal);
       return;
     }
     this.server.handleUpgrade(request, socket, head, (client) => {
-      this.clients.add(client);
+      this.clients.set(client, reader);
       this.alive.add(client);
       client.on("pong", () => this.alive.add(client));
       client.on("close", () => this.clients.delete(client));
@@ -88,7 +92,7 @@ export class WebSocketTransport {
   close(): void {
     this.unsubscribe();
     clearInterval(this.heartbeat);
-    for (const client of this.clients) client.terminate();
+    for (const client of this.clients.keys()) client.terminate();
     this.clients.clear();
     this.server.close();
   }
@@ -99,6 +103,7 @@ const REASONS: Record<number, string> = {
   401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
+  429: "Too Many Requests",
   503: "Service Unavailable",
 };
 

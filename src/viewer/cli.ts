@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { startViewer } from "./startViewer.js";
+import { keysFromEnvironment, readKeysFile, type ViewerKey } from "./ViewerKeys.js";
 
 const USAGE = `Usage: auditx ui [options]   (also: auditx-ui [options])
 
@@ -12,6 +13,14 @@ Options:
   --host HOST       address to bind (default: 127.0.0.1; 0.0.0.0 only on trusted networks)
   --port PORT       HTTP port (default: 8080; 0 picks a free port)
   --api-key KEY     require this key (X-API-Key header or ?api_key=); also read from AUDITX_API_KEY
+  --keys-file FILE  keys with ids and scopes, as JSON: [{"id","key"|"sha256","companies"?,"sources"?}];
+                    also AUDITX_VIEWER_KEYS (the JSON itself) and AUDITX_VIEWER_KEYS_FILE
+  --allowed-hosts H names the viewer is reached by besides localhost and its address, comma-separated
+                    (".example.com" for a domain and its subdomains); other Host headers get 403
+  --max-line-bytes N  longest trail line read whole (default 16777216); longer ones are shown cut, marked
+  --audit-log-dir DIR where the viewer records who read what when the log folder is not writable
+                    (default: the log folder, else <log-dir>-viewer-audit)
+  --no-audit-reads  do not record reads (not for PCI DSS scopes)
   --no-realtime     no in-process push: live streams carry what the file tail reads
   -h, --help        this text
 `;
@@ -29,6 +38,11 @@ export async function runUiCommand(args: string[]): Promise<number> {
         host: { type: "string" },
         port: { type: "string" },
         "api-key": { type: "string" },
+        "keys-file": { type: "string" },
+        "allowed-hosts": { type: "string" },
+        "max-line-bytes": { type: "string" },
+        "audit-log-dir": { type: "string" },
+        "no-audit-reads": { type: "boolean" },
         realtime: { type: "boolean" },
         "no-realtime": { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -50,23 +64,49 @@ export async function runUiCommand(args: string[]): Promise<number> {
     process.stderr.write(`auditx ui: --port: expected a number from 0 to 65535, got "${portText}"\n`);
     return 2;
   }
-  const apiKey = (values["api-key"] as string | undefined) ?? (process.env.AUDITX_API_KEY || undefined);
-  if (apiKey === "") {
-    process.stderr.write("auditx ui: --api-key: must not be empty\n");
+  const maxLineText = values["max-line-bytes"] as string | undefined;
+  const maxLineBytes = maxLineText === undefined ? undefined : /^\d{1,12}$/.test(maxLineText) ? Number(maxLineText) : Number.NaN;
+  if (maxLineBytes !== undefined && !(maxLineBytes >= 65536)) {
+    process.stderr.write(`auditx ui: --max-line-bytes: expected a number of bytes of at least 65536, got "${maxLineText}"\n`);
     return 2;
   }
-  const running = await startViewer({
-    logDir: (values["log-dir"] as string | undefined) ?? "logs",
-    auditLogFile: values["audit-log-file"] as string | undefined,
-    securityLogFile: values["security-log-file"] as string | undefined,
-    host: (values.host as string | undefined) ?? "127.0.0.1",
-    port,
-    apiKey,
-    realtime: !values["no-realtime"],
-  });
-  // The key is never printed: whoever started the viewer knows it.
+  let running: Awaited<ReturnType<typeof startViewer>>;
+  let keyCount = 0;
+  try {
+    const fromEnvironment = keysFromEnvironment();
+    const apiKey = (values["api-key"] as string | undefined) ?? fromEnvironment.apiKey;
+    if (apiKey === "") throw new TypeError("--api-key: must not be empty");
+    const keysFile = values["keys-file"] as string | undefined;
+    const apiKeys = [...fromEnvironment.apiKeys, ...(keysFile ? readKeysFile(keysFile) : [])];
+    keyCount = apiKeys.length + (apiKey ? 1 : 0);
+    const allowedHosts = (values["allowed-hosts"] as string | undefined)
+      ?.split(",")
+      .map((host) => host.trim())
+      .filter(Boolean);
+    running = await startViewer({
+      logDir: (values["log-dir"] as string | undefined) ?? "logs",
+      auditLogFile: values["audit-log-file"] as string | undefined,
+      securityLogFile: values["security-log-file"] as string | undefined,
+      host: (values.host as string | undefined) ?? "127.0.0.1",
+      port,
+      apiKey,
+      apiKeys: apiKeys as ViewerKey[],
+      allowedHosts,
+      maxLineBytes,
+      auditReads: !values["no-audit-reads"],
+      auditLogDir: values["audit-log-dir"] as string | undefined,
+      realtime: !values["no-realtime"],
+    });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // Key settings are named, never the keys themselves.
+    process.stderr.write(`auditx ui: ${error.message}\n`);
+    return 2;
+  }
+  // The keys are never printed: whoever started the viewer knows them.
+  const keysNote = keyCount === 0 ? "" : keyCount === 1 ? "; API key required" : `; ${keyCount} API keys`;
   process.stdout.write(
-    `auditx viewer: ${running.url}  (log dir: ${running.viewer.logDir}${apiKey ? "; API key required" : ""}${values["no-realtime"] ? "; realtime off" : ""})\n`,
+    `auditx viewer: ${running.url}  (log dir: ${running.viewer.logDir}${keysNote}${values["no-realtime"] ? "; realtime off" : ""})\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

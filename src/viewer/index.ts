@@ -17,6 +17,7 @@ export {
   MAX_HISTOGRAM_BUCKETS,
   type TimeHistogram,
 } from "./TimeHistogram.js";
+export { inScope, type TrailScope } from "./TrailScope.js";
 export type {
   AppendedEntries,
   EntityRef,

@@ -26,6 +26,8 @@ export interface WatchedPage {
 export interface LaunchOptions {
   /** The browser's local time zone (IANA name); default the machine's. */
   timezoneId?: string;
+  /** More chromium switches, e.g. `--host-resolver-rules=MAP name 127.0.0.1` to make a name resolve to this machine. */
+  args?: string[];
 }
 
 export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
@@ -46,6 +48,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...(options.args ?? []),
     ],
     viewport: { width: 1400, height: 900 },
     timeout: 30_000,

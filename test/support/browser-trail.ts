@@ -56,7 +56,7 @@ export interface TrailOptions {
 /** A fresh log folder with a realistic ERP trail; the day ends about a minute ago. */
 export async function writeTestTrail(options: TrailOptions = {}): Promise<TestTrail> {
   const logDir = mkdtempSync(join(tmpdir(), "auditx-browser-"));
-  const logger = createLogger({ logDir, console: false, currency: "MMK" });
+  const logger = createLogger({ auditLifecycle: false, logDir, console: false, currency: "MMK" });
   const count = options.day ?? 160;
   const dayEnd = Date.now() - 60_000;
   const dayStart = dayEnd - 9 * 3600_000; // a nine-hour working day

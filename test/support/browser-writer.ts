@@ -18,7 +18,7 @@ export interface ChildEntry {
 const CHILD_SCRIPT = `
 const [distIndex, logDir, json] = process.argv.slice(1);
 const { createLogger } = await import(distIndex);
-const logger = createLogger({ logDir, console: false, currency: "MMK" });
+const logger = createLogger({ auditLifecycle: false, logDir, console: false, currency: "MMK" });
 for (const { method, description, options } of JSON.parse(json)) logger[method](description, options ?? {});
 await logger.shutdown();
 `;

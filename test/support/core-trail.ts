@@ -32,8 +32,24 @@ export function rawLines(path: string): string[] {
   return lines;
 }
 
-/** Every line of a JSONL file parsed; a line that does not parse fails the test with its text. */
+/**
+ * auditx's own entries: the logger's lifecycle (START, STOP, CONFIGURE) and
+ * the viewer's reads, which a trail holds besides the entries a test writes.
+ */
+export function isOwnEntry(line: Record<string, unknown>): boolean {
+  return line.entity_type === "auditx" && line.module === "system";
+}
+
+/**
+ * The entries of a JSONL file that the test's own calls wrote, parsed:
+ * auditx's own entries (isOwnEntry) are left aside; readAllJsonl has them too.
+ */
 export function readJsonl(path: string): Record<string, unknown>[] {
+  return readAllJsonl(path).filter((line) => !isOwnEntry(line));
+}
+
+/** Every line of a JSONL file parsed; a line that does not parse fails the test with its text. */
+export function readAllJsonl(path: string): Record<string, unknown>[] {
   return rawLines(path).map((line, index) => {
     try {
       return JSON.parse(line) as Record<string, unknown>;
@@ -48,9 +64,14 @@ export function trailFiles(dir: string, name: string): string[] {
   return listTrailSegments(dir, name).map((segment) => segment.path);
 }
 
-/** Every record of a JSONL trail, backups included, oldest file first. */
+/** Every record of a JSONL trail that the test's calls wrote, backups included, oldest file first (auditx's own left aside). */
 export function readTrail(dir: string, name = "audit.jsonl"): Record<string, unknown>[] {
   return trailFiles(dir, name).flatMap((file) => readJsonl(file));
+}
+
+/** auditx's own entries of a trail (lifecycle, viewer reads), backups included, oldest file first. */
+export function readOwnEntries(dir: string, name = "audit.jsonl"): Record<string, unknown>[] {
+  return trailFiles(dir, name).flatMap((file) => readAllJsonl(file).filter(isOwnEntry));
 }
 
 /** Spawns `node <fixture> ...args` (compiled dist code), collecting stdout; killed by `stop()`. */

@@ -178,7 +178,7 @@ export class OtlpReceiver {
   }
 
   private handle(path: string, headers: IncomingHttpHeaders, body: Buffer, response: ServerResponse): void {
-    if (!path.endsWith("/logs")) {
+    if (!path.split("?")[0]!.endsWith("/logs")) {
       // Other signals (a NodeSDK's traces) are accepted and not decoded.
       this.otherRequests.push(path);
       response.writeHead(200).end();

@@ -43,7 +43,8 @@ export function appendTrail(path: string, lines: Array<Line | string>): void {
 }
 
 export async function startTestViewer(options: StartViewerOptions): Promise<RunningViewer> {
-  const running = await startViewer({ host: "127.0.0.1", port: 0, pollIntervalMs: 100, ...options });
+  // Reads are not recorded unless a test asks (auditReads: true): the viewer's own entries would change the totals under test.
+  const running = await startViewer({ host: "127.0.0.1", port: 0, pollIntervalMs: 100, auditReads: false, ...options });
   await running.viewer.ready;
   return running;
 }

@@ -945,6 +945,17 @@ async function loadConfig() {
   }
 }
 
+// A key limited to some trails: only their tabs are shown, and the first of them is opened.
+function applyReaderSources(config) {
+  const sources = config?.reader?.sources;
+  if (!Array.isArray(sources)) return false;
+  for (const tab of document.querySelectorAll(".tab")) tab.hidden = !sources.includes(tab.dataset.source);
+  if (sources.includes(state.source) || sources.length === 0) return false;
+  state.source = sources[0];
+  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.source === state.source));
+  return true;
+}
+
 async function start() {
   let stored = null;
   try {
@@ -955,9 +966,12 @@ async function start() {
   setZone(state.tz ?? (ZONES.includes(stored) ? stored : "written"));
   wire();
   renderAll();
-  // The statistics first: the trail's newest entry tells the offset "as written" means for the axis and date inputs.
+  // The configuration first: a key limited to some trails opens one of them.
+  const config = await loadConfig();
+  applyReaderSources(config);
+  // Then the statistics: the trail's newest entry tells the offset "as written" means for the axis and date inputs.
   await loadStats();
-  const [config] = await Promise.all([loadConfig(), loadView()]);
+  await loadView();
   // Without in-process push the streams still carry what the server's file tail reads.
   if (config && config.realtime === false) state.realtime = false;
   renderZone();
