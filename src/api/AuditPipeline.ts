@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { LogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { AppLogExporter } from "../exporters/AppLogExporter.js";
 import { JsonlFileExporter } from "../exporters/JsonlFileExporter.js";
@@ -12,6 +13,7 @@ import { ContainedProcessor } from "../processors/ContainedProcessor.js";
 import { HubProcessor } from "../processors/HubProcessor.js";
 import { StreamRouter } from "../processors/StreamRouter.js";
 import type { AuditSettings } from "./settings.js";
+import { type ShipStats, startTrailShipper, type TrailShipper } from "./shipping.js";
 
 /** What a logger has done since start: `logger.stats()`. */
 export interface AuditStats {
@@ -20,6 +22,8 @@ export interface AuditStats {
   rotations: number;
   errors: { write: number; onAudit: number; console: number; hub: number; report: number; processors?: number };
   otlp?: OtlpExportStats;
+  /** Shipping into the PostgreSQL store, when `ship` is on. */
+  ship?: ShipStats;
 }
 
 /**
@@ -41,6 +45,7 @@ export class AuditPipeline {
   private readonly otlp?: OtlpProcessorHandle;
   private readonly otlpFilter?: AuditRecordFilter;
   private readonly extra: ContainedProcessor[] = [];
+  private readonly shipper?: TrailShipper;
   readonly errors = { write: 0, report: 0 };
 
   constructor(settings: Readonly<AuditSettings>) {
@@ -65,6 +70,7 @@ export class AuditPipeline {
       app: this.app,
       chain: this.chain,
       beforeClose: () => Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown()]),
+      afterClose: async () => this.shipper?.close(settings.ship?.drainMs ?? 0),
     });
     const processors: LogRecordProcessor[] = [this.router];
     if (settings.onAudit) {
@@ -87,6 +93,15 @@ export class AuditPipeline {
       processors.push(contained);
     }
     this.processors = processors;
+    if (settings.ship) {
+      this.shipper = startTrailShipper(settings.ship, {
+        logDir: settings.logDir,
+        trail: basename(settings.paths.audit),
+        hostname: settings.hostname,
+        report: (level, message) =>
+          this.writeReport(level === "error" ? "ERROR" : level === "warning" ? "WARNING" : "INFO", `shipping: ${message}`),
+      });
+    }
   }
 
   /**
@@ -158,6 +173,7 @@ export class AuditPipeline {
     };
     if (this.extra.length > 0) stats.errors.processors = this.extra.reduce((sum, processor) => sum + processor.errors, 0);
     if (this.otlp) stats.otlp = this.otlp.stats();
+    if (this.shipper) stats.ship = this.shipper.stats();
     return stats;
   }
 }

@@ -3,8 +3,10 @@ import type { AuditEntry } from "../entry/AuditEntry.js";
 import type { AuditAction, BusinessModule, LogLevel } from "../entry/enums.js";
 import type { OtlpOptions } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
+import type { ShipOptions } from "./shipping.js";
 
 export type { OtlpOptions } from "../otlp/settings.js";
+export type { PostgresClientSettings, ShipOptions } from "./shipping.js";
 
 /** A level as the enum gives it, or in lower case as the original accepted it. */
 export type LevelInput = LogLevel | Lowercase<LogLevel> | "warn" | "WARN";
@@ -139,4 +141,10 @@ export interface AuditLoggerOptions {
   loggerProvider?: LoggerProvider;
   /** More processors for auditx's own provider, after its own. */
   processors?: LogRecordProcessor[];
+  /**
+   * Ships audit.jsonl into a PostgreSQL store in the background (COPY
+   * batches, a cursor in the log folder, each entry exactly once). A log call
+   * never waits for PostgreSQL: while it is away, lines wait in the trail.
+   */
+  ship?: ShipOptions;
 }

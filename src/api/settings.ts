@@ -16,6 +16,7 @@ import { createAuditResource, DEFAULT_SERVICE_NAME } from "../otlp/resource.js";
 import { isOtlpEnabled, type OtlpSettings, resolveOtlpSettings } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
 import type { AuditLoggerOptions } from "./options.js";
+import { resolveShipSettings, type ShipSettings } from "./shipping.js";
 
 export const DEFAULT_LOG_DIR = "logs";
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -58,6 +59,8 @@ export interface AuditSettings {
   loggerProvider: LoggerProvider | null;
   /** The Resource of auditx's own provider. */
   resource: Resource;
+  /** Shipping of audit.jsonl into a PostgreSQL store, null when off. */
+  ship: ShipSettings | null;
 }
 
 function nonNegative(name: keyof AuditLoggerOptions, value: unknown, fallback: number): number {
@@ -163,6 +166,7 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
     processors: Object.freeze([...(options.processors ?? [])]),
     loggerProvider: options.loggerProvider ?? null,
     resource,
+    ship: resolveShipSettings(options.ship),
   };
   return Object.freeze(settings);
 }

@@ -14,6 +14,9 @@ Commands:
   import FILE... [--log-dir logs] [--map col=field,...] [--dry-run] ...
                                                   move a legacy audit table (CSV / JSON Lines) into the trail,
                                                   keeping each record's time (auditx import --help)
+  ship --log-dir DIR [--log-dir DIR ...] [--postgres URL]
+                                                  ship log folders into the PostgreSQL store (auditx ship --help)
+  pg init|prune|status [--url URL]                the PostgreSQL store: schema, retention, state (auditx pg help)
   help                                            this text
 `;
 
@@ -35,6 +38,14 @@ async function main(argv: string[]): Promise<number> {
     case "verify": {
       const { runVerifyCommand } = await import("./verify.js");
       return runVerifyCommand(rest);
+    }
+    case "ship": {
+      const { runShipCommand } = await import("./ship.js");
+      return runShipCommand(rest);
+    }
+    case "pg": {
+      const { runPgCommand } = await import("./pg.js");
+      return runPgCommand(rest);
     }
     case undefined:
     case "help":
