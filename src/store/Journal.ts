@@ -140,7 +140,7 @@ export class Journal {
   ) {
     this.logDir = options.logDir;
     this.trail = options.trail ?? "audit.jsonl";
-    this.maxLineBytes = Math.max(64 * 1024, options.maxLineBytes ?? 16 * 1024 * 1024);
+    this.maxLineBytes = Math.max(1024, options.maxLineBytes ?? 16 * 1024 * 1024);
     this.settleMs = Math.max(0, options.settleMs ?? 5000);
     this.defaults = options.defaults ?? {};
   }

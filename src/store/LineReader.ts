@@ -125,6 +125,7 @@ export class LineReader {
       const newline = this.carry.indexOf(10);
       if (newline >= 0) {
         if (this.skipping) this.skipping = false;
+        else if (newline > this.maxLineBytes) overlong++;
         else lines.push(this.carry.subarray(0, newline));
         bytes += newline + 1;
         this.carry = this.carry.subarray(newline + 1);

@@ -48,6 +48,8 @@ export interface ShipperOptions {
   maxRetryDelayMs?: number;
   /** A rotated segment unchanged this long is finished (default 5 s). */
   settleMs?: number;
+  /** Longest line read; longer ones are skipped and counted (default 16 MiB). */
+  maxLineBytes?: number;
   /** Announce stored entries to the viewer's LISTEN (default true). */
   notify?: boolean;
   /** Only one shipper per folder (across processes of this host) ships at a time; the others stand by (default true). */
@@ -79,7 +81,9 @@ interface Folder {
   pending: JournalBatch | null;
   shipped: number;
   skipped: number;
-  lag: ShipLag;
+  /** Lines waiting, and the entry time of the oldest (the lag in seconds is reckoned from it when asked). */
+  waiting: number;
+  oldestWaiting: number | null;
   backlog: ShipBacklog;
 }
 
@@ -137,6 +141,7 @@ export class Shipper {
       pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 200),
       maxRetryDelayMs: Math.max(100, options.maxRetryDelayMs ?? 10_000),
       settleMs: Math.max(0, options.settleMs ?? 5000),
+      maxLineBytes: Math.max(1024, options.maxLineBytes ?? 16 * 1024 * 1024),
       notify: options.notify ?? true,
       exclusive: options.exclusive ?? true,
       holdProcess: options.holdProcess ?? true,
@@ -161,7 +166,8 @@ export class Shipper {
         pending: null,
         shipped: 0,
         skipped: 0,
-        lag: { records: 0, seconds: 0 },
+        waiting: 0,
+        oldestWaiting: null,
         backlog: { bytes: 0, segments: 0 },
       };
     });
@@ -176,12 +182,19 @@ export class Shipper {
     }
   }
 
+  private lagOf(folder: Folder, now: number): ShipLag {
+    const seconds = folder.waiting > 0 && folder.oldestWaiting !== null ? Math.max(0, (now - folder.oldestWaiting) / 1000) : 0;
+    return { records: folder.waiting, seconds };
+  }
+
   stats(): ShipStats {
+    const now = Date.now();
     const lag = { records: 0, seconds: 0 };
     const backlog = { bytes: 0, segments: 0 };
     for (const folder of this.folders) {
-      lag.records += folder.lag.records;
-      lag.seconds = Math.max(lag.seconds, folder.lag.seconds);
+      const folderLag = this.lagOf(folder, now);
+      lag.records += folderLag.records;
+      lag.seconds = Math.max(lag.seconds, folderLag.seconds);
       backlog.bytes += folder.backlog.bytes;
       backlog.segments += folder.backlog.segments;
     }
@@ -200,7 +213,7 @@ export class Shipper {
         active: folder.active,
         shipped: folder.shipped,
         skipped: folder.skipped,
-        lag: { ...folder.lag },
+        lag: this.lagOf(folder, now),
         backlog: { ...folder.backlog },
       })),
     };
@@ -224,7 +237,7 @@ export class Shipper {
         const timer = setTimeout(resolve, Math.min(500, Math.max(1, deadline - Date.now())));
         timer.unref();
       });
-      if (this.state === "idle" && this.folders.every((folder) => folder.lag.records === 0 && folder.pending === null)) return true;
+      if (this.state === "idle" && this.folders.every((folder) => folder.waiting === 0 && folder.pending === null)) return true;
     }
     return false;
   }
@@ -248,14 +261,16 @@ export class Shipper {
         if (!this.client) await this.connect();
         if (this.options.exclusive) await this.claimFolders();
         else for (const folder of this.folders) folder.active = true;
-        this.state = this.folders.some((folder) => folder.active) ? "shipping" : "standby";
+        const anyActive = this.folders.some((folder) => folder.active);
+        if (!anyActive) this.state = "standby";
+        else if (this.state !== "shipping") this.state = "idle";
         for (const folder of this.folders) {
           if (this.closed) break;
           if (folder.active) worked = (await this.shipFolder(folder)) || worked;
           else await this.refreshBacklog(folder);
         }
         this.retryDelay = 0;
-        if (!worked && this.state === "shipping") this.state = "idle";
+        if (!worked && anyActive) this.state = "idle";
         await this.reportMaybe();
       } catch (error) {
         await this.failed(error);
@@ -266,6 +281,7 @@ export class Shipper {
       if (!worked && !this.closed) await this.pause(this.state === "standby" ? STANDBY_RETRY_MS : this.options.pollIntervalMs);
     }
     await this.disconnect(true);
+    for (const folder of this.folders) await folder.journal?.close();
   }
 
   private pause(ms: number): Promise<void> {
@@ -387,7 +403,13 @@ export class Shipper {
         );
       }
       folder.journal = new Journal(
-        { logDir: folder.logDir, trail: this.options.trail, settleMs: this.options.settleMs, defaults: folder.defaults },
+        {
+          logDir: folder.logDir,
+          trail: this.options.trail,
+          settleMs: this.options.settleMs,
+          maxLineBytes: this.options.maxLineBytes,
+          defaults: folder.defaults,
+        },
         cursor,
       );
     }
@@ -404,11 +426,8 @@ export class Shipper {
     const backlog = await this.journalOf(folder).backlog();
     folder.backlog = { bytes: backlog.bytes, segments: backlog.segments };
     // The backlog counts from the cursor, so it includes a batch read but not yet stored.
-    const waiting = backlog.records;
-    folder.lag = {
-      records: waiting,
-      seconds: waiting > 0 && backlog.oldestMillis !== null ? Math.max(0, (Date.now() - backlog.oldestMillis) / 1000) : 0,
-    };
+    folder.waiting = backlog.records;
+    folder.oldestWaiting = backlog.oldestMillis;
   }
 
   /** Ships what the folder's journal holds, a few batches at a time; returns whether anything moved. */
@@ -426,7 +445,9 @@ export class Shipper {
       folder.pending ??= await journal.next(this.options.batchRows, this.options.batchBytes);
       const batch = folder.pending;
       if (!batch) break;
-      await this.store(batch);
+      this.state = "shipping";
+      // Rows PostgreSQL refused are skipped like malformed lines: counted, reported, never retried forever.
+      batch.skipped += await this.store(batch);
       journal.commit(batch);
       folder.pending = null;
       folder.shipped += batch.rows.length;
@@ -441,18 +462,20 @@ export class Shipper {
 
   // ---- storing a batch -------------------------------------------------------
 
-  private async store(batch: JournalBatch): Promise<void> {
-    if (batch.rows.length === 0) return;
+  /** Stores a batch; returns the rows PostgreSQL refused (skipped). */
+  private async store(batch: JournalBatch): Promise<number> {
+    if (batch.rows.length === 0) return 0;
     const client = this.client as pg.Client;
     await this.ensurePartitions(batch.rows.map((row) => row.ts));
     holdProcess(client, true);
     try {
       let inserted: number;
+      const refused: CopyRow[] = [];
       try {
         inserted = await this.copyBatch(client, batch.rows, false);
       } catch (error) {
         if (sqlState(error) === "23505") inserted = await this.copyBatch(client, batch.rows, true);
-        else if (isDataError(error)) inserted = await this.isolate(client, batch.rows);
+        else if (isDataError(error)) inserted = await this.isolate(client, batch.rows, refused);
         else throw error;
       }
       this.counters.shipped += inserted;
@@ -461,6 +484,7 @@ export class Shipper {
       let oldest = Number.POSITIVE_INFINITY;
       for (const row of batch.rows) if (row.ts < oldest) oldest = row.ts;
       this.lastBatchLagSeconds = Math.max(0, (Date.now() - oldest) / 1000);
+      return refused.length;
     } finally {
       if (this.client === client) holdProcess(client, this.options.holdProcess);
     }
@@ -472,11 +496,12 @@ export class Shipper {
    * announce their ids, COMMIT. Returns the rows inserted.
    */
   private async copyBatch(client: pg.Client, rows: CopyRow[], dedupe: boolean): Promise<number> {
+    // Made outside the batch's transaction, which a refused row rolls back.
+    if (dedupe) await this.prepareStaging(client);
     await client.query("BEGIN");
     try {
       let inserted: number;
       if (dedupe) {
-        await this.prepareStaging(client);
         await this.copy(client, copyStatement("pg_temp.auditx_staging"), rows);
         const result = await client.query(
           `INSERT INTO ${this.names.entries} (${COPY_COLUMN_LIST}) SELECT ${COPY_COLUMN_LIST} FROM pg_temp.auditx_staging ON CONFLICT DO NOTHING`,
@@ -535,18 +560,18 @@ export class Shipper {
    * on their own until the refused rows are found; those are skipped and
    * reported, the rest stored.
    */
-  private async isolate(client: pg.Client, rows: CopyRow[]): Promise<number> {
+  private async isolate(client: pg.Client, rows: CopyRow[], refused: CopyRow[]): Promise<number> {
     try {
       return await this.copyBatch(client, rows, true);
     } catch (error) {
       if (!isDataError(error)) throw error;
       if (rows.length === 1) {
-        this.counters.skipped++;
+        refused.push(rows[0] as CopyRow);
         this.event("error", `entry ${rows[0]?.id} was refused by PostgreSQL and skipped: ${(error as Error).message}`, error);
         return 0;
       }
       const middle = rows.length >> 1;
-      return (await this.isolate(client, rows.slice(0, middle))) + (await this.isolate(client, rows.slice(middle)));
+      return (await this.isolate(client, rows.slice(0, middle), refused)) + (await this.isolate(client, rows.slice(middle), refused));
     }
   }
 
@@ -584,8 +609,8 @@ export class Shipper {
         folder.logDir,
         cursor.shipped,
         cursor.skipped,
-        folder.lag.records,
-        folder.lag.seconds,
+        folder.waiting,
+        this.lagOf(folder, Date.now()).seconds,
         folder.backlog.bytes,
       ]);
     }

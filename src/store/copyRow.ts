@@ -11,6 +11,7 @@ import { entryIdOf } from "../entry/entryId.js";
 import { TRAIL_FIELDS } from "../entry/fields.js";
 import type { JsonObject } from "../entry/json.js";
 import { entryToDict } from "../entry/jsonl.js";
+import { DEFAULT_LIMITS, normalizeValue } from "../entry/normalize.js";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { FIELD_COLUMNS, UNSEARCHED_FIELDS } from "./columns.js";
 
@@ -29,6 +30,9 @@ export interface RowDefaults {
 
 const TRAIL_FIELD_SET: ReadonlySet<string> = new Set(TRAIL_FIELDS);
 const NULL = "\\N";
+/** The range of the integer status column. */
+const STATUS_MIN = -(2 ** 31);
+const STATUS_MAX = 2 ** 31 - 1;
 /** 9999-12-31T23:59:59.999Z: later (or negative) times are clamped, so every row has a time PostgreSQL reads. */
 const MAX_MILLIS = 253_402_300_799_999;
 /** Separates values in the search text: a match never spans two values. */
@@ -120,7 +124,7 @@ export function uuidMillis(id: string): number {
  */
 export function copyRowOf(dict: Record<string, unknown>, line: string, defaults: RowDefaults = {}): CopyRow {
   if (defaults.service && (typeof dict.service !== "string" || dict.service === "")) dict = { ...dict, service: defaults.service };
-  const entry = entryFromDict(dict);
+  let entry = entryFromDict(dict);
   const id = entryIdOf(dict, line);
   let ts = timestampMillis(entry.timestamp);
   if (!Number.isFinite(ts)) {
@@ -132,8 +136,15 @@ export function copyRowOf(dict: Record<string, unknown>, line: string, defaults:
   let extra: JsonObject | null = null;
   for (const key in dict) {
     if (TRAIL_FIELD_SET.has(key)) continue;
+    const value = normalizeValue(dict[key], DEFAULT_LIMITS);
+    if (value === undefined) continue;
     extra ??= {};
-    extra[key] = dict[key] as JsonObject[string];
+    extra[key] = value;
+  }
+  // A status no HTTP response has, too large for the column: kept as written, in extra.
+  if (entry.status !== null && (entry.status < STATUS_MIN || entry.status > STATUS_MAX)) {
+    extra = { ...extra, status: entry.status };
+    entry = entryFromDict({ ...dict, status: null });
   }
   let text = "";
   for (const column of FIELD_COLUMNS) text += (column.name === "id" ? id : fieldText(entry, column)) + "\t";
