@@ -98,7 +98,7 @@ describe("the store's schema", () => {
     for (const column of [
       "module",
       "level",
-      "\"user\"",
+      '"user"',
       "action",
       "branch_id",
       "company_id",
@@ -133,7 +133,9 @@ describe("the store's schema", () => {
     // A month with no partition yet: the writer may make it (and only make it) through the store's function.
     await asWriter.query(`SELECT ${names.of("ensure_partitions")}($1::timestamptz[])`, [[new Date(july).toISOString()]]);
     await copyDicts(asWriter, [entryDict(july, 1), entryDict(july + 1000, 2)]);
-    const { rows: stored } = await owner.query("SELECT tableoid::regclass::text AS part, count(*)::int AS n FROM auditx.entries GROUP BY 1");
+    const { rows: stored } = await owner.query(
+      "SELECT tableoid::regclass::text AS part, count(*)::int AS n FROM auditx.entries GROUP BY 1",
+    );
     expect(stored).toEqual([{ part: "auditx.entries_2026_07", n: 2 }]);
 
     const refusedToWriter = async (sql: string) => {
@@ -167,7 +169,10 @@ describe("the store's schema", () => {
     await client.query("BEGIN");
     await client.query("CREATE TEMP TABLE staging (LIKE auditx.entries) ON COMMIT DROP");
     await client.query("ALTER TABLE staging DROP COLUMN security, DROP COLUMN stored_at");
-    const text = dicts.slice(100).map((dict) => copyRowOf(dict, JSON.stringify(dict)).text).join("");
+    const text = dicts
+      .slice(100)
+      .map((dict) => copyRowOf(dict, JSON.stringify(dict)).text)
+      .join("");
     await new Promise<void>((resolve, reject) => {
       const stream = client.query(copyFrom(copyStatement("staging")));
       stream.on("error", reject);
@@ -212,7 +217,9 @@ describe("the store's schema", () => {
 
     const dropped = await pruneStore(client, { now });
     expect(dropped.map((month) => month.partition)).toEqual(["entries_2024_03", "entries_2025_11"]);
-    const { rows: log } = await client.query("SELECT partition, entries::int, policy_months, entry_id::text FROM auditx.retention_log ORDER BY seq");
+    const { rows: log } = await client.query(
+      "SELECT partition, entries::int, policy_months, entry_id::text FROM auditx.retention_log ORDER BY seq",
+    );
     expect(log).toEqual([
       { partition: "entries_2024_03", entries: 2, policy_months: 12, entry_id: dropped[0]?.entryId },
       { partition: "entries_2025_11", entries: 2, policy_months: 12, entry_id: dropped[1]?.entryId },
@@ -226,7 +233,9 @@ describe("the store's schema", () => {
       [dropped[1]?.entryId, "SECURITY", "system", "DELETE", "entries_2025_11"],
     ]);
     expect(records[0].description).toMatch(/dropped the store's entries of 2024-03 \(2 entries, kept 12 months\)/);
-    const { rows: left } = await client.query("SELECT count(*)::int AS n FROM auditx.entries WHERE entity_type IS DISTINCT FROM 'audit_partition'");
+    const { rows: left } = await client.query(
+      "SELECT count(*)::int AS n FROM auditx.entries WHERE entity_type IS DISTINCT FROM 'audit_partition'",
+    );
     expect(left[0].n).toBe(4);
     expect(await countedTotal(client)).toBe(6);
     expect(await pruneStore(client, { now })).toEqual([]);

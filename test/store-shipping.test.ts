@@ -10,10 +10,10 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import type pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AuditEntry, type AuditLogger, AuditAction, BusinessModule, createLogger, entryIdOf } from "../src/index.js";
+import { AuditAction, type AuditEntry, type AuditLogger, BusinessModule, createLogger, entryIdOf } from "../src/index.js";
 import { DICT_COLUMNS, rowDict } from "../src/store/rowDict.js";
-import { initStore } from "../src/store/schema.js";
 import { Shipper, type ShipperOptions } from "../src/store/Shipper.js";
+import { initStore } from "../src/store/schema.js";
 import { ROOT, tempDir } from "./support/core-trail.js";
 import { eventually } from "./support/eventually.js";
 import { usePostgres } from "./support/postgres.js";
@@ -94,18 +94,36 @@ describe("shipping the trail into PostgreSQL", () => {
           branchId: "BR-YGN",
           companyId: "CO-001",
           party: "Golden Trading Co.",
-          metadata: { tabs: "a\tb", newline: "line1\nline2", backslash: "C:\\erp\\", nul: "x\u0000y", unicode: "မင်္ဂလာပါ 🧾", nested: { list: [1, "two", { three: 3 }] } },
+          metadata: {
+            tabs: "a\tb",
+            newline: "line1\nline2",
+            backslash: "C:\\erp\\",
+            nul: "x\u0000y",
+            unicode: "မင်္ဂလာပါ 🧾",
+            nested: { list: [1, "two", { three: 3 }] },
+          },
         }),
       );
     }
-    written.push(audit.logChange("Credit limit changed", { entityType: "customer", entityId: "C-1", oldValues: { limit: 1000 }, newValues: { limit: 5000 } }));
+    written.push(
+      audit.logChange("Credit limit changed", {
+        entityType: "customer",
+        entityId: "C-1",
+        oldValues: { limit: 1000 },
+        newValues: { limit: 5000 },
+      }),
+    );
     written.push(audit.logSecurity("Login failed", { action: AuditAction.LOGIN, user: "mallory", success: false, ip: "10.1.2.3" }));
     written.push(audit.log("Report exported", { status: 200, method: "GET", endpoint: "/reports/42" }));
 
-    const stats = await eventually(() => {
-      const ship = audit.stats().ship;
-      return ship && ship.shipped === written.length && ship.lag.records === 0 && ship.state === "idle" ? ship : false;
-    }, 60_000, "the shipper to store every entry");
+    const stats = await eventually(
+      () => {
+        const ship = audit.stats().ship;
+        return ship && ship.shipped === written.length && ship.lag.records === 0 && ship.state === "idle" ? ship : false;
+      },
+      60_000,
+      "the shipper to store every entry",
+    );
     expect(stats).toMatchObject({ state: "idle", skipped: 0, replayed: 0, lastError: null, backlog: { bytes: 0, segments: 0 } });
 
     const client = await db.connect();
@@ -138,10 +156,14 @@ describe("shipping the trail into PostgreSQL", () => {
     const audit = logger({ logDir: dir, ship: { postgres: viaProxy, pollIntervalMs: 20 } });
     for (let i = 0; i < 500; i++) audit.logTransaction(`Invoice ${i}`, { referenceNo: `SI-${i}`, amount: i });
     const size = statSync(join(dir, "audit.jsonl")).size;
-    const away = await eventually(() => {
-      const ship = audit.stats().ship;
-      return ship?.state === "retrying" && ship.lag.records === 500 ? ship : false;
-    }, 30_000, "the shipper to report PostgreSQL away with the whole backlog");
+    const away = await eventually(
+      () => {
+        const ship = audit.stats().ship;
+        return ship?.state === "retrying" && ship.lag.records === 500 ? ship : false;
+      },
+      30_000,
+      "the shipper to report PostgreSQL away with the whole backlog",
+    );
     expect(away.backlog).toEqual({ bytes: size, segments: 1 });
     expect(away.lastError).toMatch(/ECONNREFUSED|connect/);
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -163,7 +185,8 @@ describe("shipping the trail into PostgreSQL", () => {
     const dir = folder();
     const audit = logger({ logDir: dir });
     const write = (from: number, to: number) => {
-      for (let i = from; i < to; i++) audit.logTransaction(`Invoice ${i}`, { referenceNo: `SI-${i}`, amount: i, metadata: { pad: "x".repeat(i % 97) } });
+      for (let i = from; i < to; i++)
+        audit.logTransaction(`Invoice ${i}`, { referenceNo: `SI-${i}`, amount: i, metadata: { pad: "x".repeat(i % 97) } });
     };
     // Legacy numbered backups (the original's rotation), oldest first: .2 then .1.
     writeFileSync(join(dir, "audit.jsonl.2"), `${[1, 2, 3].map(pythonLine).join("\n")}\n`);
@@ -207,7 +230,14 @@ describe("shipping the trail into PostgreSQL", () => {
     const db = await postgres.database();
     const dir = folder();
     const good = (n: number, extra: Record<string, unknown> = {}) =>
-      JSON.stringify({ timestamp: `2026-12-01T10:00:${String(n).padStart(2, "0")}.000+06:30`, level: "AUDIT", description: `good ${n}`, status: null, success: true, ...extra });
+      JSON.stringify({
+        timestamp: `2026-12-01T10:00:${String(n).padStart(2, "0")}.000+06:30`,
+        level: "AUDIT",
+        description: `good ${n}`,
+        status: null,
+        success: true,
+        ...extra,
+      });
     const lines = [
       `\ufeff${good(1)}`, // a byte order mark before the first line
       "this is not json",
@@ -319,9 +349,13 @@ describe("shipping the trail into PostgreSQL", () => {
     for (let i = 0; i < 120; i++) audit.logTransaction(`Invoice ${i}`, { referenceNo: `SI-${i}` });
     await audit.flush();
     writeFileSync(join(legacy, "audit.jsonl"), `${Array.from({ length: 30 }, (_, n) => pythonLine(n)).join("\n")}\n`);
-    const { stdout } = await run(process.execPath, [CLI, "ship", "--log-dir", sales, "--log-dir", legacy, "--service", "legacy-erp", "--once", "--status-every", "0"], {
-      env: { ...process.env, AUDITX_POSTGRES_URL: db.url },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, "ship", "--log-dir", sales, "--log-dir", legacy, "--service", "legacy-erp", "--once", "--status-every", "0"],
+      {
+        env: { ...process.env, AUDITX_POSTGRES_URL: db.url },
+      },
+    );
     expect(stdout).toMatch(/shipped 150 .*lag 0 records, 0\.0 s; backlog 0 B in 0 segments/);
     const client = await db.connect();
     await expectStoredExactlyOnce(client, [...journalIds(sales).ids, ...journalIds(legacy).ids]);
@@ -336,7 +370,19 @@ describe("shipping the trail into PostgreSQL", () => {
       { log_dir: sales, shipped: 120 },
     ]);
     // Run again: nothing new, nothing replayed.
-    const again = await run(process.execPath, [CLI, "ship", "--log-dir", sales, "--log-dir", legacy, "--once", "--status-every", "0", "--postgres", db.url]);
+    const again = await run(process.execPath, [
+      CLI,
+      "ship",
+      "--log-dir",
+      sales,
+      "--log-dir",
+      legacy,
+      "--once",
+      "--status-every",
+      "0",
+      "--postgres",
+      db.url,
+    ]);
     expect(again.stdout).toMatch(/shipped 0 .*replayed 0/);
   });
 });

@@ -17,6 +17,7 @@ Options:
   --postgres URL          the store (default: $AUDITX_POSTGRES_URL, else $DATABASE_URL, else the PG* variables)
   --schema NAME           schema of the store (default: auditx)
   --service NAME          the service of lines that name none (folders of one service written without serviceName)
+  --name NAME             this shipper's name in PostgreSQL (application_name "auditx-ship NAME")
   --no-init               do not create the store when it is missing (it is made by \`auditx pg init\`)
   --batch-rows N          most lines per COPY (default: 10000)
   --poll-ms N             look for new lines every N ms (default: 200)
@@ -49,6 +50,7 @@ export async function runShipCommand(args: string[]): Promise<number> {
         postgres: { type: "string" },
         schema: { type: "string" },
         service: { type: "string" },
+        name: { type: "string" },
         "no-init": { type: "boolean" },
         "batch-rows": { type: "string" },
         "poll-ms": { type: "string" },
@@ -92,6 +94,7 @@ export async function runShipCommand(args: string[]): Promise<number> {
     folders: logDirs.map((logDir) => ({ logDir, service })),
     schema: values.schema as string | undefined,
     initSchema: values["no-init"] !== true,
+    applicationName: values.name ? `auditx-ship ${values.name as string}` : undefined,
     batchRows,
     pollIntervalMs,
     onEvent: (event) => {

@@ -60,6 +60,8 @@ export interface ShipperOptions {
   reportIntervalMs?: number;
   /** This shipper's host name in its status (default os.hostname()). */
   hostname?: string;
+  /** The connection's application_name, as pg_stat_activity shows it (default "auditx-ship"). */
+  applicationName?: string;
   /** Hears failures and notices; they never throw out of the shipper. */
   onEvent?: (event: ShipEvent) => void;
 }
@@ -107,10 +109,11 @@ function monthOf(millis: number): number {
 
 export class Shipper {
   readonly names: StoreNames;
-  private readonly options: Required<Omit<ShipperOptions, "onEvent" | "folders" | "schema" | "hostname">> & {
+  private readonly options: Required<Omit<ShipperOptions, "onEvent" | "folders" | "schema" | "hostname" | "applicationName">> & {
     onEvent?: (event: ShipEvent) => void;
   };
   private readonly host: string;
+  private readonly applicationName: string;
   private readonly folders: Folder[];
   private client: pg.Client | null = null;
   private storeId: string | null = null;
@@ -132,6 +135,7 @@ export class Shipper {
     if (!options.folders || options.folders.length === 0) throw new TypeError("folders: give at least one log folder to ship");
     this.names = new StoreNames(options.schema);
     this.host = options.hostname ?? osHostname();
+    this.applicationName = options.applicationName ?? "auditx-ship";
     this.options = {
       postgres: options.postgres,
       trail: options.trail ?? "audit.jsonl",
@@ -316,7 +320,7 @@ export class Shipper {
     this.state = "connecting";
     const client = await connectPostgres(
       this.options.postgres,
-      { applicationName: "auditx-ship", statementTimeoutMillis: 5 * 60_000 },
+      { applicationName: this.applicationName, statementTimeoutMillis: 5 * 60_000 },
       (error) => {
         if (this.client === client) this.lastError = error.message;
       },
