@@ -266,7 +266,7 @@ describe("shipping the trail into PostgreSQL", () => {
     const { rows } = await client.query(`SELECT ${DICT_COLUMNS.map((c) => `"${c}"`).join(", ")} FROM auditx.entries ORDER BY ts`);
     const dicts = rows.map(rowDict);
     expect(dicts.map((dict) => dict.description)).toEqual(["good 1", "good 3", "good 4", "good 5", "good 7"]);
-    expect((dicts[2]?.user as string).length).toBe(20_000);
+    expect(String(dicts[2]?.user).length).toBe(20_000);
     expect(dicts[2]?.status).toBe(7_000_000_000);
     expect(dicts[3]?.custom_field).toEqual({ deep: ["kept"] });
     // Lines without an id get the id every reader derives from the line.
