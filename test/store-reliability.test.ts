@@ -7,7 +7,7 @@
  * journal's. The writers and shippers run the compiled code (npm run build).
  */
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type pg from "pg";
@@ -76,9 +76,22 @@ async function storedCount(client: pg.Client): Promise<number> {
 /** The store holds every line of these folders once, and its totals say so. */
 async function expectComplete(client: pg.Client, dirs: string[]): Promise<void> {
   const expected = dirs.flatMap((dir) => journalIds(dir).ids);
-  await eventually(async () => (await storedCount(client)) >= expected.length, 120_000, `all ${expected.length} entries in the store`, 200);
+  try {
+    await eventually(async () => (await storedCount(client)) >= expected.length, 120_000, `all ${expected.length} entries in the store`, 200);
+  } catch (error) {
+    // What the sidecars said, to tell why.
+    const said = children
+      .filter((child) => child.child.spawnargs.includes("ship"))
+      .map((child) => `${child.child.spawnargs.slice(-12).join(" ")}\n${child.stderr.slice(-2000)}\n${child.stdout.split("\n").slice(-3).join("\n")}`);
+    throw new Error(`${(error as Error).message}; ${await storedCount(client)} stored\n${said.join("\n---\n")}`);
+  }
   await expectStoredExactlyOnce(client, expected);
   expect(await countedTotal(client)).toBe(expected.length);
+  // No line was misread: the cursors in the folders count no skipped line (the writers wrote none malformed).
+  for (const dir of dirs) {
+    const cursor = readdirSync(dir).find((name) => name.includes(".shipped-")) as string;
+    expect(JSON.parse(readFileSync(join(dir, cursor), "utf8")).skipped).toBe(0);
+  }
 }
 
 describe("the store under failure", () => {

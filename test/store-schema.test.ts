@@ -72,7 +72,15 @@ describe("the store's schema", () => {
     const { rows: columns } = await client.query(
       "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'auditx' AND table_name = 'entries' ORDER BY ordinal_position",
     );
-    expect(columns.map((column) => column.column_name)).toEqual([...TRAIL_FIELDS, "ts", "extra", "search", "security", "stored_at"]);
+    expect(columns.map((column) => column.column_name)).toEqual([
+      ...TRAIL_FIELDS,
+      "ts",
+      "extra",
+      "search",
+      "id_derived",
+      "security",
+      "stored_at",
+    ]);
     const types = Object.fromEntries(columns.map((column) => [column.column_name, column.data_type]));
     expect(types).toMatchObject({
       id: "uuid",

@@ -1,9 +1,9 @@
 /** `auditx pg init | prune | status`: the PostgreSQL store's schema, retention policy and state. */
 import { parseArgs } from "node:util";
-import { connectPostgres, describeTarget } from "../store/connect.js";
+import { connectPostgres, describeTarget, postgresTarget } from "../store/connect.js";
 import { pruneStore } from "../store/retention.js";
 import { initStore, readStoreInfo, StoreNames } from "../store/schema.js";
-import { formatBytes, listOption, postgresTarget } from "./postgresTarget.js";
+import { formatBytes, listOption } from "./options.js";
 
 const USAGE = `Usage: auditx pg <command> [--url URL] [--schema NAME] [options]
 

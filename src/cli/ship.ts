@@ -1,9 +1,9 @@
 /** `auditx ship`: the shipping sidecar, several log folders into one PostgreSQL store. */
 import { parseArgs } from "node:util";
 import type { ShipStats } from "../api/shipping.js";
-import { describeTarget } from "../store/connect.js";
+import { describeTarget, postgresTarget } from "../store/connect.js";
 import { Shipper } from "../store/Shipper.js";
-import { formatBytes, listOption, postgresTarget } from "./postgresTarget.js";
+import { formatBytes, listOption } from "./options.js";
 
 const USAGE = `Usage: auditx ship --log-dir DIR [--log-dir DIR ...] [options]
 

@@ -6,14 +6,13 @@
  * in the store.
  */
 import { isUtf8 } from "node:buffer";
-import { createReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
+import type { FileHandle } from "node:fs/promises";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { listTrailSegments, type TrailSegment } from "../trail/segments.js";
 import { type CopyRow, copyRowOf, type RowDefaults } from "./copyRow.js";
 import { LineReader } from "./LineReader.js";
 import type { SegmentCursor, ShipCursor } from "./ShipCursor.js";
+import { gunzipFrom, openSegment } from "./segmentFile.js";
 import { segmentFingerprint } from "./segmentFingerprint.js";
 
 export interface JournalOptions {
@@ -88,36 +87,34 @@ const COUNTED_WHOLE = Number.MAX_SAFE_INTEGER;
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function countNewlines(path: string, compressed: boolean, from: number, to: number): Promise<{ lines: number; end: number }> {
+/** Newlines in [from, to) of an open segment's content (a compressed one: from `from` to its end). */
+async function countNewlines(handle: FileHandle, compressed: boolean, from: number, to: number): Promise<{ lines: number; end: number }> {
   let lines = 0;
   if (compressed) {
     let position = 0;
-    const gunzip = createGunzip();
-    const file = createReadStream(path);
-    file.on("error", (error) => gunzip.destroy(error));
-    for await (const chunk of file.pipe(gunzip) as AsyncIterable<Buffer>) {
-      const skip = Math.max(0, Math.min(chunk.length, from - position));
-      for (let at = chunk.indexOf(10, skip); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
-      position += chunk.length;
-      if (position % (64 * 1024 * 1024) < chunk.length) await yieldToLoop();
+    const content = gunzipFrom(handle);
+    try {
+      for await (const chunk of content as AsyncIterable<Buffer>) {
+        const skip = Math.max(0, Math.min(chunk.length, from - position));
+        for (let at = chunk.indexOf(10, skip); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
+        position += chunk.length;
+        if (position % (64 * 1024 * 1024) < chunk.length) await yieldToLoop();
+      }
+    } finally {
+      content.destroy();
     }
     return { lines, end: position };
   }
-  const handle = await open(path, "r");
-  try {
-    const buffer = Buffer.allocUnsafe(1024 * 1024);
-    let position = from;
-    while (position < to) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, to - position), position);
-      if (bytesRead === 0) break;
-      const chunk = buffer.subarray(0, bytesRead);
-      for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
-      position += bytesRead;
-    }
-    return { lines, end: position };
-  } finally {
-    await handle.close();
+  const buffer = Buffer.allocUnsafe(1024 * 1024);
+  let position = from;
+  while (position < to) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, to - position), position);
+    if (bytesRead === 0) break;
+    const chunk = buffer.subarray(0, bytesRead);
+    for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) lines++;
+    position += bytesRead;
   }
+  return { lines, end: position };
 }
 
 export class Journal {
@@ -157,14 +154,19 @@ export class Journal {
     const keyCounts = new Map<string, number>();
     this.unidentifiedBytes = 0;
     for (const segment of listed) {
-      let info: Awaited<ReturnType<typeof stat>>;
-      try {
-        info = await stat(segment.path);
-      } catch {
-        continue; // renamed or removed since the listing: the next scan finds it under its new name
-      }
+      // Inode, size, time and first line all through one descriptor: the name may be another file a moment later.
+      const opened = await openSegment(segment.path).catch(() => null);
+      if (!opened) continue; // renamed or removed since the listing: the next scan finds it under its new name
+      const info = { ino: opened.ino, size: opened.size, mtimeMs: opened.mtimeMs };
       const final = segment.compressed || (!segment.live && now - info.mtimeMs >= this.settleMs);
-      const fingerprint = await this.fingerprint(segment, info.ino, final).catch(() => null);
+      let fingerprint: string | null;
+      try {
+        fingerprint = await this.fingerprint(opened.handle, segment.compressed, info.ino, final);
+      } catch {
+        fingerprint = null;
+      } finally {
+        await opened.handle.close().catch(() => undefined);
+      }
       if (fingerprint === null) {
         if (!segment.compressed) this.unidentifiedBytes += info.size;
         continue;
@@ -209,11 +211,11 @@ export class Journal {
     return this.forgetVanished(seen, now);
   }
 
-  private async fingerprint(segment: TrailSegment, ino: number, final: boolean): Promise<string | null> {
-    const cacheKey = `${ino}:${segment.compressed ? "gz" : "plain"}`;
+  private async fingerprint(handle: FileHandle, compressed: boolean, ino: number, final: boolean): Promise<string | null> {
+    const cacheKey = `${ino}:${compressed ? "gz" : "plain"}`;
     const cached = this.fingerprints.get(cacheKey);
     if (cached) return cached;
-    const fingerprint = await segmentFingerprint(segment.path, segment.compressed, final);
+    const fingerprint = await segmentFingerprint(handle, compressed, final);
     // Only a complete first line is cached: a live file's first line may still be growing.
     if (fingerprint !== null) {
       if (this.fingerprints.size > 10_000) this.fingerprints.clear();
@@ -236,21 +238,30 @@ export class Journal {
       if (tracked.segment.compressed) {
         // Compressed segments do not grow: counted once, from the cursor's offset.
         if (tracked.countedTo === COUNTED_WHOLE) continue;
+        const opened = await openSegment(tracked.segment.path, tracked.ino).catch(() => null);
+        if (!opened) continue;
         try {
-          tracked.pendingLines = (await countNewlines(tracked.segment.path, true, tracked.cursor.offset, COUNTED_WHOLE)).lines;
+          tracked.pendingLines = (await countNewlines(opened.handle, true, tracked.cursor.offset, COUNTED_WHOLE)).lines;
+          tracked.countedTo = COUNTED_WHOLE;
         } catch {
           tracked.pendingLines = 0;
+        } finally {
+          await opened.handle.close().catch(() => undefined);
         }
-        tracked.countedTo = COUNTED_WHOLE;
         continue;
       }
       if (tracked.size > tracked.countedTo) {
+        // Gone or renamed since the listing: the next scan sorts it out.
+        const opened = await openSegment(tracked.segment.path, tracked.ino).catch(() => null);
+        if (!opened) continue;
         try {
-          const { lines, end } = await countNewlines(tracked.segment.path, false, tracked.countedTo, tracked.size);
+          const { lines, end } = await countNewlines(opened.handle, false, tracked.countedTo, tracked.size);
           tracked.pendingLines += lines;
           tracked.countedTo = end;
         } catch {
-          // Gone since the listing: the next scan sorts it out.
+          // Unreadable now: counted at the next scan.
+        } finally {
+          await opened.handle.close().catch(() => undefined);
         }
       }
     }
@@ -292,7 +303,10 @@ export class Journal {
       if (!tracked.reader || tracked.reader.offset !== tracked.cursor.offset) {
         await tracked.reader?.close().catch(() => undefined);
         tracked.reader = null;
-        tracked.reader = await LineReader.open(tracked.segment.path, tracked.segment.compressed, tracked.cursor.offset, this.maxLineBytes);
+        // The file must still be the one fingerprinted under this name; the reader then keeps it open across renames.
+        const opened = await openSegment(tracked.segment.path, tracked.ino);
+        if (!opened) continue;
+        tracked.reader = LineReader.open(opened.handle, tracked.segment.compressed, tracked.cursor.offset, this.maxLineBytes);
       }
       const start = tracked.reader.offset;
       const chunk = await tracked.reader.next(maxRows, maxBytes, tracked.final);
@@ -374,7 +388,9 @@ export class Journal {
   private async timeOfLineAt(tracked: Tracked): Promise<number | null> {
     let reader: LineReader | null = null;
     try {
-      reader = await LineReader.open(tracked.segment.path, tracked.segment.compressed, tracked.cursor.offset, this.maxLineBytes);
+      const opened = await openSegment(tracked.segment.path, tracked.ino);
+      if (!opened) return null;
+      reader = LineReader.open(opened.handle, tracked.segment.compressed, tracked.cursor.offset, this.maxLineBytes);
       const chunk = await reader.next(1, 1, tracked.final);
       const line = chunk.lines[0];
       if (!line) return null;

@@ -5,9 +5,9 @@
  * lines are handed out, unless the segment is final; a line longer than the
  * limit is skipped without being held in memory.
  */
-import { createReadStream } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
+import type { FileHandle } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { gunzipFrom } from "./segmentFile.js";
 
 export interface LineChunk {
   /** Complete lines, without their newline. */
@@ -29,14 +29,10 @@ interface ByteSource {
 }
 
 class PlainSource implements ByteSource {
-  private constructor(
+  constructor(
     private readonly handle: FileHandle,
     private position: number,
   ) {}
-
-  static async open(path: string, offset: number): Promise<PlainSource> {
-    return new PlainSource(await open(path, "r"), offset);
-  }
 
   async read(): Promise<Buffer | null> {
     const buffer = Buffer.allocUnsafe(READ_SIZE);
@@ -52,16 +48,16 @@ class PlainSource implements ByteSource {
 }
 
 class GzipSource implements ByteSource {
+  private readonly content: Readable;
   private readonly iterator: AsyncIterator<Buffer>;
-  private readonly stream: NodeJS.ReadableStream & { destroy(): void };
   private toSkip: number;
 
-  constructor(path: string, offset: number) {
-    const gunzip = createGunzip();
-    const file = createReadStream(path, { highWaterMark: 256 * 1024 });
-    file.on("error", (error) => gunzip.destroy(error));
-    this.stream = file.pipe(gunzip);
-    this.iterator = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  constructor(
+    private readonly handle: FileHandle,
+    offset: number,
+  ) {
+    this.content = gunzipFrom(handle);
+    this.iterator = this.content[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     this.toSkip = offset;
   }
 
@@ -83,7 +79,8 @@ class GzipSource implements ByteSource {
   }
 
   async close(): Promise<void> {
-    this.stream.destroy();
+    this.content.destroy();
+    await this.handle.close().catch(() => undefined);
   }
 }
 
@@ -102,8 +99,9 @@ export class LineReader {
     this.carryOffset = offset;
   }
 
-  static async open(path: string, compressed: boolean, offset: number, maxLineBytes: number): Promise<LineReader> {
-    const source = compressed ? new GzipSource(path, offset) : await PlainSource.open(path, offset);
+  /** Reads the open segment (the reader closes it) from `offset` of its content. */
+  static open(handle: FileHandle, compressed: boolean, offset: number, maxLineBytes: number): LineReader {
+    const source = compressed ? new GzipSource(handle, offset) : new PlainSource(handle, offset);
     return new LineReader(source, offset, maxLineBytes);
   }
 

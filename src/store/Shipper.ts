@@ -130,6 +130,9 @@ export class Shipper {
   private lastShippedAt: string | null = null;
   private lastError: string | null = null;
   private readonly idleWaiters = new Set<() => void>();
+  private passesStarted = 0;
+  /** The latest pass that found nothing to ship. */
+  private lastIdlePass = 0;
 
   constructor(options: ShipperOptions) {
     if (!options.folders || options.folders.length === 0) throw new TypeError("folders: give at least one log folder to ship");
@@ -234,6 +237,8 @@ export class Shipper {
    */
   async drained(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    // A pass that starts after this call and finds nothing to ship has seen everything written before it.
+    const after = this.passesStarted;
     this.poke();
     while (!this.closed && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -241,7 +246,7 @@ export class Shipper {
         const timer = setTimeout(resolve, Math.min(500, Math.max(1, deadline - Date.now())));
         timer.unref();
       });
-      if (this.state === "idle" && this.folders.every((folder) => folder.waiting === 0 && folder.pending === null)) return true;
+      if (this.lastIdlePass > after && this.folders.every((folder) => folder.waiting === 0 && folder.pending === null)) return true;
     }
     return false;
   }
@@ -261,20 +266,24 @@ export class Shipper {
   private async loop(): Promise<void> {
     while (!this.closed) {
       let worked = false;
+      const pass = ++this.passesStarted;
       try {
         if (!this.client) await this.connect();
         if (this.options.exclusive) await this.claimFolders();
         else for (const folder of this.folders) folder.active = true;
         const anyActive = this.folders.some((folder) => folder.active);
         if (!anyActive) this.state = "standby";
-        else if (this.state !== "shipping") this.state = "idle";
+        else if (this.state !== "idle") this.state = "shipping";
         for (const folder of this.folders) {
           if (this.closed) break;
           if (folder.active) worked = (await this.shipFolder(folder)) || worked;
           else await this.refreshBacklog(folder);
         }
         this.retryDelay = 0;
-        if (!worked && anyActive) this.state = "idle";
+        if (!worked && anyActive) {
+          this.state = "idle";
+          this.lastIdlePass = pass;
+        }
         await this.reportMaybe();
       } catch (error) {
         await this.failed(error);

@@ -79,3 +79,14 @@ export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown })?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
+
+/**
+ * The store a command works on: the URL given, else $AUDITX_POSTGRES_URL,
+ * else $DATABASE_URL, else node-postgres's own defaults (the PG* variables,
+ * as psql reads them). A URL on the command line is visible to other users of
+ * the machine (ps): the variables keep the password out of sight.
+ */
+export function postgresTarget(url: string | undefined): PostgresTarget {
+  const chosen = url ?? process.env.AUDITX_POSTGRES_URL ?? process.env.DATABASE_URL;
+  return chosen && chosen.trim() !== "" ? chosen : {};
+}

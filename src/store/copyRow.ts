@@ -134,6 +134,9 @@ export function copyRowOf(dict: Record<string, unknown>, line: string, defaults:
   }
   ts = Math.min(Math.max(ts, 0), MAX_MILLIS);
   let extra: JsonObject | null = null;
+  const idDerived = typeof dict.id !== "string" || dict.id.toLowerCase() !== id;
+  // An id that is not a UUID cannot be the key: the line's own value is kept, in extra.
+  if (idDerived && dict.id !== undefined) extra = { id: normalizeValue(dict.id, DEFAULT_LIMITS) ?? null };
   for (const key in dict) {
     if (TRAIL_FIELD_SET.has(key)) continue;
     const value = normalizeValue(dict[key], DEFAULT_LIMITS);
@@ -148,6 +151,6 @@ export function copyRowOf(dict: Record<string, unknown>, line: string, defaults:
   }
   let text = "";
   for (const column of FIELD_COLUMNS) text += (column.name === "id" ? id : fieldText(entry, column)) + "\t";
-  text += `${new Date(ts).toISOString()}\t${extra ? copyJson(extra) : NULL}\t${searchText(entry, extra)}\n`;
+  text += `${new Date(ts).toISOString()}\t${extra ? copyJson(extra) : NULL}\t${searchText(entry, extra)}\t${idDerived ? "t" : "f"}\n`;
   return { id, ts, text };
 }

@@ -7,8 +7,8 @@ import { entryFromDict } from "../entry/entryFromDict.js";
 import { entryToDict } from "../entry/jsonl.js";
 import { FIELD_COLUMNS } from "./columns.js";
 
-/** The columns a SELECT must return for rowDict: every trail field and `extra`. */
-export const DICT_COLUMNS = [...FIELD_COLUMNS.map((column) => column.name), "extra"];
+/** The columns a SELECT must return for rowDict: every trail field, `extra` and `id_derived`. */
+export const DICT_COLUMNS = [...FIELD_COLUMNS.map((column) => column.name), "extra", "id_derived"];
 
 /** A row as node-postgres returns it: numeric and bigint as text, jsonb parsed, uuid as text. */
 export type EntryRow = Record<string, unknown>;
@@ -18,6 +18,8 @@ export function rowDict(row: EntryRow): Record<string, unknown> {
   for (const column of FIELD_COLUMNS) {
     const value = row[column.name];
     if (value === null || value === undefined) continue;
+    // An id derived from the line is the store's key, not part of the line.
+    if (column.name === "id" && row.id_derived === true) continue;
     fields[column.name] = column.kind === "number" || column.kind === "seq" ? Number(value) : value;
   }
   const dict = entryToDict(entryFromDict(fields)) as Record<string, unknown>;

@@ -7,9 +7,8 @@
  * first line.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
-import { createGunzip } from "node:zlib";
+import type { FileHandle } from "node:fs/promises";
+import { gunzipFrom } from "./segmentFile.js";
 
 /** At most this much of a first line is hashed (a very long first line is told apart by its start). */
 const FINGERPRINT_BYTES = 64 * 1024;
@@ -26,42 +25,34 @@ function fingerprintOfHead(head: Buffer, final: boolean): string | null {
   return final && head.length > 0 ? hashOf(head) : null;
 }
 
-async function plainHead(path: string): Promise<Buffer> {
-  const handle = await open(path, "r");
-  try {
-    const buffer = Buffer.alloc(FINGERPRINT_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, FINGERPRINT_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+async function plainHead(handle: FileHandle): Promise<Buffer> {
+  const buffer = Buffer.alloc(FINGERPRINT_BYTES);
+  const { bytesRead } = await handle.read(buffer, 0, FINGERPRINT_BYTES, 0);
+  return buffer.subarray(0, bytesRead);
 }
 
-async function gzipHead(path: string): Promise<Buffer> {
+async function gzipHead(handle: FileHandle): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
-  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
-  const gunzip = createGunzip();
-  file.on("error", (error) => gunzip.destroy(error));
+  const content = gunzipFrom(handle);
   try {
-    for await (const chunk of file.pipe(gunzip) as AsyncIterable<Buffer>) {
+    for await (const chunk of content as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       length += chunk.length;
       if (length >= FINGERPRINT_BYTES || chunk.includes(10)) break;
     }
   } finally {
-    gunzip.destroy();
-    file.destroy();
+    content.destroy();
   }
   return Buffer.concat(chunks, length);
 }
 
 /**
- * The fingerprint of the segment at `path`, or null while its first line is
+ * The fingerprint of an open segment, or null while its first line is
  * incomplete (a live file just created). `final`: the segment will not grow,
  * so a first line without newline is complete.
  */
-export async function segmentFingerprint(path: string, compressed: boolean, final: boolean): Promise<string | null> {
-  const head = compressed ? await gzipHead(path) : await plainHead(path);
+export async function segmentFingerprint(handle: FileHandle, compressed: boolean, final: boolean): Promise<string | null> {
+  const head = compressed ? await gzipHead(handle) : await plainHead(handle);
   return fingerprintOfHead(head, final || compressed);
 }

@@ -561,6 +561,8 @@ function renderForm() {
   $("f-branch").value = f.branch_id.join(", ");
   $("f-branch-exact").checked = f.branch_id_match === "exact";
   $("f-ip").value = f.ip.join(", ");
+  $("f-service").value = f.service.join(", ");
+  $("f-hostname").value = f.hostname.join(", ");
   $("f-ip").removeAttribute("aria-invalid");
   $("f-success").value = f.success;
   $("f-from").value = f.from ? inputValue(Date.parse(f.from)) : "";
@@ -598,6 +600,10 @@ function readField(name) {
       f.ip = values;
       return true;
     }
+    case "service":
+    case "hostname":
+      f[name] = splitList($(`f-${name}`).value);
+      return true;
     case "success":
       f.success = $("f-success").value;
       return true;
@@ -636,7 +642,7 @@ function wireForm() {
   const form = $("filters");
   // Typing settles before the view changes; every text field is read (another may have been typed in meanwhile).
   const typed = debounce((name) => {
-    for (const field of ["q", "user", "branch_id", "ip"]) readField(field);
+    for (const field of ["q", "user", "branch_id", "ip", "service", "hostname"]) readField(field);
     changeView(name);
   }, 300);
   form.addEventListener("input", (event) => {
@@ -652,7 +658,7 @@ function wireForm() {
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    for (const name of ["q", "user", "branch_id", "ip"]) readField(name);
+    for (const name of ["q", "user", "branch_id", "ip", "service", "hostname"]) readField(name);
     changeView();
   });
   form.addEventListener("reset", (event) => {

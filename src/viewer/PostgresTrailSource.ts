@@ -1,0 +1,421 @@
+/**
+ * The PostgreSQL store as the viewer's TrailSource: one trail for many
+ * services and hosts. Pages come from the per-filter indexes (newest first by
+ * the entry's time), free text from the trigram index, totals and stats from
+ * the per-day counts (only the edges of a time range are counted on rows),
+ * and live entries from the shippers' LISTEN/NOTIFY announcements.
+ */
+import pg from "pg";
+import { CASE_INSENSITIVE_FILTERS, quoteColumn } from "../store/columns.js";
+import { clientConfig, connectPostgres, describeTarget, type PostgresTarget } from "../store/connect.js";
+import { foldAscii } from "../store/copyRow.js";
+import { DICT_COLUMNS, rowDict } from "../store/rowDict.js";
+import { INDEXED_PREFIX, indexedExpression, indexedParameter, readStoreInfo, StoreNames } from "../store/schema.js";
+import type { EntryFilter } from "./EntryQuery.js";
+import type {
+  AppendedEntries,
+  EntityRef,
+  EntryCount,
+  EntryPage,
+  PageRequest,
+  StreamOptions,
+  TrailEntry,
+  TrailName,
+  TrailSource,
+  TrailStats,
+} from "./TrailSource.js";
+
+export interface PostgresTrailSourceOptions {
+  /** The store: a postgresql:// URL, or node-postgres settings (a role that may SELECT the store: `auditx pg init --reader`). */
+  postgres: PostgresTarget;
+  /** Schema of the store (default "auditx"). */
+  schema?: string;
+  /** Connections for queries (default 4). */
+  poolSize?: number;
+  /** Longest a query may run, in ms (default 30 s). */
+  statementTimeoutMillis?: number;
+  /** Follow the shippers' announcements of new entries for live views (default true). */
+  live?: boolean;
+}
+
+/** EntryFilter fields that compare one column. */
+const COLUMN_FILTERS: ReadonlyArray<readonly [keyof EntryFilter, string]> = [
+  ["module", "module"],
+  ["level", "level"],
+  ["user", "user"],
+  ["action", "action"],
+  ["branchId", "branch_id"],
+  ["companyId", "company_id"],
+  ["entityType", "entity_type"],
+  ["service", "service"],
+  ["hostname", "hostname"],
+  ["entityId", "entity_id"],
+  ["referenceNo", "reference_no"],
+  ["requestId", "request_id"],
+];
+
+/** Filters the per-day counts answer (one of them at a time, with success, source and a time range). */
+const COUNTED_FILTERS: ReadonlySet<string> = new Set([
+  "module",
+  "level",
+  "user",
+  "action",
+  "branch_id",
+  "company_id",
+  "entity_type",
+  "service",
+  "hostname",
+]);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY_MS = 24 * 3600 * 1000;
+const EXPORT_BATCH = 1000;
+/** Ids of entries already pushed live (a replayed batch is announced again). */
+const REMEMBERED_LIVE_IDS = 50_000;
+const SELECT_ENTRY = DICT_COLUMNS.map(quoteColumn).join(", ");
+
+/** An SQL condition and its parameters, built one filter at a time. */
+class Conditions {
+  readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+  /** A filter no entry can match (an id that is not a UUID). */
+  impossible = false;
+
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  get where(): string {
+    if (this.impossible) return "WHERE false";
+    return this.clauses.length === 0 ? "" : `WHERE ${this.clauses.join(" AND ")}`;
+  }
+}
+
+function likePattern(text: string): string {
+  return `%${foldAscii(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** The conditions of a filter on one trail (security: the SECURITY and CRITICAL entries). */
+function conditionsOf(trail: TrailName, filter: EntryFilter, time?: { from?: number; to?: number }): Conditions {
+  const where = new Conditions();
+  if (trail === "security") where.clauses.push("security");
+  for (const [key, column] of COLUMN_FILTERS) {
+    const value = filter[key];
+    if (typeof value !== "string") continue;
+    const p = where.param(value);
+    // Through the index on the value's first characters, then the whole value.
+    where.clauses.push(`${indexedExpression(column)} = ${indexedParameter(column, p)}`);
+    where.clauses.push(
+      CASE_INSENSITIVE_FILTERS.has(column)
+        ? `lower(${quoteColumn(column)} COLLATE "C") = lower(${p}::text COLLATE "C")`
+        : `${quoteColumn(column)} = ${p}::text`,
+    );
+  }
+  if (filter.id !== undefined) {
+    if (UUID.test(filter.id)) where.clauses.push(`id = ${where.param(filter.id.toLowerCase())}::uuid`);
+    else where.impossible = true;
+  }
+  // Literal, not a parameter: the planner then uses the partial index of failures.
+  if (filter.success !== undefined) where.clauses.push(filter.success ? "success" : "NOT success");
+  const from = time ? time.from : filter.from;
+  const to = time ? time.to : filter.to;
+  if (from !== undefined) where.clauses.push(`ts >= ${where.param(new Date(from))}`);
+  if (to !== undefined) where.clauses.push(`ts <= ${where.param(new Date(to))}`);
+  if (filter.q !== undefined && filter.q !== "") where.clauses.push(`search LIKE ${where.param(likePattern(filter.q))}`);
+  return where;
+}
+
+/** The one counted column a filter uses (with success, source and time), or null when the counts cannot answer it. */
+function countedColumnOf(filter: EntryFilter): { column: string; value: string } | null | "none" {
+  let found: { column: string; value: string } | null = null;
+  for (const [key, column] of COLUMN_FILTERS) {
+    const value = filter[key];
+    if (typeof value !== "string") continue;
+    if (!COUNTED_FILTERS.has(column) || found || value.length >= INDEXED_PREFIX) return null;
+    found = { column, value };
+  }
+  if (filter.id !== undefined || (filter.q !== undefined && filter.q !== "")) return null;
+  return found ?? "none";
+}
+
+const utcDay = (millis: number) => Math.floor(millis / DAY_MS) * DAY_MS;
+const isoDay = (millis: number) => new Date(millis).toISOString().slice(0, 10);
+
+interface LiveSubscriber {
+  push(batch: AppendedEntries): void;
+  /** Ends its wait (the source closes). */
+  wake(): void;
+}
+
+export class PostgresTrailSource implements TrailSource {
+  readonly names: StoreNames;
+  /** Where the store is (password hidden). */
+  readonly target: string;
+  private readonly pool: pg.Pool;
+  private readonly connected: Promise<void>;
+  private readonly liveEnabled: boolean;
+  private readonly subscribers = new Set<LiveSubscriber>();
+  private listener: pg.Client | null = null;
+  private listening: Promise<void> | null = null;
+  private readonly liveIds = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly options: PostgresTrailSourceOptions) {
+    this.names = new StoreNames(options.schema);
+    this.target = describeTarget(options.postgres);
+    this.liveEnabled = options.live ?? true;
+    this.pool = new pg.Pool({
+      ...clientConfig(options.postgres, {
+        applicationName: "auditx-viewer",
+        statementTimeoutMillis: options.statementTimeoutMillis ?? 30_000,
+      }),
+      max: Math.max(1, options.poolSize ?? 4),
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle connection that fails (a restart) is replaced on the next query; it must not crash the process.
+    this.pool.on("error", () => undefined);
+    this.connected = this.checkStore();
+    this.connected.catch(() => undefined);
+  }
+
+  private async checkStore(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      const info = await readStoreInfo(client as unknown as pg.Client, this.names);
+      if (!info) throw new Error(`no auditx store in schema ${this.names.schemaName} of ${this.target}: create it with \`auditx pg init\``);
+    } finally {
+      client.release();
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.connected;
+  }
+
+  /** The store is always current: nothing to look for. */
+  async refresh(): Promise<void> {}
+
+  async query(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
+    const where = conditionsOf(trail, filter);
+    const limit = where.param(page.limit);
+    const offset = where.param(page.offset);
+    const [rows, count] = await Promise.all([
+      this.pool.query(
+        `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+        where.params,
+      ),
+      this.count(trail, filter),
+    ]);
+    return { items: rows.rows.map(rowDict), total: count.total, partial: false };
+  }
+
+  async count(trail: TrailName, filter: EntryFilter): Promise<EntryCount> {
+    const counted = countedColumnOf(filter);
+    if (counted === null) return { total: await this.countRows(trail, filter, undefined), partial: false };
+    return { total: await this.countFromDays(trail, filter, counted === "none" ? null : counted), partial: false };
+  }
+
+  private async countRows(trail: TrailName, filter: EntryFilter, time: { from?: number; to?: number } | undefined): Promise<number> {
+    const where = conditionsOf(trail, filter, time);
+    const { rows } = await this.pool.query(`SELECT count(*)::bigint AS n FROM ${this.names.entries} ${where.where}`, where.params);
+    return Number(rows[0].n);
+  }
+
+  /**
+   * A total from the per-day counts: the whole UTC days inside the time
+   * range from the counts, the partial days at its edges counted on rows.
+   */
+  private async countFromDays(trail: TrailName, filter: EntryFilter, counted: { column: string; value: string } | null): Promise<number> {
+    const from = filter.from;
+    const to = filter.to;
+    // Whole days: [firstDay, endDay).
+    const firstDay = from === undefined ? undefined : utcDay(from) === from ? from : utcDay(from) + DAY_MS;
+    const endDay = to === undefined ? undefined : utcDay(to + 1);
+    if (firstDay !== undefined && endDay !== undefined && firstDay >= endDay) {
+      return this.countRows(trail, filter, undefined);
+    }
+    const where = new Conditions();
+    where.clauses.push(`dim = ${where.param(counted?.column ?? "")}`);
+    if (!counted) where.clauses.push("value = ''");
+    else if (CASE_INSENSITIVE_FILTERS.has(counted.column))
+      where.clauses.push(`lower(value COLLATE "C") = lower(${where.param(counted.value)}::text COLLATE "C")`);
+    else where.clauses.push(`value = ${where.param(counted.value)}`);
+    if (trail === "security") where.clauses.push("security");
+    if (firstDay !== undefined) where.clauses.push(`day >= ${where.param(isoDay(firstDay))}::date`);
+    if (endDay !== undefined) where.clauses.push(`day < ${where.param(isoDay(endDay))}::date`);
+    const edges: Array<Promise<number>> = [];
+    if (from !== undefined && firstDay !== undefined && from < firstDay)
+      edges.push(this.countRows(trail, filter, { from, to: firstDay - 1 }));
+    if (to !== undefined && endDay !== undefined && to >= endDay) edges.push(this.countRows(trail, filter, { from: endDay, to }));
+    const [days, ...edgeCounts] = await Promise.all([
+      this.pool.query(
+        `SELECT coalesce(sum(entries), 0)::bigint AS entries, coalesce(sum(failures), 0)::bigint AS failures FROM ${this.names.counts} ${where.where}`,
+        where.params,
+      ),
+      ...edges,
+    ]);
+    const entries = Number(days.rows[0].entries);
+    const failures = Number(days.rows[0].failures);
+    const whole = filter.success === undefined ? entries : filter.success ? entries - failures : failures;
+    return whole + edgeCounts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async stats(trail: TrailName): Promise<TrailStats> {
+    const security = trail === "security" ? "AND security" : "";
+    const [counts, latest, shippers] = await Promise.all([
+      this.pool.query(
+        `SELECT dim, value, sum(entries)::bigint AS entries, sum(failures)::bigint AS failures
+           FROM ${this.names.counts} WHERE dim IN ('', 'module', 'level') ${security} GROUP BY dim, value`,
+      ),
+      this.pool.query(
+        `SELECT "timestamp" FROM ${this.names.entries} ${trail === "security" ? "WHERE security" : ""} ORDER BY ts DESC, id DESC LIMIT 1`,
+      ),
+      this.pool
+        .query(`SELECT coalesce(sum(skipped), 0)::bigint AS skipped FROM ${this.names.shippers}`)
+        .catch(() => ({ rows: [{ skipped: 0 }] })),
+    ]);
+    const stats: TrailStats = { total: 0, failures: 0, modules: {}, levels: {}, latest_timestamp: null, malformed: 0, evicted: 0 };
+    for (const row of counts.rows as Array<{ dim: string; value: string; entries: string; failures: string }>) {
+      if (row.dim === "") {
+        stats.total += Number(row.entries);
+        stats.failures += Number(row.failures);
+      } else if (row.dim === "module") stats.modules[row.value] = Number(row.entries);
+      else stats.levels[row.value] = Number(row.entries);
+    }
+    stats.latest_timestamp = (latest.rows[0]?.timestamp as string | undefined) ?? null;
+    stats.malformed = Number(shippers.rows[0]?.skipped ?? 0);
+    return stats;
+  }
+
+  async entry(trail: TrailName, id: string): Promise<TrailEntry | null> {
+    if (!UUID.test(id)) return null;
+    const { rows } = await this.pool.query(
+      `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} WHERE id = $1::uuid ${trail === "security" ? "AND security" : ""} ORDER BY ts DESC LIMIT 1`,
+      [id.toLowerCase()],
+    );
+    return rows[0] ? rowDict(rows[0]) : null;
+  }
+
+  history(trail: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage> {
+    return this.query(trail, { entityType: entity.type, entityId: entity.id }, page);
+  }
+
+  /** Every matching entry, newest first, a batch at a time by key (never OFFSET): the last batch costs what the first does. */
+  async *export(trail: TrailName, filter: EntryFilter, options: StreamOptions = {}): AsyncGenerator<TrailEntry[]> {
+    let after: { ts: Date; id: string } | null = null;
+    while (!options.signal?.aborted) {
+      const where = conditionsOf(trail, filter);
+      if (after) where.clauses.push(`(ts, id) < (${where.param(after.ts)}, ${where.param(after.id)}::uuid)`);
+      const { rows } = await this.pool.query(
+        `SELECT ${SELECT_ENTRY}, ts FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${EXPORT_BATCH}`,
+        where.params,
+      );
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1];
+      after = { ts: last.ts as Date, id: last.id as string };
+      yield rows.map(rowDict);
+      if (rows.length < EXPORT_BATCH) return;
+    }
+  }
+
+  // ---- live ------------------------------------------------------------------
+
+  async *live(options: StreamOptions = {}): AsyncGenerator<AppendedEntries> {
+    if (!this.liveEnabled) return;
+    const queue: AppendedEntries[] = [];
+    let wake: (() => void) | null = null;
+    const subscriber: LiveSubscriber = {
+      push: (batch) => {
+        queue.push(batch);
+        wake?.();
+      },
+      wake: () => wake?.(),
+    };
+    this.subscribers.add(subscriber);
+    this.listening ??= this.listen();
+    const stop = () => wake?.();
+    options.signal?.addEventListener("abort", stop);
+    try {
+      while (!this.closed && !options.signal?.aborted) {
+        const batch = queue.shift();
+        if (batch) {
+          yield batch;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      this.subscribers.delete(subscriber);
+    }
+  }
+
+  /** Keeps one connection LISTENing to the shippers' channel, reconnecting after a failure (notices meanwhile are missed). */
+  private async listen(): Promise<void> {
+    let delay = 250;
+    while (!this.closed) {
+      let client: pg.Client | null = null;
+      try {
+        let lost: () => void = () => undefined;
+        const ended = new Promise<void>((resolve) => {
+          lost = resolve;
+        });
+        client = await connectPostgres(this.options.postgres, { applicationName: "auditx-viewer-live" }, () => lost());
+        client.on("end", () => lost());
+        client.on("notification", (message) => {
+          if (message.channel === this.names.channel && message.payload) this.announced(message.payload).catch(() => undefined);
+        });
+        this.listener = client;
+        if (this.closed) break;
+        await client.query(`LISTEN ${client.escapeIdentifier(this.names.channel)}`);
+        delay = 250;
+        await ended;
+      } catch {
+        // Not reachable now: try again below.
+      } finally {
+        this.listener = null;
+        await client?.end().catch(() => undefined);
+      }
+      if (this.closed) return;
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+
+  /** A shipper's notice: the ids (32 hex digits each) of entries it stored; they are read and pushed to each live view. */
+  private async announced(payload: string): Promise<void> {
+    const ids: string[] = [];
+    for (const hex of payload.split(",")) {
+      if (!/^[0-9a-f]{32}$/.test(hex)) continue;
+      const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      if (this.liveIds.has(id)) continue;
+      this.liveIds.add(id);
+      ids.push(id);
+    }
+    while (this.liveIds.size > REMEMBERED_LIVE_IDS) this.liveIds.delete(this.liveIds.values().next().value as string);
+    if (ids.length === 0 || this.subscribers.size === 0) return;
+    const { rows } = await this.pool.query(
+      `SELECT ${SELECT_ENTRY}, security FROM ${this.names.entries} WHERE id = ANY($1::uuid[]) ORDER BY ts, id`,
+      [ids],
+    );
+    const audit = rows.map(rowDict);
+    const security = rows.filter((row) => row.security === true).map(rowDict);
+    for (const subscriber of this.subscribers) {
+      if (audit.length > 0) subscriber.push({ source: "audit", entries: audit });
+      if (security.length > 0) subscriber.push({ source: "security", entries: security });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscriber of this.subscribers) subscriber.wake();
+    await this.listener?.end().catch(() => undefined);
+    await this.listening?.catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}
