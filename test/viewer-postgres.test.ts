@@ -171,6 +171,40 @@ describe("the viewer over the PostgreSQL store", () => {
     expect(store.body.partial).toBeUndefined();
   });
 
+  it("counts on rows only up to a limit, then gives that lower bound as partial; its pages stay exact", async () => {
+    // Small limits stand for a large store: 30 matches counted on rows, 20 for free text found among 25 newest entries.
+    const capped = await startTestViewer({ store: { postgres: dbUrl, exactCountLimit: 30, textCountLimit: 20, textWindow: 25 } });
+    try {
+      for (const query of [
+        "user=Bob&module=inventory",
+        "module=accounting&success=false",
+        "entity_type=customer&entity_id=E-12",
+        "q=golden",
+        "q=golden&offset=40",
+        "q=credit hold",
+        "q=credit hold&offset=20",
+        "q=REF-12",
+        "q=steel&source=security",
+      ]) {
+        const [folder, store] = await Promise.all([
+          getJson(`${overFolder.url}api/entries?${query}`),
+          getJson(`${capped.url}api/entries?service=sales-api&${query}`),
+        ]);
+        expect(store.body.items, query).toEqual(folder.body.items);
+        const limit = query.includes("q=") ? 20 : 30;
+        if (folder.body.total > limit) expect([store.body.total, store.body.partial], query).toEqual([limit, true]);
+        else expect([store.body.total, store.body.partial], query).toEqual([folder.body.total, undefined]);
+      }
+      // One counted filter is answered by the per-day counts, exactly, whatever the limit.
+      const exact = await getJson(`${overStore.url}api/entries?module=sales&from=2026-07-02T10:00:00Z`);
+      const fromCounts = await getJson(`${capped.url}api/entries?module=sales&from=2026-07-02T10:00:00Z`);
+      expect(exact.body.total).toBeGreaterThan(30);
+      expect([fromCounts.body.total, fromCounts.body.partial]).toEqual([exact.body.total, undefined]);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it("filters by service and host across the services shipped into it", async () => {
     const expected = { sales: journalIds(sales.dir).ids.length, stock: journalIds(stock.dir).ids.length };
     const all = await getJson(`${overStore.url}api/entries?limit=1`);

@@ -36,6 +36,16 @@ export interface PostgresTrailSourceOptions {
   statementTimeoutMillis?: number;
   /** Follow the shippers' announcements of new entries for live views (default true). */
   live?: boolean;
+  /**
+   * Totals the per-day counts cannot answer (two filters at once, ids) are
+   * counted on rows up to this many (default 100,000); past it the total is
+   * that lower bound, marked `partial` ("100,000+" on the page).
+   */
+  exactCountLimit?: number;
+  /** The same for free text, whose matches are each read to be checked (default 10,000). */
+  textCountLimit?: number;
+  /** Free text first looks among this many of the newest entries the other filters keep (default 20,000). */
+  textWindow?: number;
 }
 
 /** EntryFilter fields that compare one column. */
@@ -73,6 +83,8 @@ const EXPORT_BATCH = 1000;
 /** Ids of entries already pushed live (a replayed batch is announced again). */
 const REMEMBERED_LIVE_IDS = 50_000;
 const SELECT_ENTRY = DICT_COLUMNS.map(quoteColumn).join(", ");
+
+const hasText = (filter: EntryFilter) => filter.q !== undefined && filter.q !== "";
 
 /** An SQL condition and its parameters, built one filter at a time. */
 class Conditions {
@@ -159,12 +171,18 @@ export class PostgresTrailSource implements TrailSource {
   private listener: pg.Client | null = null;
   private listening: Promise<void> | null = null;
   private readonly liveIds = new Set<string>();
+  private readonly exactCountLimit: number;
+  private readonly textCountLimit: number;
+  private readonly textWindow: number;
   private closed = false;
 
   constructor(private readonly options: PostgresTrailSourceOptions) {
     this.names = new StoreNames(options.schema);
     this.target = describeTarget(options.postgres);
     this.liveEnabled = options.live ?? true;
+    this.exactCountLimit = Math.max(1, Math.floor(options.exactCountLimit ?? 100_000));
+    this.textCountLimit = Math.max(1, Math.floor(options.textCountLimit ?? 10_000));
+    this.textWindow = Math.max(1, Math.floor(options.textWindow ?? 20_000));
     this.pool = new pg.Pool({
       ...clientConfig(options.postgres, {
         applicationName: "auditx-viewer",
@@ -197,23 +215,84 @@ export class PostgresTrailSource implements TrailSource {
   async refresh(): Promise<void> {}
 
   async query(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
-    const where = conditionsOf(trail, filter);
-    const limit = where.param(page.limit);
-    const offset = where.param(page.offset);
-    const [rows, count] = await Promise.all([
-      this.pool.query(
-        `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
-        where.params,
-      ),
+    const [items, count] = await Promise.all([
+      hasText(filter) ? this.textPage(trail, filter, page) : this.page(trail, filter, page),
       this.count(trail, filter),
     ]);
-    return { items: rows.rows.map(rowDict), total: count.total, partial: false };
+    return { items, total: count.total, partial: count.partial };
   }
 
+  private async page(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<TrailEntry[]> {
+    const where = conditionsOf(trail, filter);
+    const { rows } = await this.pool.query(
+      `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
+      where.params,
+    );
+    return rows.map(rowDict);
+  }
+
+  /**
+   * A page of free-text matches. Common text is found at once among the
+   * newest entries the other filters keep (the newest TEXT_WINDOW of them,
+   * read in time order); only when those hold less than the page does the
+   * trigram index look through all of them (then the text is rare, and the
+   * index cheap).
+   */
+  private async textPage(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<TrailEntry[]> {
+    const rest = conditionsOf(trail, { ...filter, q: undefined });
+    const q = rest.param(likePattern(filter.q as string));
+    const { rows } = await this.pool.query(
+      `SELECT ${SELECT_ENTRY} FROM (
+         SELECT * FROM ${this.names.entries} ${rest.where} ORDER BY ts DESC, id DESC LIMIT ${this.textWindow}
+       ) newest WHERE search LIKE ${q} ORDER BY ts DESC, id DESC LIMIT ${rest.param(page.limit)} OFFSET ${rest.param(page.offset)}`,
+      rest.params,
+    );
+    if (rows.length === page.limit || (await this.fewerThan(trail, { ...filter, q: undefined }, this.textWindow))) return rows.map(rowDict);
+    return this.page(trail, filter, page);
+  }
+
+  /** Whether fewer than `n` entries match. */
+  private async fewerThan(trail: TrailName, filter: EntryFilter, n: number): Promise<boolean> {
+    return (await this.countUpTo(trail, filter, n)) < n;
+  }
+
+  /** Matches counted up to `cap` (a larger count answers `cap`). */
+  private async countUpTo(trail: TrailName, filter: EntryFilter, cap: number): Promise<number> {
+    const where = conditionsOf(trail, filter);
+    const { rows } = await this.pool.query(
+      `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM ${this.names.entries} ${where.where} LIMIT ${where.param(cap)}) matching`,
+      where.params,
+    );
+    return Number(rows[0].n);
+  }
+
+  /**
+   * How many entries match: from the per-day counts when one counted filter
+   * (with success, source and a time range) is all there is, else counted
+   * on rows up to a limit (exactCountLimit, textCountLimit for free text):
+   * past it, `partial` and the total is that lower bound.
+   */
   async count(trail: TrailName, filter: EntryFilter): Promise<EntryCount> {
     const counted = countedColumnOf(filter);
-    if (counted === null) return { total: await this.countRows(trail, filter, undefined), partial: false };
-    return { total: await this.countFromDays(trail, filter, counted === "none" ? null : counted), partial: false };
+    if (counted !== null) return { total: await this.countFromDays(trail, filter, counted === "none" ? null : counted), partial: false };
+    const cap = hasText(filter) ? this.textCountLimit : this.exactCountLimit;
+    // Common text: enough matches among the newest entries settle it without the index.
+    const window = Math.max(cap * 5, this.textWindow);
+    if (hasText(filter)) {
+      const rest = conditionsOf(trail, { ...filter, q: undefined });
+      const q = rest.param(likePattern(filter.q as string));
+      const { rows } = await this.pool.query(
+        `SELECT count(*) FILTER (WHERE search LIKE ${q})::bigint AS hits, count(*)::bigint AS seen FROM (
+           SELECT search FROM ${this.names.entries} ${rest.where} ORDER BY ts DESC, id DESC LIMIT ${window}
+         ) newest`,
+        rest.params,
+      );
+      const hits = Number(rows[0].hits);
+      if (hits > cap) return { total: cap, partial: true };
+      if (Number(rows[0].seen) < window) return { total: hits, partial: false };
+    }
+    const n = await this.countUpTo(trail, filter, cap + 1);
+    return n > cap ? { total: cap, partial: true } : { total: n, partial: false };
   }
 
   private async countRows(trail: TrailName, filter: EntryFilter, time: { from?: number; to?: number } | undefined): Promise<number> {

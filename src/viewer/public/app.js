@@ -344,13 +344,15 @@ function renderTimeline() {
 function renderPager() {
   const first = state.total === 0 ? 0 : state.offset + 1;
   const last = Math.min(state.offset + state.items.length, state.total);
-  const more = state.partial ? "+ (indexing…)" : "";
+  // A partial total is a lower bound: the trail is still being indexed, or a large store counted matches only up to a limit.
+  const indexing = state.partial && Boolean(sourceStats(state.source).indexing);
+  const more = state.partial ? (indexing ? "+ (indexing…)" : "+") : "";
   $("pager-range").textContent =
     state.total === 0
       ? `0 entries${state.partial ? " so far (indexing…)" : ""}`
       : `${formatCount(first)}–${formatCount(last)} of ${formatCount(state.total)}${more}`;
   $("prev").disabled = state.offset === 0;
-  $("next").disabled = state.offset + state.items.length >= state.total;
+  $("next").disabled = state.partial ? state.items.length < state.limit : state.offset + state.items.length >= state.total;
   const size = $("page-size");
   if (![...size.options].some((option) => option.value === String(state.limit))) size.appendChild(el("option", null, String(state.limit)));
   size.value = String(state.limit);
@@ -898,7 +900,7 @@ function wire() {
     void loadEntries();
   });
   $("next").addEventListener("click", () => {
-    if (state.offset + state.items.length >= state.total) return;
+    if ($("next").disabled) return;
     state.offset += state.limit;
     commitAddress();
     void loadEntries();
