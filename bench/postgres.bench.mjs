@@ -26,8 +26,8 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { createLogger } from "../dist/index.js";
 import { copyRowOf } from "../dist/store/copyRow.js";
-import { copyStatement, initStore, StoreNames } from "../dist/store/schema.js";
 import { Shipper } from "../dist/store/Shipper.js";
+import { copyStatement, initStore, StoreNames } from "../dist/store/schema.js";
 import { listTrailSegments } from "../dist/trail/segments.js";
 import { startViewer } from "../dist/viewer/index.js";
 import { benchPostgres } from "./support/postgres.mjs";
@@ -57,7 +57,10 @@ const log = (line) => console.log(line);
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 const percentile = (list, p) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor((list.length * p) / 100))];
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
-const load = () => loadavg().map((l) => l.toFixed(1)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 const names = new StoreNames();
 
 async function connect(url) {
@@ -154,12 +157,15 @@ async function ship(url, dir) {
   const ms = performance.now() - start;
   const stats = shipper.stats();
   await shipper.close();
-  if (stats.shipped !== shipRows || stats.skipped !== 0) throw new Error(`shipped ${stats.shipped} of ${shipRows}, skipped ${stats.skipped}`);
+  if (stats.shipped !== shipRows || stats.skipped !== 0)
+    throw new Error(`shipped ${stats.shipped} of ${shipRows}, skipped ${stats.skipped}`);
   return { ms, batches: stats.batches };
 }
 
 async function benchShipping(server) {
-  log(`\n## 1. Shipping ${shipRows.toLocaleString("en")} entries from the trail vs a plain COPY of the same rows (${runs} run${runs === 1 ? "" : "s"}, alternated)`);
+  log(
+    `\n## 1. Shipping ${shipRows.toLocaleString("en")} entries from the trail vs a plain COPY of the same rows (${runs} run${runs === 1 ? "" : "s"}, alternated)`,
+  );
   const dir = mkdtempSync(join(tmpdir(), "auditx-pg-bench-trail-"));
   try {
     let t = performance.now();
@@ -185,7 +191,9 @@ async function benchShipping(server) {
           // The shipper starts from nothing: its cursors live in the trail folder, one per store.
           const { ms, batches } = await ship(url, dir);
           shipRates.push((shipRows * 1000) / ms);
-          log(`  run ${run + 1}: shipper ${seconds(ms)}, ${Math.round(shipRates.at(-1)).toLocaleString("en")} rows/s in ${batches} batches (load ${load()})`);
+          log(
+            `  run ${run + 1}: shipper ${seconds(ms)}, ${Math.round(shipRates.at(-1)).toLocaleString("en")} rows/s in ${batches} batches (load ${load()})`,
+          );
         }
         await server.dropDatabase(url);
       }
@@ -193,7 +201,9 @@ async function benchShipping(server) {
     const copy = median(copyRates);
     const shipped = median(shipRates);
     const ratio = shipped / copy;
-    log(`\nmedian: shipper ${Math.round(shipped).toLocaleString("en")} rows/s, plain COPY ${Math.round(copy).toLocaleString("en")} rows/s: ${ratio.toFixed(2)}x COPY (target >= 0.7x)${ratio >= 0.7 ? "" : "  MISSED"}`);
+    log(
+      `\nmedian: shipper ${Math.round(shipped).toLocaleString("en")} rows/s, plain COPY ${Math.round(copy).toLocaleString("en")} rows/s: ${ratio.toFixed(2)}x COPY (target >= 0.7x)${ratio >= 0.7 ? "" : "  MISSED"}`,
+    );
     return { copy, shipped, ratio };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -208,10 +218,26 @@ const variants = (make) => Array.from({ length: 7 }, (_, k) => make(k));
 const QUERIES = [
   { name: "first page", target: 50, paths: ["api/entries?limit=50"] },
   { name: "user", target: 100, paths: variants((k) => `api/entries?user=user${String(42 + k * 17).padStart(3, "0")}`) },
-  { name: "module", target: 100, paths: variants((k) => `api/entries?module=${["sales", "inventory", "crm", "hr", "auth", "purchase", "system"][k]}`) },
-  { name: "level", target: 100, paths: variants((k) => `api/entries?level=${["error", "critical", "security", "warning", "ERROR", "info", "audit"][k]}`) },
-  { name: "action", target: 100, paths: variants((k) => `api/entries?action=${["POST", "VOID", "REFUND", "LOGIN", "EXPORT", "ADJUST", "APPROVE"][k]}`) },
-  { name: "branch", target: 100, paths: variants((k) => `api/entries?branch_id=${["BR-MDY", "BR-YGN", "BR-NPT", "BR-BGO", "BR-MLM", "BR-TGI", "BR-KTN"][k]}`) },
+  {
+    name: "module",
+    target: 100,
+    paths: variants((k) => `api/entries?module=${["sales", "inventory", "crm", "hr", "auth", "purchase", "system"][k]}`),
+  },
+  {
+    name: "level",
+    target: 100,
+    paths: variants((k) => `api/entries?level=${["error", "critical", "security", "warning", "ERROR", "info", "audit"][k]}`),
+  },
+  {
+    name: "action",
+    target: 100,
+    paths: variants((k) => `api/entries?action=${["POST", "VOID", "REFUND", "LOGIN", "EXPORT", "ADJUST", "APPROVE"][k]}`),
+  },
+  {
+    name: "branch",
+    target: 100,
+    paths: variants((k) => `api/entries?branch_id=${["BR-MDY", "BR-YGN", "BR-NPT", "BR-BGO", "BR-MLM", "BR-TGI", "BR-KTN"][k]}`),
+  },
   { name: "company", target: 100, paths: variants((k) => `api/entries?company_id=CO-00${1 + (k % 3)}`) },
   { name: "service", target: 100, paths: variants((k) => `api/entries?service=${SERVICES[k % SERVICES.length]}`) },
   { name: "host", target: 100, paths: variants((k) => `api/entries?hostname=erp-app-${String(1 + k).padStart(2, "0")}`) },
@@ -219,22 +245,42 @@ const QUERIES = [
   {
     name: "time (1 day)",
     target: 100,
-    paths: variants((k) => `api/entries?from=${iso(day + k * 86_400_000 + 3_600_000 * k)}&to=${iso(day + (k + 1) * 86_400_000 + 3_600_000 * k)}`),
+    paths: variants(
+      (k) => `api/entries?from=${iso(day + k * 86_400_000 + 3_600_000 * k)}&to=${iso(day + (k + 1) * 86_400_000 + 3_600_000 * k)}`,
+    ),
   },
   {
     name: "user+module+branch+failed",
     target: 100,
     paths: variants((k) => `api/entries?user=user${String(42 + k).padStart(3, "0")}&module=sales&branch_id=BR-YGN&success=false`),
   },
-  { name: "module+level", target: 100, paths: variants((k) => `api/entries?module=${["sales", "inventory", "crm", "hr", "auth", "purchase", "system"][k]}&level=error`) },
-  { name: "reference_no", target: 100, paths: variants((k) => `api/entries?reference_no=SA-2026-${String(123_457 + k * 1_000_003).padStart(8, "0")}`) },
-  { name: "entity history", target: 100, paths: variants((k) => `api/entries?entity_type=customer&entity_id=crm-${String(4242 + k).padStart(6, "0")}`) },
+  {
+    name: "module+level",
+    target: 100,
+    paths: variants((k) => `api/entries?module=${["sales", "inventory", "crm", "hr", "auth", "purchase", "system"][k]}&level=error`),
+  },
+  {
+    name: "reference_no",
+    target: 100,
+    paths: variants((k) => `api/entries?reference_no=SA-2026-${String(123_457 + k * 1_000_003).padStart(8, "0")}`),
+  },
+  {
+    name: "entity history",
+    target: 100,
+    paths: variants((k) => `api/entries?entity_type=customer&entity_id=crm-${String(4242 + k).padStart(6, "0")}`),
+  },
   {
     name: "q (free text)",
     target: 1000,
-    paths: ["golden trading", "Golden Trading", "GOLDEN TRADING", "golden TRADING", "Golden trading", "gOLDEN tRADING", "GOLDEN trading"].map(
-      (q) => `api/entries?q=${encodeURIComponent(q)}`,
-    ),
+    paths: [
+      "golden trading",
+      "Golden Trading",
+      "GOLDEN TRADING",
+      "golden TRADING",
+      "Golden trading",
+      "gOLDEN tRADING",
+      "GOLDEN trading",
+    ].map((q) => `api/entries?q=${encodeURIComponent(q)}`),
   },
   { name: "q (rare text)", target: 1000, paths: variants((k) => `api/entries?q=${encodeURIComponent(`sess-0${4242 + k}`)}`) },
   { name: "stats", target: 100, paths: ["api/stats"] },
@@ -246,7 +292,9 @@ async function benchViewer(server) {
   const client = await connect(url);
   const t = performance.now();
   await loadBenchStore(client, viewRows, log);
-  const { rows } = await client.query("SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS size FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'auditx.entries'::regclass");
+  const { rows } = await client.query(
+    "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS size FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'auditx.entries'::regclass",
+  );
   log(`store loaded in ${seconds(performance.now() - t)}: ${rows[0].size} with indexes (load ${load()})`);
   await client.end();
   const running = await startViewer({ store: { postgres: url }, port: 0, realtime: false });
@@ -273,7 +321,12 @@ async function benchViewer(server) {
   log("");
   table([
     ["query", "matches (last run)", "median ms", "target ms"],
-    ...results.map((r) => [r.name, r.total.toLocaleString("en"), r.ms >= 100 ? r.ms.toFixed(0) : r.ms.toFixed(1), `< ${r.target}${r.ms < r.target ? "" : "  MISSED"}`]),
+    ...results.map((r) => [
+      r.name,
+      r.total.toLocaleString("en"),
+      r.ms >= 100 ? r.ms.toFixed(0) : r.ms.toFixed(1),
+      `< ${r.target}${r.ms < r.target ? "" : "  MISSED"}`,
+    ]),
   ]);
   return url;
 }
@@ -286,7 +339,9 @@ function idMillis(hex) {
 
 async function benchLag(server, storeUrl) {
   const url = storeUrl ?? (await freshStore(server));
-  log(`\n## 3. Shipping lag at ${rate.toLocaleString("en")} records/s for ${lagSeconds} s, into ${storeUrl ? `the ${viewRows.toLocaleString("en")}-entry store` : "an empty store"}`);
+  log(
+    `\n## 3. Shipping lag at ${rate.toLocaleString("en")} records/s for ${lagSeconds} s, into ${storeUrl ? `the ${viewRows.toLocaleString("en")}-entry store` : "an empty store"}`,
+  );
   const dir = mkdtempSync(join(tmpdir(), "auditx-pg-bench-lag-"));
   const listener = await connect(url);
   const lags = [];
@@ -306,19 +361,27 @@ async function benchLag(server, storeUrl) {
   const sampler = setInterval(() => samples.push(shipper.stats().lag.seconds), 500);
   try {
     const writer = await new Promise((resolve, reject) => {
-      execFile(process.execPath, [join(import.meta.dirname, "support", "postgres-rate-writer.mjs"), dir, String(rate), String(lagSeconds)], (error, stdout) =>
-        error ? reject(error) : resolve(JSON.parse(stdout)),
+      execFile(
+        process.execPath,
+        [join(import.meta.dirname, "support", "postgres-rate-writer.mjs"), dir, String(rate), String(lagSeconds)],
+        (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
       );
     });
     await shipper.drained(600_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     clearInterval(sampler);
     const achieved = writer.written / writer.seconds;
-    log(`writer: ${writer.written.toLocaleString("en")} entries in ${writer.seconds.toFixed(1)} s (${Math.round(achieved).toLocaleString("en")}/s); announced: ${received.toLocaleString("en")}; load ${load()}`);
+    log(
+      `writer: ${writer.written.toLocaleString("en")} entries in ${writer.seconds.toFixed(1)} s (${Math.round(achieved).toLocaleString("en")}/s); announced: ${received.toLocaleString("en")}; load ${load()}`,
+    );
     const p50 = median(lags);
     const p99 = percentile(lags, 99);
-    log(`lag from an entry's time to its NOTIFY (after a 5 s warm-up, ${lags.length.toLocaleString("en")} entries): median ${p50} ms, p95 ${percentile(lags, 95)} ms, p99 ${p99} ms, max ${Math.max(...lags)} ms (target < 1000 ms)${p99 < 1000 ? "" : "  MISSED at p99"}`);
-    log(`the shipper's own lag report, sampled every 0.5 s: median ${median(samples).toFixed(2)} s, max ${Math.max(...samples).toFixed(2)} s`);
+    log(
+      `lag from an entry's time to its NOTIFY (after a 5 s warm-up, ${lags.length.toLocaleString("en")} entries): median ${p50} ms, p95 ${percentile(lags, 95)} ms, p99 ${p99} ms, max ${Math.max(...lags)} ms (target < 1000 ms)${p99 < 1000 ? "" : "  MISSED at p99"}`,
+    );
+    log(
+      `the shipper's own lag report, sampled every 0.5 s: median ${median(samples).toFixed(2)} s, max ${Math.max(...samples).toFixed(2)} s`,
+    );
   } finally {
     clearInterval(sampler);
     await shipper.close();

@@ -77,12 +77,20 @@ async function storedCount(client: pg.Client): Promise<number> {
 async function expectComplete(client: pg.Client, dirs: string[]): Promise<void> {
   const expected = dirs.flatMap((dir) => journalIds(dir).ids);
   try {
-    await eventually(async () => (await storedCount(client)) >= expected.length, 120_000, `all ${expected.length} entries in the store`, 200);
+    await eventually(
+      async () => (await storedCount(client)) >= expected.length,
+      120_000,
+      `all ${expected.length} entries in the store`,
+      200,
+    );
   } catch (error) {
     // What the sidecars said, to tell why.
     const said = children
       .filter((child) => child.child.spawnargs.includes("ship"))
-      .map((child) => `${child.child.spawnargs.slice(-12).join(" ")}\n${child.stderr.slice(-2000)}\n${child.stdout.split("\n").slice(-3).join("\n")}`);
+      .map(
+        (child) =>
+          `${child.child.spawnargs.slice(-12).join(" ")}\n${child.stderr.slice(-2000)}\n${child.stdout.split("\n").slice(-3).join("\n")}`,
+      );
     throw new Error(`${(error as Error).message}; ${await storedCount(client)} stored\n${said.join("\n---\n")}`);
   }
   await expectStoredExactlyOnce(client, expected);

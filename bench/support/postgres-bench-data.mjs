@@ -13,11 +13,48 @@ export const SERVICES = ["sales-api", "purchase-api", "inventory-api", "accounti
 
 const array = (values) => `ARRAY[${values.map((v) => `'${v}'`).join(",")}]`;
 const MODULES = ["sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "reporting", "system", "auth"];
-const ACTIONS = ["CREATE", "READ", "UPDATE", "DELETE", "APPROVE", "REJECT", "VOID", "POST", "PAYMENT", "REFUND", "TRANSFER", "ADJUST", "LOGIN", "LOGOUT", "EXPORT", "IMPORT"];
+const ACTIONS = [
+  "CREATE",
+  "READ",
+  "UPDATE",
+  "DELETE",
+  "APPROVE",
+  "REJECT",
+  "VOID",
+  "POST",
+  "PAYMENT",
+  "REFUND",
+  "TRANSFER",
+  "ADJUST",
+  "LOGIN",
+  "LOGOUT",
+  "EXPORT",
+  "IMPORT",
+];
 const BRANCHES = ["BR-YGN", "BR-MDY", "BR-NPT", "BR-BGO", "BR-MLM", "BR-TGI", "BR-PTN", "BR-LSO", "BR-MGW", "BR-SGG", "BR-HPA", "BR-KTN"];
-const PARTIES = ["Golden Trading Co.", "Shwe Pyi Distribution", "Ayeyar Logistics", "Mandalay Hardware Ltd", "Irrawaddy Foods", "Royal Ruby Traders", "Sunrise Pharma", "Delta Agro Supply"];
+const PARTIES = [
+  "Golden Trading Co.",
+  "Shwe Pyi Distribution",
+  "Ayeyar Logistics",
+  "Mandalay Hardware Ltd",
+  "Irrawaddy Foods",
+  "Royal Ruby Traders",
+  "Sunrise Pharma",
+  "Delta Agro Supply",
+];
 const ROLES = ["manager", "cashier", "accountant", "storekeeper", "admin", "auditor"];
-const ENTITIES = ["sales_invoice", "purchase_order", "stock_item", "journal_entry", "service_ticket", "customer", "employee", "report", "setting", "session"];
+const ENTITIES = [
+  "sales_invoice",
+  "purchase_order",
+  "stock_item",
+  "journal_entry",
+  "service_ticket",
+  "customer",
+  "employee",
+  "report",
+  "setting",
+  "session",
+];
 
 /** The INSERT of entries [from, to) of n. */
 function insertChunk(from, to, n) {
