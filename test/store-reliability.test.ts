@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
+import { PostgresTrailSource } from "../src/viewer/PostgresTrailSource.js";
 import { DIST_INDEX, FIXTURES, ROOT, type RunningChild, spawnFixture, tempDir } from "./support/core-trail.js";
 import { eventually } from "./support/eventually.js";
 import { usePostgres } from "./support/postgres.js";
@@ -74,7 +75,7 @@ async function storedCount(client: pg.Client): Promise<number> {
 }
 
 /** The store holds every line of these folders once, and its totals say so. */
-async function expectComplete(client: pg.Client, dirs: string[]): Promise<void> {
+async function expectComplete(client: pg.Client, url: string, dirs: string[]): Promise<void> {
   const expected = dirs.flatMap((dir) => journalIds(dir).ids);
   try {
     await eventually(
@@ -95,6 +96,16 @@ async function expectComplete(client: pg.Client, dirs: string[]): Promise<void> 
   }
   await expectStoredExactlyOnce(client, expected);
   expect(await countedTotal(client)).toBe(expected.length);
+  // What the viewer shows: its totals equal the journal's, for the whole trail and for the security trail.
+  const viewer = new PostgresTrailSource({ postgres: url, live: false });
+  try {
+    const security = dirs.flatMap((dir) => journalIds(dir, "security.jsonl").ids).length;
+    expect((await viewer.count("audit", {})).total).toBe(expected.length);
+    expect((await viewer.stats("audit")).total).toBe(expected.length);
+    expect((await viewer.query("security", {}, { offset: 0, limit: 1 })).total).toBe(security);
+  } finally {
+    await viewer.close();
+  }
   // No line was misread: the cursors in the folders count no skipped line (the writers wrote none malformed).
   for (const dir of dirs) {
     const cursor = readdirSync(dir).find((name) => name.includes(".shipped-")) as string;
@@ -160,7 +171,7 @@ describe("the store under failure", () => {
     // Rotation happened: the journal is more than the live files.
     expect(journalIds(hostA).ids.length).toBe(8000);
     expect(statSync(join(hostA, "audit.jsonl.1")).size).toBeGreaterThan(0);
-    await expectComplete(afterRestart, [hostA, hostB]);
+    await expectComplete(afterRestart, db.url, [hostA, hostB]);
     const { rows } = await afterRestart.query("SELECT service, hostname, count(*)::int AS n FROM auditx.entries GROUP BY 1, 2 ORDER BY 1");
     expect(rows).toEqual([
       { service: "svc-a1", hostname: "host-a", n: 4000 },
@@ -198,7 +209,7 @@ describe("the store under failure", () => {
 
     await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(db.name)} RESET default_transaction_read_only`);
     expect((await writing.exited).code).toBe(0);
-    await expectComplete(admin, [dir]);
+    await expectComplete(admin, db.url, [dir]);
   });
 
   it("a full disk holds the lines back until there is room again, and loses none", { timeout: 180_000 }, async () => {
@@ -263,7 +274,7 @@ describe("the store under failure", () => {
 
     execFileSync("mount", ["-o", "remount,size=256m", mountPoint]);
     expect((await writing.exited).code).toBe(0);
-    await expectComplete(admin, [dir]);
+    await expectComplete(admin, db.url, [dir]);
     expect(existsSync(DIST_INDEX)).toBe(true);
   });
 });

@@ -249,6 +249,24 @@ describe("the store's schema", () => {
     expect(await pruneStore(client, { now })).toEqual([]);
   });
 
+  it("pg status tells the store's id, policy, months, totals and shippers", async () => {
+    const db = await postgres.database();
+    const client = await db.connect();
+    const info = await initStore(client, { retentionMonths: 84 });
+    const now = Date.now();
+    await copyDicts(client, [entryDict(now, 1), entryDict(now + 1, 10)]);
+    await client.query(`SELECT ${names.of("report_shipper")}('h|/srv/logs|audit.jsonl', 'h', '/srv/logs', 2, 0, 0, 0, 0)`);
+    const { stdout } = await run(process.execPath, [CLI, "pg", "status", "--url", db.url]);
+    expect(stdout).toContain(`store ${info.storeId} (schema auditx, version 1)`);
+    expect(stdout).toContain("retention: 84 months");
+    expect(stdout).toMatch(/entries: 2 \(security 1, failures 0\)/);
+    expect(stdout).toMatch(/entries_\d{4}_\d{2}/);
+    expect(stdout).toMatch(/h \/srv\/logs: shipped 2, skipped 0/);
+    expect(stdout).not.toContain(new URL(db.url).password);
+    const json = JSON.parse((await run(process.execPath, [CLI, "pg", "status", "--url", db.url, "--json"])).stdout);
+    expect(json).toMatchObject({ storeId: info.storeId, retentionMonths: 84, totals: { entries: "2" } });
+  });
+
   it("drops nothing without a retention policy", async () => {
     const db = await postgres.database();
     const client = await db.connect();

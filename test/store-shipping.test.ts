@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import type pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { AuditAction, type AuditEntry, type AuditLogger, BusinessModule, createLogger, entryIdOf } from "../src/index.js";
+import { AuditAction, AuditConfigError, type AuditEntry, type AuditLogger, BusinessModule, createLogger, entryIdOf } from "../src/index.js";
 import { DICT_COLUMNS, rowDict } from "../src/store/rowDict.js";
 import { Shipper, type ShipperOptions } from "../src/store/Shipper.js";
 import { initStore } from "../src/store/schema.js";
@@ -143,6 +143,26 @@ describe("shipping the trail into PostgreSQL", () => {
     // The cursor lives beside the trail, one per store.
     const { rows: meta } = await client.query("SELECT value FROM auditx.meta WHERE key = 'store_id'");
     expect(readdirSync(dir)).toContain(`audit.jsonl.shipped-${meta[0].value}.json`);
+  });
+
+  it("shutdown() ships what is left for up to drainMs; bad ship options are refused with a clear error", async () => {
+    const db = await postgres.database();
+    await initStore(await db.connect());
+    const dir = folder();
+    const audit = createLogger({ logDir: dir, ship: { postgres: db.url, pollIntervalMs: 60_000, drainMs: 30_000 } });
+    for (let i = 0; i < 250; i++) audit.log(`entry ${i}`);
+    // The poll interval is a minute: only the drain at shutdown can ship these now.
+    await audit.shutdown();
+    const client = await db.connect();
+    await expectStoredExactlyOnce(client, journalIds(dir).ids);
+    expect(audit.stats().ship?.state).toBe("closed");
+
+    expect(() => createLogger({ logDir: dir, ship: {} as never })).toThrow(AuditConfigError);
+    expect(() => createLogger({ logDir: dir, ship: { postgres: "" } })).toThrow(/ship.postgres must be a postgresql:\/\/ URL/);
+    expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, batchRows: 0 } })).toThrow(/ship.batchRows must be a number > 0/);
+    expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, schema: "Audit Trail" } })).toThrow(
+      /ship.schema must be a lowercase SQL name/,
+    );
   });
 
   it("keeps lines in the trail while PostgreSQL is away, reports the backlog and lag, and loses none", async () => {

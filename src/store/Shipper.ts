@@ -254,7 +254,8 @@ export class Shipper {
   /** Stops shipping: first ships what is there for at most `drainMs` (when connected), then lets go of the store. */
   async close(drainMs = 0): Promise<void> {
     if (this.closed) return;
-    if (drainMs > 0 && this.client && this.state !== "standby") await this.drained(drainMs);
+    // Standing by, another shipper ships the folder; otherwise ship what is there (connecting first if need be).
+    if (drainMs > 0 && this.state !== "standby") await this.drained(drainMs);
     this.closed = true;
     this.wake?.();
     await this.loopDone;

@@ -15,7 +15,7 @@ class LazyShipper implements TrailShipper {
   constructor(settings: ShipSettings, context: TrailShipperContext) {
     this.loading = import("./Shipper.js").then(
       ({ Shipper }) => {
-        if (this.closed) return;
+        // Made even when shutdown came first: its drain ships what the trail holds.
         this.shipper = new Shipper({
           postgres: settings.postgres as ConstructorParameters<typeof Shipper>[0]["postgres"],
           folders: [context.logDir],
