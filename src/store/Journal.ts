@@ -300,9 +300,8 @@ export class Journal {
   async next(maxRows: number, maxBytes: number): Promise<JournalBatch | null> {
     for (const tracked of this.tracked) {
       if (!this.hasWork(tracked)) continue;
-      if (!tracked.reader || tracked.reader.offset !== tracked.cursor.offset) {
-        await tracked.reader?.close().catch(() => undefined);
-        tracked.reader = null;
+      // A reader goes on from the last batch it handed out (stored or not yet); rewind() starts over from the cursor.
+      if (!tracked.reader) {
         // The file must still be the one fingerprinted under this name; the reader then keeps it open across renames.
         const opened = await openSegment(tracked.segment.path, tracked.ino);
         if (!opened) continue;
@@ -347,6 +346,14 @@ export class Journal {
       return copyRowOf(dict as Record<string, unknown>, text, this.defaults);
     } catch {
       return "malformed";
+    }
+  }
+
+  /** Forgets what was read past the cursor: the next batch starts at each segment's cursor again. */
+  async rewind(): Promise<void> {
+    for (const tracked of this.tracked) {
+      await tracked.reader?.close().catch(() => undefined);
+      tracked.reader = null;
     }
   }
 

@@ -455,20 +455,34 @@ export class Shipper {
       );
     }
     let moved = false;
-    for (let turn = 0; turn < BATCHES_PER_TURN && !this.closed; turn++) {
-      folder.pending ??= await journal.next(this.options.batchRows, this.options.batchBytes);
-      const batch = folder.pending;
-      if (!batch) break;
+    const read = () => journal.next(this.options.batchRows, this.options.batchBytes);
+    folder.pending ??= await read();
+    for (let turn = 0; turn < BATCHES_PER_TURN && folder.pending && !this.closed; turn++) {
+      const batch: JournalBatch = folder.pending;
       this.state = "shipping";
-      // Rows PostgreSQL refused are skipped like malformed lines: counted, reported, never retried forever.
-      batch.skipped += await this.store(batch);
+      // While PostgreSQL stores this batch, the next is read and parsed: the two cores work at once.
+      const more = batch.rows.length === this.options.batchRows || batch.done;
+      const next = more && turn + 1 < BATCHES_PER_TURN ? read() : null;
+      try {
+        // Rows PostgreSQL refused are skipped like malformed lines: counted, reported, never retried forever.
+        batch.skipped += await this.store(batch);
+      } catch (error) {
+        // The batch stays pending; what was read after it is read again after it is stored.
+        await next?.catch(() => null);
+        await journal.rewind();
+        throw error;
+      }
       journal.commit(batch);
-      folder.pending = null;
       folder.shipped += batch.rows.length;
       folder.skipped += batch.skipped;
       this.counters.skipped += batch.skipped;
       moved = true;
-      if (batch.rows.length < this.options.batchRows && !batch.done) break;
+      folder.pending = next ? await next : null;
+    }
+    if (folder.pending && this.closed) {
+      // Read ahead but not stored: read again from the cursor next time.
+      folder.pending = null;
+      await journal.rewind();
     }
     await this.updateLag(folder);
     return moved;
