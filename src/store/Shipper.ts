@@ -12,14 +12,13 @@ import { realpathSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import type { ShipBacklog, ShipLag, ShipState, ShipStats } from "../api/shipping.js";
-import { COPY_COLUMN_LIST, columnDefinitions } from "./columns.js";
+import { BatchWriter } from "./BatchWriter.js";
 import { connectPostgres, describeTarget, holdProcess, type PostgresTarget, sqlState } from "./connect.js";
-import type { CopyRow, RowDefaults } from "./copyRow.js";
+import type { RowDefaults } from "./copyRow.js";
 import { Journal, type JournalBatch } from "./Journal.js";
 import { findCursorStores, ShipCursor } from "./ShipCursor.js";
-import { copyStatement, initStore, readStoreInfo, SCHEMA_VERSION, StoreNames } from "./schema.js";
+import { initStore, readStoreInfo, SCHEMA_VERSION, StoreNames } from "./schema.js";
 
 export interface ShipFolder {
   logDir: string;
@@ -89,23 +88,9 @@ interface Folder {
   backlog: ShipBacklog;
 }
 
-const NOTIFY_IDS_PER_PAYLOAD = 240;
 const STANDBY_RETRY_MS = 2000;
 /** Batches one folder ships before the next folder gets its turn. */
 const BATCHES_PER_TURN = 8;
-
-/** Errors about the rows themselves (bad data, a value PostgreSQL cannot take): retrying cannot help, isolating the row can. */
-function isDataError(error: unknown): boolean {
-  const state = sqlState(error);
-  if (!state) return false;
-  const errorClass = state.slice(0, 2);
-  return errorClass === "22" || (errorClass === "23" && state !== "23505") || errorClass === "54";
-}
-
-function monthOf(millis: number): number {
-  const date = new Date(millis);
-  return date.getUTCFullYear() * 12 + date.getUTCMonth();
-}
 
 export class Shipper {
   readonly names: StoreNames;
@@ -117,14 +102,14 @@ export class Shipper {
   private readonly folders: Folder[];
   private client: pg.Client | null = null;
   private storeId: string | null = null;
-  private readonly knownMonths = new Set<number>();
   private state: ShipState = "starting";
   private closed = false;
   private wake: (() => void) | null = null;
   private readonly loopDone: Promise<void>;
   private retryDelay = 0;
   private lastReport = 0;
-  private stagingReady = false;
+  /** Writes batches over the current connection. */
+  private writer: BatchWriter | null = null;
   private readonly counters = { shipped: 0, skipped: 0, replayed: 0, batches: 0 };
   private lastBatchLagSeconds: number | null = null;
   private lastShippedAt: string | null = null;
@@ -362,17 +347,18 @@ export class Shipper {
           folder.journal = null;
           folder.pending = null;
         }
-        this.knownMonths.clear();
         this.storeId = info.storeId;
       }
       holdProcess(client, this.options.holdProcess);
       this.client = client;
-      this.stagingReady = false;
+      this.writer = new BatchWriter(client, this.names, this.options.notify);
       if (this.lastError !== null) this.event("info", `connected to ${describeTarget(this.options.postgres)}`);
       this.lastError = null;
-      await this.ensurePartitions([Date.now(), Date.now() + 31 * 24 * 3600 * 1000]);
+      // This month and the next exist before any batch needs them (making a partition locks the table a moment).
+      await this.writer.ensurePartitions([Date.now(), Date.now() + 31 * 24 * 3600 * 1000]);
     } catch (error) {
       this.client = null;
+      this.writer = null;
       await client.end().catch(() => undefined);
       throw error;
     }
@@ -381,6 +367,7 @@ export class Shipper {
   private async disconnect(graceful: boolean): Promise<void> {
     const client = this.client;
     this.client = null;
+    this.writer = null;
     for (const folder of this.folders) folder.active = false;
     if (!client) return;
     if (graceful) await this.report(client).catch(() => undefined);
@@ -494,127 +481,23 @@ export class Shipper {
   private async store(batch: JournalBatch): Promise<number> {
     if (batch.rows.length === 0) return 0;
     const client = this.client as pg.Client;
-    await this.ensurePartitions(batch.rows.map((row) => row.ts));
     holdProcess(client, true);
     try {
-      let inserted: number;
-      const refused: CopyRow[] = [];
-      try {
-        inserted = await this.copyBatch(client, batch.rows, false);
-      } catch (error) {
-        if (sqlState(error) === "23505") inserted = await this.copyBatch(client, batch.rows, true);
-        else if (isDataError(error)) inserted = await this.isolate(client, batch.rows, refused);
-        else throw error;
+      const written = await (this.writer as BatchWriter).write(batch.rows);
+      for (const { row, error } of written.refused) {
+        this.event("error", `entry ${row.id} was refused by PostgreSQL and skipped: ${error.message}`, error);
       }
-      this.counters.shipped += inserted;
+      this.counters.shipped += written.inserted;
+      this.counters.replayed += written.replayed;
       this.counters.batches++;
       this.lastShippedAt = new Date().toISOString();
       let oldest = Number.POSITIVE_INFINITY;
       for (const row of batch.rows) if (row.ts < oldest) oldest = row.ts;
       this.lastBatchLagSeconds = Math.max(0, (Date.now() - oldest) / 1000);
-      return refused.length;
+      return written.refused.length;
     } finally {
       if (this.client === client) holdProcess(client, this.options.holdProcess);
     }
-  }
-
-  /**
-   * One transaction: COPY the rows (straight into the table, or through a
-   * staging table and ON CONFLICT DO NOTHING when some may be there already),
-   * announce their ids, COMMIT. Returns the rows inserted.
-   */
-  private async copyBatch(client: pg.Client, rows: CopyRow[], dedupe: boolean): Promise<number> {
-    // Made outside the batch's transaction, which a refused row rolls back.
-    if (dedupe) await this.prepareStaging(client);
-    await client.query("BEGIN");
-    try {
-      let inserted: number;
-      if (dedupe) {
-        await this.copy(client, copyStatement("pg_temp.auditx_staging"), rows);
-        const result = await client.query(
-          `INSERT INTO ${this.names.entries} (${COPY_COLUMN_LIST}) SELECT ${COPY_COLUMN_LIST} FROM pg_temp.auditx_staging ON CONFLICT DO NOTHING`,
-        );
-        inserted = result.rowCount ?? 0;
-        this.counters.replayed += rows.length - inserted;
-      } else {
-        inserted = await this.copy(client, copyStatement(this.names.entries), rows);
-      }
-      if (this.options.notify && inserted > 0) await this.announce(client, rows);
-      await client.query("COMMIT");
-      return inserted;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private copy(client: pg.Client, statement: string, rows: CopyRow[]): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const stream = client.query(copyFrom(statement));
-      stream.on("error", reject);
-      stream.on("finish", () => resolve(stream.rowCount));
-      let text = "";
-      for (const row of rows) text += row.text;
-      stream.end(text);
-    });
-  }
-
-  /** The session's staging table for replays (temporary: nothing to clean up, no privilege on the schema needed). */
-  private async prepareStaging(client: pg.Client): Promise<void> {
-    if (this.stagingReady) return;
-    const columns = columnDefinitions()
-      .filter((definition) => !/GENERATED|DEFAULT now\(\)/.test(definition))
-      .map((definition) => definition.replace(/ NOT NULL/g, ""));
-    await client.query(`CREATE TEMP TABLE IF NOT EXISTS auditx_staging (${columns.join(", ")}) ON COMMIT DELETE ROWS`);
-    this.stagingReady = true;
-  }
-
-  /** Sends the new entries' ids to the viewers that LISTEN (delivered at COMMIT). */
-  private async announce(client: pg.Client, rows: CopyRow[]): Promise<void> {
-    const payloads: string[] = [];
-    for (let i = 0; i < rows.length; i += NOTIFY_IDS_PER_PAYLOAD) {
-      payloads.push(
-        rows
-          .slice(i, i + NOTIFY_IDS_PER_PAYLOAD)
-          .map((row) => row.id.replace(/-/g, ""))
-          .join(","),
-      );
-    }
-    await client.query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", [this.names.channel, payloads]);
-  }
-
-  /**
-   * A batch PostgreSQL refuses for the data of some row: halves are stored
-   * on their own until the refused rows are found; those are skipped and
-   * reported, the rest stored.
-   */
-  private async isolate(client: pg.Client, rows: CopyRow[], refused: CopyRow[]): Promise<number> {
-    try {
-      return await this.copyBatch(client, rows, true);
-    } catch (error) {
-      if (!isDataError(error)) throw error;
-      if (rows.length === 1) {
-        refused.push(rows[0] as CopyRow);
-        this.event("error", `entry ${rows[0]?.id} was refused by PostgreSQL and skipped: ${(error as Error).message}`, error);
-        return 0;
-      }
-      const middle = rows.length >> 1;
-      return (await this.isolate(client, rows.slice(0, middle), refused)) + (await this.isolate(client, rows.slice(middle), refused));
-    }
-  }
-
-  private async ensurePartitions(times: number[]): Promise<void> {
-    const missing = new Map<number, number>();
-    for (const time of times) {
-      const month = monthOf(time);
-      if (!this.knownMonths.has(month) && !missing.has(month)) missing.set(month, time);
-    }
-    if (missing.size === 0) return;
-    const client = this.client as pg.Client;
-    await client.query(`SELECT ${this.names.of("ensure_partitions")}($1::timestamptz[])`, [
-      [...missing.values()].map((time) => new Date(time).toISOString()),
-    ]);
-    for (const month of missing.keys()) this.knownMonths.add(month);
   }
 
   // ---- status ----------------------------------------------------------------
