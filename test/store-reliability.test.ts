@@ -225,7 +225,9 @@ describe("the store under failure", () => {
     try {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", mountPoint], { stdio: "pipe" });
     } catch (error) {
-      expect(String((error as { stderr?: Buffer }).stderr ?? error)).toMatch(/permission denied|must be superuser|not permitted|only root/i);
+      expect(String((error as { stderr?: Buffer }).stderr ?? error)).toMatch(
+        /permission denied|must be superuser|not permitted|only root/i,
+      );
       return;
     }
     cleanups.push(() => execFileSync("umount", ["-l", mountPoint]));

@@ -219,7 +219,9 @@ export class PostgresTrailSource implements TrailSource {
       hasText(filter) ? this.textPage(trail, filter, page) : this.page(trail, filter, page),
       this.count(trail, filter),
     ]);
-    return { items, total: count.total, partial: count.partial };
+    // A lower bound is at least what the pages so far hold.
+    const total = count.partial ? Math.max(count.total, page.offset + items.length) : count.total;
+    return { items, total, partial: count.partial };
   }
 
   private async page(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<TrailEntry[]> {
