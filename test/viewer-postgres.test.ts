@@ -303,7 +303,7 @@ describe("the viewer over the PostgreSQL store", () => {
     const shipper = new Shipper({ postgres: dbUrl, folders: [live.dir], pollIntervalMs: 20 });
     try {
       logger.log("Payroll approved", { action: AuditAction.APPROVE, referenceNo: "PAY-1" });
-      logger.logSecurity("Role granted", { referenceNo: "ROLE-1" });
+      logger.logSecurity("Role change refused", { action: AuditAction.UPDATE, referenceNo: "ROLE-1", success: false });
       await eventually(() => sse.entries().length >= 3, 30_000, "the live entries");
       const events = sse.entries().map((event) => [event.data.source, event.data.entry.reference_no]);
       expect(events).toEqual([

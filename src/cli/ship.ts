@@ -14,6 +14,7 @@ is lost: the lines wait in the folder and the backlog is reported.
 
 Options:
   --log-dir DIR           a log folder to ship (repeat for several: other services, other hosts' mounts)
+  --audit-log-file NAME   the audit trail's file name in the folders (default: audit.jsonl)
   --postgres URL          the store (default: $AUDITX_POSTGRES_URL, else $DATABASE_URL, else the PG* variables)
   --schema NAME           schema of the store (default: auditx)
   --service NAME          the service of lines that name none (folders of one service written without serviceName)
@@ -47,6 +48,7 @@ export async function runShipCommand(args: string[]): Promise<number> {
       args,
       options: {
         "log-dir": { type: "string", multiple: true },
+        "audit-log-file": { type: "string" },
         postgres: { type: "string" },
         schema: { type: "string" },
         service: { type: "string" },
@@ -93,6 +95,7 @@ export async function runShipCommand(args: string[]): Promise<number> {
     postgres: target,
     folders: logDirs.map((logDir) => ({ logDir, service })),
     schema: values.schema as string | undefined,
+    trail: values["audit-log-file"] as string | undefined,
     initSchema: values["no-init"] !== true,
     applicationName: values.name ? `auditx-ship ${values.name as string}` : undefined,
     batchRows,
