@@ -172,8 +172,10 @@ describe("the viewer over the PostgreSQL store", () => {
   });
 
   it("counts on rows only up to a limit, then gives that lower bound as partial; its pages stay exact", async () => {
-    // Small limits stand for a large store: 30 matches counted on rows, 20 for free text found among 25 newest entries.
-    const capped = await startTestViewer({ store: { postgres: dbUrl, exactCountLimit: 30, textCountLimit: 20, textWindow: 25 } });
+    // Small limits stand for a large store: several filters counted on at most 40 rows of the narrowest, else up
+    // to 30 matches; free text up to 20, found among the 25 newest entries.
+    const capped = await startTestViewer({ store: { postgres: dbUrl, countScanRows: 40, exactCountLimit: 30, textCountLimit: 20, textWindow: 25 } });
+    const narrow = await startTestViewer({ store: { postgres: dbUrl, exactCountLimit: 30 } });
     try {
       for (const query of [
         "user=Bob&module=inventory",
@@ -191,12 +193,19 @@ describe("the viewer over the PostgreSQL store", () => {
           getJson(`${capped.url}api/entries?service=sales-api&${query}`),
         ]);
         expect(store.body.items, query).toEqual(folder.body.items);
-        const limit = query.includes("q=") ? 20 : 30;
-        // A lower bound: the limit, or what the pages up to this one hold when that is more.
-        const shown = Number(/offset=(\d+)/.exec(query)?.[1] ?? 0) + store.body.items.length;
+        // A lower bound: the limit, or what the pages up to this one hold when that is more. Free text looks for
+        // as many matches as the page needs, so up to the page's end its total is exact.
+        const offset = Number(/offset=(\d+)/.exec(query)?.[1] ?? 0);
+        const limit = query.includes("q=") ? Math.max(20, offset + 50) : 30;
+        const shown = offset + store.body.items.length;
         if (folder.body.total > limit) expect([store.body.total, store.body.partial], query).toEqual([Math.max(limit, shown), true]);
         else expect([store.body.total, store.body.partial], query).toEqual([folder.body.total, undefined]);
       }
+      // Several filters whose narrowest has few enough entries are counted exactly on its rows, whatever the limit.
+      const both = await getJson(`${narrow.url}api/entries?service=sales-api&user=Bob&module=inventory`);
+      const bothInFolder = await getJson(`${overFolder.url}api/entries?user=Bob&module=inventory`);
+      expect(bothInFolder.body.total).toBeGreaterThan(30);
+      expect([both.body.total, both.body.partial, both.body.items]).toEqual([bothInFolder.body.total, undefined, bothInFolder.body.items]);
       // One counted filter is answered by the per-day counts, exactly, whatever the limit.
       const exact = await getJson(`${overStore.url}api/entries?module=sales&from=2026-07-02T10:00:00Z`);
       const fromCounts = await getJson(`${capped.url}api/entries?module=sales&from=2026-07-02T10:00:00Z`);
@@ -204,6 +213,7 @@ describe("the viewer over the PostgreSQL store", () => {
       expect([fromCounts.body.total, fromCounts.body.partial]).toEqual([exact.body.total, undefined]);
     } finally {
       await capped.close();
+      await narrow.close();
     }
   });
 

@@ -64,10 +64,10 @@ INSERT INTO auditx.entries ("timestamp", level, module, action, description, "us
   hostname, method, endpoint, status, success, service, id, ts, search, id_derived)
 SELECT ts_text, level, module, action, description, usr, role, company, branch, entity_type, entity_id, ref, amount, 'MMK',
   old_values, new_values, metadata, request_id, session_id, ip, hostname, method, endpoint, status, success, service, id, ts,
-  lower(concat_ws(E'\\x01', ts_text, level, module, action, description, usr, role, company, branch, entity_type, entity_id, ref,
+  lower(concat_ws(E'\\x01', level, module, action, description, usr, role, company, branch, entity_type, entity_id, ref,
     amount::text, 'MMK', old_values->>'status', (old_values->>'total'), old_values->>'party', new_values->>'status',
     (new_values->>'total'), new_values->>'party', metadata->>'channel', (metadata->>'items'), request_id, session_id, ip,
-    hostname, method, endpoint, status::text, success::text, service, id::text)),
+    hostname, method, endpoint, status::text, success::text, service)),
   false
 FROM (
   SELECT *,

@@ -68,8 +68,13 @@ export function quoteColumn(name: string): string {
 /** The COPY column list, quoted. */
 export const COPY_COLUMN_LIST = COPY_COLUMNS.map(quoteColumn).join(", ");
 
-/** Trail fields that free-text search leaves out: hashes say nothing a person looks for, and bloat the trigram index. */
-export const UNSEARCHED_FIELDS: ReadonlySet<string> = new Set(["prev_hash", "hash"]);
+/**
+ * Trail fields that free-text search leaves out: the time and the machine
+ * identifiers (the entry's id, trace and span ids, the integrity chain) have
+ * filters of their own, say nothing a person searches for in words, and their
+ * digits would match nearly any number typed into the search box.
+ */
+export const UNSEARCHED_FIELDS: ReadonlySet<string> = new Set(["timestamp", "id", "trace_id", "span_id", "chain_id", "seq", "prev_hash", "hash"]);
 
 /**
  * Filters of the viewer that compare without regard to ASCII case (as the

@@ -5,6 +5,7 @@
  * the per-day counts (only the edges of a time range are counted on rows),
  * and live entries from the shippers' LISTEN/NOTIFY announcements.
  */
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { CASE_INSENSITIVE_FILTERS, quoteColumn } from "../store/columns.js";
 import { clientConfig, connectPostgres, describeTarget, type PostgresTarget } from "../store/connect.js";
@@ -37,12 +38,17 @@ export interface PostgresTrailSourceOptions {
   /** Follow the shippers' announcements of new entries for live views (default true). */
   live?: boolean;
   /**
-   * Totals the per-day counts cannot answer (two filters at once, ids) are
-   * counted on rows up to this many (default 100,000); past it the total is
-   * that lower bound, marked `partial` ("100,000+" on the page).
+   * Totals of several filters at once are counted exactly on the rows of the
+   * narrowest filter when it has at most this many entries (default 100,000).
+   */
+  countScanRows?: number;
+  /**
+   * Otherwise such totals are counted up to this many matches (default
+   * 1,000): past it the total is that lower bound, marked `partial`
+   * ("1,000+" on the page).
    */
   exactCountLimit?: number;
-  /** The same for free text, whose matches are each read to be checked (default 10,000). */
+  /** Free-text totals are exact up to this many matches (default 1,000: "1,000+" past it), each match being read to be checked. */
   textCountLimit?: number;
   /** Free text first looks among this many of the newest entries the other filters keep (default 20,000). */
   textWindow?: number;
@@ -108,16 +114,27 @@ function likePattern(text: string): string {
   return `%${foldAscii(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+interface ConditionOptions {
+  /** Time bounds instead of the filter's (the edges of a range). */
+  time?: { from?: number; to?: number };
+  /**
+   * The one filter column whose index the query may use; the others are
+   * checked on its rows. Unset: every index is the planner's to choose.
+   */
+  through?: string;
+}
+
 /** The conditions of a filter on one trail (security: the SECURITY and CRITICAL entries). */
-function conditionsOf(trail: TrailName, filter: EntryFilter, time?: { from?: number; to?: number }): Conditions {
+function conditionsOf(trail: TrailName, filter: EntryFilter, options: ConditionOptions = {}): Conditions {
   const where = new Conditions();
+  const { time, through } = options;
   if (trail === "security") where.clauses.push("security");
   for (const [key, column] of COLUMN_FILTERS) {
     const value = filter[key];
     if (typeof value !== "string") continue;
     const p = where.param(value);
-    // Through the index on the value's first characters, then the whole value.
-    where.clauses.push(`${indexedExpression(column)} = ${indexedParameter(column, p)}`);
+    // Through the index on the value's first characters, then the whole value on the row.
+    if (through === undefined || through === column) where.clauses.push(`${indexedExpression(column)} = ${indexedParameter(column, p)}`);
     where.clauses.push(
       CASE_INSENSITIVE_FILTERS.has(column)
         ? `lower(${quoteColumn(column)} COLLATE "C") = lower(${p}::text COLLATE "C")`
@@ -128,8 +145,11 @@ function conditionsOf(trail: TrailName, filter: EntryFilter, time?: { from?: num
     if (UUID.test(filter.id)) where.clauses.push(`id = ${where.param(filter.id.toLowerCase())}::uuid`);
     else where.impossible = true;
   }
-  // Literal, not a parameter: the planner then uses the partial index of failures.
-  if (filter.success !== undefined) where.clauses.push(filter.success ? "success" : "NOT success");
+  // Literal, not a parameter: the planner then may use the partial index of failures (unless told to go through another).
+  if (filter.success !== undefined) {
+    if (through === undefined) where.clauses.push(filter.success ? "success" : "NOT success");
+    else where.clauses.push(filter.success ? "success IS TRUE" : "success IS FALSE");
+  }
   const from = time ? time.from : filter.from;
   const to = time ? time.to : filter.to;
   if (from !== undefined) where.clauses.push(`ts >= ${where.param(new Date(from))}`);
@@ -138,21 +158,34 @@ function conditionsOf(trail: TrailName, filter: EntryFilter, time?: { from?: num
   return where;
 }
 
-/** The one counted column a filter uses (with success, source and time), or null when the counts cannot answer it. */
-function countedColumnOf(filter: EntryFilter): { column: string; value: string } | null | "none" {
-  let found: { column: string; value: string } | null = null;
+/** The counted filters (module, level, …) a filter uses, with their values. */
+function countedFiltersOf(filter: EntryFilter): Array<{ column: string; value: string }> {
+  const found: Array<{ column: string; value: string }> = [];
   for (const [key, column] of COLUMN_FILTERS) {
     const value = filter[key];
-    if (typeof value !== "string") continue;
-    if (!COUNTED_FILTERS.has(column) || found || value.length >= INDEXED_PREFIX) return null;
-    found = { column, value };
+    if (typeof value === "string" && COUNTED_FILTERS.has(column)) found.push({ column, value });
   }
-  if (filter.id !== undefined || (filter.q !== undefined && filter.q !== "")) return null;
-  return found ?? "none";
+  return found;
+}
+
+/** Whether the filter uses a mostly-unique value (entity id, reference, request id, the id): few rows, found through its index. */
+function hasLookup(filter: EntryFilter): boolean {
+  return filter.entityId !== undefined || filter.referenceNo !== undefined || filter.requestId !== undefined || filter.id !== undefined;
+}
+
+/** A statement's name for PostgreSQL's plan cache: one per distinct text. */
+function statementName(text: string): string {
+  return `auditx_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
 }
 
 const utcDay = (millis: number) => Math.floor(millis / DAY_MS) * DAY_MS;
 const isoDay = (millis: number) => new Date(millis).toISOString().slice(0, 10);
+
+/** Where an entry is: its time (the partition) and id. */
+interface MatchKey {
+  ts: Date;
+  id: string;
+}
 
 interface LiveSubscriber {
   push(batch: AppendedEntries): void;
@@ -172,6 +205,7 @@ export class PostgresTrailSource implements TrailSource {
   private listening: Promise<void> | null = null;
   private readonly liveIds = new Set<string>();
   private readonly exactCountLimit: number;
+  private readonly countScanRows: number;
   private readonly textCountLimit: number;
   private readonly textWindow: number;
   private closed = false;
@@ -180,14 +214,18 @@ export class PostgresTrailSource implements TrailSource {
     this.names = new StoreNames(options.schema);
     this.target = describeTarget(options.postgres);
     this.liveEnabled = options.live ?? true;
-    this.exactCountLimit = Math.max(1, Math.floor(options.exactCountLimit ?? 100_000));
-    this.textCountLimit = Math.max(1, Math.floor(options.textCountLimit ?? 10_000));
+    this.exactCountLimit = Math.max(1, Math.floor(options.exactCountLimit ?? 1000));
+    this.countScanRows = Math.max(1, Math.floor(options.countScanRows ?? 100_000));
+    this.textCountLimit = Math.max(1, Math.floor(options.textCountLimit ?? 1000));
     this.textWindow = Math.max(1, Math.floor(options.textWindow ?? 20_000));
     this.pool = new pg.Pool({
       ...clientConfig(options.postgres, {
         applicationName: "auditx-viewer",
         statementTimeoutMillis: options.statementTimeoutMillis ?? 30_000,
       }),
+      // Planning a query over every month's partition and its indexes costs more than running it: each
+      // statement is planned once per connection, for any values (the plan keeps the partitions' pruning).
+      options: "-c plan_cache_mode=force_generic_plan",
       max: Math.max(1, options.poolSize ?? 4),
       idleTimeoutMillis: 30_000,
     });
@@ -214,19 +252,55 @@ export class PostgresTrailSource implements TrailSource {
   /** The store is always current: nothing to look for. */
   async refresh(): Promise<void> {}
 
+  /** Runs a statement through the plan cache (a named statement per text, prepared once per connection). */
+  private sql(text: string, params: unknown[] = []): Promise<pg.QueryResult> {
+    return this.pool.query({ name: statementName(text), text, values: params });
+  }
+
   async query(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
-    const [items, count] = await Promise.all([
-      hasText(filter) ? this.textPage(trail, filter, page) : this.page(trail, filter, page),
-      this.count(trail, filter),
-    ]);
+    if (hasText(filter)) return this.textQuery(trail, filter, page);
+    const through = await this.narrowest(trail, filter);
+    const [items, count] = await Promise.all([this.page(trail, filter, page, through?.column), this.count(trail, filter, through)]);
     // A lower bound is at least what the pages so far hold.
     const total = count.partial ? Math.max(count.total, page.offset + items.length) : count.total;
     return { items, total, partial: count.partial };
   }
 
-  private async page(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<TrailEntry[]> {
-    const where = conditionsOf(trail, filter);
-    const { rows } = await this.pool.query(
+  /**
+   * With two counted filters or more, the one with the fewest entries (the
+   * per-day counts know each one's), and that number: the query goes
+   * through its index and checks the others on its rows, where the planner
+   * would build bitmaps of every filter's entries and intersect them.
+   */
+  private async narrowest(trail: TrailName, filter: EntryFilter): Promise<{ column: string; entries: number } | undefined> {
+    const counted = countedFiltersOf(filter);
+    if (counted.length < 2 || hasLookup(filter)) return undefined;
+    const where = new Conditions();
+    const options = counted.map(({ column, value }) => {
+      const dim = where.param(column);
+      return CASE_INSENSITIVE_FILTERS.has(column)
+        ? `(dim = ${dim} AND lower(value COLLATE "C") = lower(left(${where.param(value)}::text, ${INDEXED_PREFIX}) COLLATE "C"))`
+        : `(dim = ${dim} AND value = left(${where.param(value)}::text, ${INDEXED_PREFIX}))`;
+    });
+    where.clauses.push(`(${options.join(" OR ")})`);
+    if (trail === "security") where.clauses.push("security");
+    const column = filter.success === undefined ? "entries" : filter.success ? "entries - failures" : "failures";
+    const { rows } = await this.sql(
+      `SELECT dim, sum(${column})::bigint AS n FROM ${this.names.counts} ${where.where} GROUP BY dim`,
+      where.params,
+    );
+    const entries = new Map((rows as Array<{ dim: string; n: string }>).map((row) => [row.dim, Number(row.n)]));
+    let narrowest: { column: string; entries: number } | undefined;
+    for (const { column: name } of counted) {
+      const n = entries.get(name) ?? 0;
+      if (!narrowest || n < narrowest.entries) narrowest = { column: name, entries: n };
+    }
+    return narrowest;
+  }
+
+  private async page(trail: TrailName, filter: EntryFilter, page: PageRequest, through?: string): Promise<TrailEntry[]> {
+    const where = conditionsOf(trail, filter, { through });
+    const { rows } = await this.sql(
       `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
       where.params,
     );
@@ -234,34 +308,61 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   /**
-   * A page of free-text matches. Common text is found at once among the
-   * newest entries the other filters keep (the newest TEXT_WINDOW of them,
-   * read in time order); only when those hold less than the page does the
-   * trigram index look through all of them (then the text is rare, and the
-   * index cheap).
+   * Free-text matches, newest first, up to `wanted` (their time and id): one
+   * search serves a page and its total. Common text is found among the
+   * newest textWindow entries the other filters keep, read in time order;
+   * only when those hold fewer than wanted does the trigram index look
+   * through all of them (then the text is rare, and the index cheap).
+   * `complete`: these are all the matches.
    */
-  private async textPage(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<TrailEntry[]> {
+  private async textMatches(trail: TrailName, filter: EntryFilter, wanted: number): Promise<{ keys: MatchKey[]; complete: boolean }> {
     const rest = conditionsOf(trail, { ...filter, q: undefined });
     const q = rest.param(likePattern(filter.q as string));
-    const { rows } = await this.pool.query(
-      `SELECT ${SELECT_ENTRY} FROM (
-         SELECT * FROM ${this.names.entries} ${rest.where} ORDER BY ts DESC, id DESC LIMIT ${this.textWindow}
-       ) newest WHERE search LIKE ${q} ORDER BY ts DESC, id DESC LIMIT ${rest.param(page.limit)} OFFSET ${rest.param(page.offset)}`,
+    const { rows } = await this.sql(
+      `SELECT count(*)::int AS seen,
+              (array_agg(ts ORDER BY ts DESC, id DESC) FILTER (WHERE hit))[1:${rest.param(wanted)}::int] AS times,
+              (array_agg(id::text ORDER BY ts DESC, id DESC) FILTER (WHERE hit))[1:${rest.param(wanted)}::int] AS ids
+         FROM (SELECT ts, id, search LIKE ${q} AS hit FROM ${this.names.entries} ${rest.where}
+                ORDER BY ts DESC, id DESC LIMIT ${rest.param(this.textWindow)}) newest`,
       rest.params,
     );
-    if (rows.length === page.limit || (await this.fewerThan(trail, { ...filter, q: undefined }, this.textWindow))) return rows.map(rowDict);
-    return this.page(trail, filter, page);
+    const times = (rows[0]?.times ?? []) as Date[];
+    const ids = (rows[0]?.ids ?? []) as string[];
+    if (ids.length >= wanted || Number(rows[0]?.seen ?? 0) < this.textWindow) {
+      return { keys: ids.map((id, i) => ({ id, ts: times[i] as Date })), complete: ids.length < wanted };
+    }
+    const all = conditionsOf(trail, filter);
+    const found = await this.sql(
+      `SELECT ts, id::text AS id FROM ${this.names.entries} ${all.where} ORDER BY ts DESC, id DESC LIMIT ${all.param(wanted)}`,
+      all.params,
+    );
+    const keys = (found.rows as MatchKey[]).map((row) => ({ id: row.id, ts: row.ts }));
+    return { keys, complete: keys.length < wanted };
   }
 
-  /** Whether fewer than `n` entries match. */
-  private async fewerThan(trail: TrailName, filter: EntryFilter, n: number): Promise<boolean> {
-    return (await this.countUpTo(trail, filter, n)) < n;
+  /** The entries of these keys, in their order. */
+  private async entriesOf(keys: MatchKey[]): Promise<TrailEntry[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.sql(
+      `SELECT ${SELECT_ENTRY}, ts FROM ${this.names.entries} WHERE (id, ts) IN (SELECT * FROM unnest($1::uuid[], $2::timestamptz[])) ORDER BY ts DESC, id DESC`,
+      [keys.map((key) => key.id), keys.map((key) => key.ts)],
+    );
+    return rows.map(rowDict);
+  }
+
+  /** A page of free-text matches and their total (up to textCountLimit, then partial). */
+  private async textQuery(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
+    const wanted = Math.max(this.textCountLimit + 1, page.offset + page.limit);
+    const { keys, complete } = await this.textMatches(trail, filter, wanted);
+    const items = await this.entriesOf(keys.slice(page.offset, page.offset + page.limit));
+    if (complete) return { items, total: keys.length, partial: false };
+    return { items, total: Math.max(this.textCountLimit, page.offset + items.length), partial: true };
   }
 
   /** Matches counted up to `cap` (a larger count answers `cap`). */
-  private async countUpTo(trail: TrailName, filter: EntryFilter, cap: number): Promise<number> {
-    const where = conditionsOf(trail, filter);
-    const { rows } = await this.pool.query(
+  private async countUpTo(trail: TrailName, filter: EntryFilter, cap: number, through?: string): Promise<number> {
+    const where = conditionsOf(trail, filter, { through });
+    const { rows } = await this.sql(
       `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM ${this.names.entries} ${where.where} LIMIT ${where.param(cap)}) matching`,
       where.params,
     );
@@ -269,37 +370,42 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   /**
-   * How many entries match: from the per-day counts when one counted filter
-   * (with success, source and a time range) is all there is, else counted
-   * on rows up to a limit (exactCountLimit, textCountLimit for free text):
-   * past it, `partial` and the total is that lower bound.
+   * How many entries match. One counted filter (with success, source and a
+   * time range): from the per-day counts, exact at any size. Several: counted
+   * on the rows of the narrowest when it has at most countScanRows entries,
+   * else up to exactCountLimit. Free text: up to textCountLimit. Past a
+   * limit, `partial`: the total is that lower bound.
    */
-  async count(trail: TrailName, filter: EntryFilter): Promise<EntryCount> {
-    const counted = countedColumnOf(filter);
-    if (counted !== null) return { total: await this.countFromDays(trail, filter, counted === "none" ? null : counted), partial: false };
-    const cap = hasText(filter) ? this.textCountLimit : this.exactCountLimit;
-    // Common text: enough matches among the newest entries settle it without the index.
-    const window = Math.max(cap * 5, this.textWindow);
-    if (hasText(filter)) {
-      const rest = conditionsOf(trail, { ...filter, q: undefined });
-      const q = rest.param(likePattern(filter.q as string));
-      const { rows } = await this.pool.query(
-        `SELECT count(*) FILTER (WHERE search LIKE ${q})::bigint AS hits, count(*)::bigint AS seen FROM (
-           SELECT search FROM ${this.names.entries} ${rest.where} ORDER BY ts DESC, id DESC LIMIT ${window}
-         ) newest`,
-        rest.params,
-      );
-      const hits = Number(rows[0].hits);
-      if (hits > cap) return { total: cap, partial: true };
-      if (Number(rows[0].seen) < window) return { total: hits, partial: false };
+  async count(trail: TrailName, filter: EntryFilter, through?: { column: string; entries: number }): Promise<EntryCount> {
+    const counted = countedFiltersOf(filter);
+    if (!hasText(filter) && !hasLookup(filter) && counted.length <= 1 && (counted[0]?.value.length ?? 0) < INDEXED_PREFIX) {
+      return { total: await this.countFromDays(trail, filter, counted[0] ?? null), partial: false };
     }
-    const n = await this.countUpTo(trail, filter, cap + 1);
+    if (hasText(filter)) return this.countText(trail, filter);
+    const narrowest = through ?? (await this.narrowest(trail, filter));
+    if (narrowest && narrowest.entries === 0) return { total: 0, partial: false };
+    if (narrowest && narrowest.entries <= this.countScanRows) {
+      return { total: await this.countRows(trail, filter, undefined, narrowest.column), partial: false };
+    }
+    const cap = this.exactCountLimit;
+    const n = await this.countUpTo(trail, filter, cap + 1, narrowest?.column);
     return n > cap ? { total: cap, partial: true } : { total: n, partial: false };
   }
 
-  private async countRows(trail: TrailName, filter: EntryFilter, time: { from?: number; to?: number } | undefined): Promise<number> {
-    const where = conditionsOf(trail, filter, time);
-    const { rows } = await this.pool.query(`SELECT count(*)::bigint AS n FROM ${this.names.entries} ${where.where}`, where.params);
+  /** Free-text matches, up to textCountLimit. */
+  private async countText(trail: TrailName, filter: EntryFilter): Promise<EntryCount> {
+    const { keys, complete } = await this.textMatches(trail, filter, this.textCountLimit + 1);
+    return complete ? { total: keys.length, partial: false } : { total: this.textCountLimit, partial: true };
+  }
+
+  private async countRows(
+    trail: TrailName,
+    filter: EntryFilter,
+    time: { from?: number; to?: number } | undefined,
+    through?: string,
+  ): Promise<number> {
+    const where = conditionsOf(trail, filter, { time, through });
+    const { rows } = await this.sql(`SELECT count(*)::bigint AS n FROM ${this.names.entries} ${where.where}`, where.params);
     return Number(rows[0].n);
   }
 
@@ -330,7 +436,7 @@ export class PostgresTrailSource implements TrailSource {
       edges.push(this.countRows(trail, filter, { from, to: firstDay - 1 }));
     if (to !== undefined && endDay !== undefined && to >= endDay) edges.push(this.countRows(trail, filter, { from: endDay, to }));
     const [days, ...edgeCounts] = await Promise.all([
-      this.pool.query(
+      this.sql(
         `SELECT coalesce(sum(entries), 0)::bigint AS entries, coalesce(sum(failures), 0)::bigint AS failures FROM ${this.names.counts} ${where.where}`,
         where.params,
       ),
@@ -345,16 +451,14 @@ export class PostgresTrailSource implements TrailSource {
   async stats(trail: TrailName): Promise<TrailStats> {
     const security = trail === "security" ? "AND security" : "";
     const [counts, latest, shippers] = await Promise.all([
-      this.pool.query(
+      this.sql(
         `SELECT dim, value, sum(entries)::bigint AS entries, sum(failures)::bigint AS failures
            FROM ${this.names.counts} WHERE dim IN ('', 'module', 'level') ${security} GROUP BY dim, value`,
       ),
-      this.pool.query(
+      this.sql(
         `SELECT "timestamp" FROM ${this.names.entries} ${trail === "security" ? "WHERE security" : ""} ORDER BY ts DESC, id DESC LIMIT 1`,
       ),
-      this.pool
-        .query(`SELECT coalesce(sum(skipped), 0)::bigint AS skipped FROM ${this.names.shippers}`)
-        .catch(() => ({ rows: [{ skipped: 0 }] })),
+      this.sql(`SELECT coalesce(sum(skipped), 0)::bigint AS skipped FROM ${this.names.shippers}`).catch(() => ({ rows: [{ skipped: 0 }] })),
     ]);
     const stats: TrailStats = { total: 0, failures: 0, modules: {}, levels: {}, latest_timestamp: null, malformed: 0, evicted: 0 };
     for (const row of counts.rows as Array<{ dim: string; value: string; entries: string; failures: string }>) {
@@ -371,7 +475,7 @@ export class PostgresTrailSource implements TrailSource {
 
   async entry(trail: TrailName, id: string): Promise<TrailEntry | null> {
     if (!UUID.test(id)) return null;
-    const { rows } = await this.pool.query(
+    const { rows } = await this.sql(
       `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} WHERE id = $1::uuid ${trail === "security" ? "AND security" : ""} ORDER BY ts DESC LIMIT 1`,
       [id.toLowerCase()],
     );
@@ -388,7 +492,7 @@ export class PostgresTrailSource implements TrailSource {
     while (!options.signal?.aborted) {
       const where = conditionsOf(trail, filter);
       if (after) where.clauses.push(`(ts, id) < (${where.param(after.ts)}, ${where.param(after.id)}::uuid)`);
-      const { rows } = await this.pool.query(
+      const { rows } = await this.sql(
         `SELECT ${SELECT_ENTRY}, ts FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${EXPORT_BATCH}`,
         where.params,
       );
@@ -479,7 +583,7 @@ export class PostgresTrailSource implements TrailSource {
     }
     while (this.liveIds.size > REMEMBERED_LIVE_IDS) this.liveIds.delete(this.liveIds.values().next().value as string);
     if (ids.length === 0 || this.subscribers.size === 0) return;
-    const { rows } = await this.pool.query(
+    const { rows } = await this.sql(
       `SELECT ${SELECT_ENTRY}, security FROM ${this.names.entries} WHERE id = ANY($1::uuid[]) ORDER BY ts, id`,
       [ids],
     );
