@@ -78,6 +78,7 @@ describe("the store's schema", () => {
       "extra",
       "search",
       "id_derived",
+      "ip_addr",
       "security",
       "stored_at",
     ]);
@@ -120,6 +121,8 @@ describe("the store's schema", () => {
       expect(defs).toContain(`(${column}, 200)`);
     }
     expect(defs).toMatch(/USING gin \(search (public\.)?gin_trgm_ops\)/);
+    expect(defs).toContain("(ip_addr, ts, id) WHERE (ip_addr IS NOT NULL)");
+    expect(types.ip_addr).toBe("inet");
     const { rows: months } = await client.query(
       "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'auditx.entries'::regclass ORDER BY 1",
     );

@@ -49,6 +49,10 @@ function trailLines(service: string, hostname: string, count: number, start: num
       success: n % 8 !== 0,
       hostname,
       service,
+      // IPv4, an IPv4 client seen by a dual-stack server, IPv6, another IPv4 network, a value that is no address.
+      ip: [`10.1.${n % 4}.${n % 250}`, `::ffff:10.1.2.${n % 250}`, `2001:db8::${(n % 16).toString(16)}`, `192.168.${n % 3}.7`, "unknown"][
+        n % 5
+      ],
     });
     return line;
   });
@@ -156,6 +160,34 @@ describe("the viewer over the PostgreSQL store", () => {
     "source=security&user=carol",
     "source=security&from=2026-07-02&to=2026-07-05",
     "source=security&q=steel",
+    // Several values of one filter: any of them.
+    "module=sales,inventory",
+    "module=sales&module=SERVICE,crm",
+    "level=security,critical",
+    "entity_type=customer,sales_invoice&entity_id=E-12,E-13",
+    "reference_no=REF-77,REF-78,REF-1",
+    "company_id=CO-002,CO-009&success=false",
+    // User and branch: part of the value, ignoring case, unless asked for whole values.
+    "user=o",
+    "user=BO",
+    "user=bob&user_match=exact",
+    "user=bo&user_match=exact",
+    "user=alice,DAVE&module=sales",
+    "branch_id=mdy",
+    "branch_id=BR-MDY&branch_id_match=exact",
+    "branch_id=br-mdy&branch_id_match=exact",
+    "branch_id=ygn&user=a&module=accounting,sales",
+    // Client addresses and blocks, IPv4 and IPv6.
+    "ip=10.1.0.0/16",
+    "ip=10.1.2.0/24",
+    "ip=10.1.2.7",
+    "ip=::ffff:10.1.0.0/112",
+    "ip=2001:db8::/32",
+    "ip=2001:DB8:0::3",
+    "ip=192.168.0.0/16,2001:db8::/125&module=sales",
+    "ip=0.0.0.0/0",
+    "source=security&ip=10.0.0.0/8",
+    "q=golden&ip=10.1.0.0/16",
   ];
 
   it.each(QUERIES)("answers /api/entries?%s exactly as the JSONL source does", async (query) => {
@@ -169,6 +201,26 @@ describe("the viewer over the PostgreSQL store", () => {
     expect(store.body.total).toBe(folder.body.total);
     expect(store.body.items).toEqual(folder.body.items);
     expect(store.body.partial).toBeUndefined();
+  });
+
+  it.each([
+    "",
+    "module=sales",
+    "user=o&success=false",
+    "ip=10.1.0.0/16",
+    "from=2026-07-02T10:17:00Z&to=2026-07-09T03:00:00Z",
+    "q=golden",
+    "source=security&branch_id=mdy",
+  ])("answers /api/histogram?%s exactly as the JSONL source does", async (query) => {
+    for (const layout of ["buckets=40", "buckets=200&tz_offset=390"]) {
+      const [folder, store] = await Promise.all([
+        getJson(`${overFolder.url}api/histogram?${layout}&${query}`),
+        getJson(`${overStore.url}api/histogram?service=sales-api&${layout}&${query}`),
+      ]);
+      expect(folder.status).toBe(200);
+      expect(folder.body.total).toBeGreaterThan(0);
+      expect(store.body).toEqual(folder.body);
+    }
   });
 
   it("counts on rows only up to a limit, then gives that lower bound as partial; its pages stay exact", async () => {
@@ -196,7 +248,7 @@ describe("the viewer over the PostgreSQL store", () => {
         // A lower bound: the limit, or what the pages up to this one hold when that is more. Free text looks for
         // as many matches as the page needs, so up to the page's end its total is exact.
         const offset = Number(/offset=(\d+)/.exec(query)?.[1] ?? 0);
-        const limit = query.includes("q=") ? Math.max(20, offset + 50) : 30;
+        const limit = query.includes("q=") ? Math.max(20, offset + 100) : 30;
         const shown = offset + store.body.items.length;
         if (folder.body.total > limit) expect([store.body.total, store.body.partial], query).toEqual([Math.max(limit, shown), true]);
         else expect([store.body.total, store.body.partial], query).toEqual([folder.body.total, undefined]);
@@ -267,11 +319,17 @@ describe("the viewer over the PostgreSQL store", () => {
     expect(await source.entry("audit", entry.id)).toEqual(entry);
     expect(await source.entry("security", entry.id)).toBeNull();
     expect(await source.entry("audit", "not-a-uuid")).toBeNull();
-    // A line written without an id is found by the id derived from it, and shown as written (without it).
+    // A line written without an id is given the id derived from it (as the JSONL source gives it), and found by it.
     const legacy = (await getJson(`${overStore.url}api/entries?reference_no=REF-77`)).body.items[0];
-    expect(legacy.id).toBeUndefined();
     const line = JSON.stringify(trailLines("sales-api", "host-a", 400, 0)[77]);
-    expect(await source.entry("audit", entryIdOf(JSON.parse(line), line))).toEqual(legacy);
+    expect(legacy.id).toBe(entryIdOf(JSON.parse(line), line));
+    expect(await source.entry("audit", legacy.id)).toEqual(legacy);
+    const [byId, byIdInFolder] = await Promise.all([
+      getJson(`${overStore.url}api/entries/${legacy.id}`),
+      getJson(`${overFolder.url}api/entries/${legacy.id}`),
+    ]);
+    expect([byId.status, byId.body]).toEqual([200, byIdInFolder.body]);
+    expect((await getJson(`${overStore.url}api/entries/${legacy.id}?source=security`)).status).toBe(404);
     const history = await getJson(`${overStore.url}api/entries?entity_type=customer&entity_id=E-12&service=sales-api`);
     const folderHistory = await getJson(`${overFolder.url}api/entries?entity_type=customer&entity_id=E-12`);
     expect(history.body.items).toEqual(folderHistory.body.items);
@@ -305,21 +363,27 @@ describe("the viewer over the PostgreSQL store", () => {
     expect(everything).toHaveLength(552);
   });
 
-  it("streams the entries shippers store to live views, once, to the audit and security streams", async () => {
-    const sse = new SseReader(`${overStore.url}api/stream`);
-    await eventually(() => sse.events.length > 0, 10_000, "the stream to open");
+  it("streams the entries shippers store to live views, once, to the audit and security streams, with trail cursors", async () => {
+    const { body: before } = await getJson(`${overStore.url}api/stats`);
+    // Every stored entry has its place in its trails: the cursors are the counts.
+    expect([before.audit.cursor, before.security.cursor]).toEqual([before.audit.total, before.security.total]);
+    const sse = new SseReader(`${overStore.url}api/stream?source=audit&after=${before.audit.cursor}`);
+    const securitySse = new SseReader(`${overStore.url}api/stream?source=security&after=${before.security.cursor}`);
+    await eventually(() => sse.comments.includes("connected") && securitySse.comments.includes("connected"), 10_000, "the streams to open");
     const live = viewerTempDir();
     const logger = createLogger({ logDir: live.dir, serviceName: "hr-api" });
     const shipper = new Shipper({ postgres: dbUrl, folders: [live.dir], pollIntervalMs: 20 });
     try {
       logger.log("Payroll approved", { action: AuditAction.APPROVE, referenceNo: "PAY-1" });
       logger.logSecurity("Role change refused", { action: AuditAction.UPDATE, referenceNo: "ROLE-1", success: false });
-      await eventually(() => sse.entries().length >= 3, 30_000, "the live entries");
-      const events = sse.entries().map((event) => [event.data.source, event.data.entry.reference_no]);
-      expect(events).toEqual([
-        ["audit", "PAY-1"],
-        ["audit", "ROLE-1"],
-        ["security", "ROLE-1"],
+      await eventually(() => sse.entries().length >= 2 && securitySse.entries().length >= 1, 30_000, "the live entries");
+      const cursor = before.audit.cursor;
+      expect(sse.entries().map((event) => [event.data.entry.reference_no, event.data.cursor])).toEqual([
+        ["PAY-1", cursor + 1],
+        ["ROLE-1", cursor + 2],
+      ]);
+      expect(securitySse.entries().map((event) => [event.data.entry.reference_no, event.data.cursor])).toEqual([
+        ["ROLE-1", before.security.cursor + 1],
       ]);
       expect(sse.entries()[0]?.data.entry).toMatchObject({ service: "hr-api", description: "Payroll approved" });
       // A replay (a lost cursor) announces the same ids again: nothing is pushed twice.
@@ -333,9 +397,37 @@ describe("the viewer over the PostgreSQL store", () => {
         "the entry after the replay",
       );
       await again.close();
-      expect(sse.entries().map((event) => event.data.entry.reference_no)).toEqual(["PAY-1", "ROLE-1", "ROLE-1", "PAY-2"]);
+      expect(sse.entries().map((event) => [event.data.entry.reference_no, event.data.cursor])).toEqual([
+        ["PAY-1", cursor + 1],
+        ["ROLE-1", cursor + 2],
+        ["PAY-2", cursor + 3],
+      ]);
+      // A stream resumed from a cursor replays what came after it, oldest first, then goes on live.
+      const resumed = new SseReader(`${overStore.url}api/stream?source=audit&after=${cursor + 1}`);
+      try {
+        await eventually(() => resumed.entries().length >= 2, 10_000, "the replay");
+        expect(resumed.entries().map((event) => [event.data.entry.reference_no, event.data.cursor])).toEqual([
+          ["ROLE-1", cursor + 2],
+          ["PAY-2", cursor + 3],
+        ]);
+      } finally {
+        resumed.close();
+      }
+      // From the start: every entry of the trail, once, numbered 1, 2, 3…
+      const source = overStore.viewer.source;
+      let from = 0;
+      const seen = new Set<string>();
+      for (;;) {
+        const batch = await source.since("audit", from, 200);
+        if (batch.entries.length === 0) break;
+        expect(batch.cursor).toBe(from + batch.entries.length);
+        for (const entry of batch.entries) seen.add(entry.id as string);
+        from = batch.cursor;
+      }
+      expect([from, seen.size]).toEqual([cursor + 3, cursor + 3]);
     } finally {
       sse.close();
+      securitySse.close();
       await shipper.close();
       await logger.shutdown();
       live.cleanup();
@@ -349,7 +441,7 @@ describe("the viewer over the PostgreSQL store", () => {
     try {
       await expect(away.viewer.ready).rejects.toThrow(/ECONNREFUSED/);
       const answer = await getJson(`${away.url}api/entries`);
-      expect(answer).toMatchObject({ status: 500, body: { error: "internal error" } });
+      expect(answer).toMatchObject({ status: 500, body: { detail: "internal error" } });
     } finally {
       await away.close();
     }

@@ -61,14 +61,14 @@ function insertChunk(from, to, n) {
   return `
 INSERT INTO auditx.entries ("timestamp", level, module, action, description, "user", user_role, company_id, branch_id,
   entity_type, entity_id, reference_no, amount, currency, old_values, new_values, metadata, request_id, session_id, ip,
-  hostname, method, endpoint, status, success, service, id, ts, search, id_derived)
+  hostname, method, endpoint, status, success, service, id, ts, search, id_derived, ip_addr)
 SELECT ts_text, level, module, action, description, usr, role, company, branch, entity_type, entity_id, ref, amount, 'MMK',
   old_values, new_values, metadata, request_id, session_id, ip, hostname, method, endpoint, status, success, service, id, ts,
   lower(concat_ws(E'\\x01', level, module, action, description, usr, role, company, branch, entity_type, entity_id, ref,
     amount::text, 'MMK', old_values->>'status', (old_values->>'total'), old_values->>'party', new_values->>'status',
     (new_values->>'total'), new_values->>'party', metadata->>'channel', (metadata->>'items'), request_id, session_id, ip,
     hostname, method, endpoint, status::text, success::text, service)),
-  false
+  false, ('::ffff:' || ip)::inet
 FROM (
   SELECT *,
     to_char((ts AT TIME ZONE 'UTC') + interval '390 minutes', 'YYYY-MM-DD"T"HH24:MI:SS.MS') || '+06:30' AS ts_text,

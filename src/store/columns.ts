@@ -45,6 +45,7 @@ export const FIELD_COLUMNS: readonly FieldColumn[] = ENTRY_FIELDS.map((field) =>
  * - extra: fields of the line that are not trail fields (nothing of a line is lost);
  * - search: the entry's values, ASCII-lowercased, for free-text search;
  * - id_derived: the line has no id of its own: `id` was derived from its text (the viewer shows the line as written);
+ * - ip_addr: the client address (`ip`) as an IPv6 inet (IPv4 as IPv4-mapped), for IP and CIDR filters; NULL when `ip` is no address;
  * - security: the entry is also in security.jsonl (level SECURITY or CRITICAL);
  * - stored_at: when the row was inserted.
  */
@@ -53,12 +54,13 @@ export const STORE_COLUMNS = [
   { name: "extra", sqlType: "jsonb" },
   { name: "search", sqlType: "text NOT NULL" },
   { name: "id_derived", sqlType: "boolean NOT NULL" },
+  { name: "ip_addr", sqlType: "inet" },
   { name: "security", sqlType: "boolean NOT NULL GENERATED ALWAYS AS (level IN ('SECURITY', 'CRITICAL')) STORED" },
   { name: "stored_at", sqlType: "timestamptz NOT NULL DEFAULT now()" },
 ] as const;
 
-/** Columns a COPY row carries, in order: every trail field, then ts, extra, search and id_derived. */
-export const COPY_COLUMNS: readonly string[] = [...FIELD_COLUMNS.map((column) => column.name), "ts", "extra", "search", "id_derived"];
+/** Columns a COPY row carries, in order: every trail field, then ts, extra, search, id_derived and ip_addr. */
+export const COPY_COLUMNS: readonly string[] = [...FIELD_COLUMNS.map((column) => column.name), "ts", "extra", "search", "id_derived", "ip_addr"];
 
 /** A column name as an SQL identifier (`user` and `timestamp` are keywords). */
 export function quoteColumn(name: string): string {

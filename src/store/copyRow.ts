@@ -12,6 +12,7 @@ import { TRAIL_FIELDS } from "../entry/fields.js";
 import type { JsonObject } from "../entry/json.js";
 import { entryToDict } from "../entry/jsonl.js";
 import { DEFAULT_LIMITS, normalizeValue } from "../entry/normalize.js";
+import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { FIELD_COLUMNS, UNSEARCHED_FIELDS } from "./columns.js";
 
@@ -110,6 +111,12 @@ function fieldText(entry: AuditEntry, column: (typeof FIELD_COLUMNS)[number]): s
   }
 }
 
+/** The client address as inet input (eight IPv6 groups, IPv4 mapped), or NULL when `ip` is no address. */
+function addressText(ip: string): string {
+  const address = ip === "" ? null : parseIpAddress(ip.trim());
+  return address ? ipv6Text(address.value) : NULL;
+}
+
 /** The time of a UUIDv7 (or of an id derived by entryIdOf), in epoch milliseconds; NaN for other ids. */
 export function uuidMillis(id: string): number {
   const version = id.charCodeAt(14);
@@ -151,6 +158,6 @@ export function copyRowOf(dict: Record<string, unknown>, line: string, defaults:
   }
   let text = "";
   for (const column of FIELD_COLUMNS) text += (column.name === "id" ? id : fieldText(entry, column)) + "\t";
-  text += `${new Date(ts).toISOString()}\t${extra ? copyJson(extra) : NULL}\t${searchText(entry, extra)}\t${idDerived ? "t" : "f"}\n`;
+  text += `${new Date(ts).toISOString()}\t${extra ? copyJson(extra) : NULL}\t${searchText(entry, extra)}\t${idDerived ? "t" : "f"}\t${addressText(entry.ip)}\n`;
   return { id, ts, text };
 }

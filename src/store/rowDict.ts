@@ -1,7 +1,8 @@
 /**
  * A row of the entries table back as the trail line's object (snake_case
  * fields in the trail's order, empty ones left out, then the fields the trail
- * does not know), exactly what the JSONL trail gives for the same line.
+ * does not know), exactly what the JSONL trail gives for the same line: with
+ * its `id`, the one derived from the line when it was written without one.
  */
 import { entryFromDict } from "../entry/entryFromDict.js";
 import { entryToDict } from "../entry/jsonl.js";
@@ -18,8 +19,6 @@ export function rowDict(row: EntryRow): Record<string, unknown> {
   for (const column of FIELD_COLUMNS) {
     const value = row[column.name];
     if (value === null || value === undefined) continue;
-    // An id derived from the line is the store's key, not part of the line.
-    if (column.name === "id" && row.id_derived === true) continue;
     fields[column.name] = column.kind === "number" || column.kind === "seq" ? Number(value) : value;
   }
   const dict = entryToDict(entryFromDict(fields)) as Record<string, unknown>;

@@ -55,6 +55,8 @@ export class StoreNames {
   readonly meta: string;
   readonly shippers: string;
   readonly retentionLog: string;
+  /** Each trail's entries in the order they were stored: the trail cursors of the viewer's streams. */
+  readonly positions: string;
   /** The LISTEN/NOTIFY channel shippers announce new entries on. */
   readonly channel: string;
 
@@ -68,6 +70,7 @@ export class StoreNames {
     this.meta = `${this.schema}.meta`;
     this.shippers = `${this.schema}.shippers`;
     this.retentionLog = `${this.schema}.retention_log`;
+    this.positions = `${this.schema}.positions`;
     this.channel = `${schemaName}_entries`;
   }
 
@@ -80,7 +83,7 @@ export class StoreNames {
 /** The statements that create the store in an empty schema (idempotent: every object is created only when missing). */
 export function schemaStatements(names: StoreNames, trgmSchema: string): string[] {
   const s = names.schema;
-  const { entries, counts, meta, shippers, retentionLog } = names;
+  const { entries, counts, meta, shippers, retentionLog, positions } = names;
   const trgm = `"${trgmSchema}".gin_trgm_ops`;
   const indexes = [
     `CREATE INDEX IF NOT EXISTS entries_time ON ${entries} (ts, id)`,
@@ -90,6 +93,8 @@ export function schemaStatements(names: StoreNames, trgmSchema: string): string[
       (column) => `CREATE INDEX IF NOT EXISTS entries_${column} ON ${entries} ((${indexedExpression(column)}), ts, id)`,
     ),
     `CREATE INDEX IF NOT EXISTS entries_search ON ${entries} USING gin (search ${trgm})`,
+    // IP and CIDR filters: `ip_addr <<= block` is a range of this index.
+    `CREATE INDEX IF NOT EXISTS entries_ip_addr ON ${entries} (ip_addr, ts, id) WHERE ip_addr IS NOT NULL`,
   ];
   const countedValues = COUNTED_COLUMNS.map((column) => `('${column}', left(n.${quoteColumn(column)}, ${INDEXED_PREFIX}))`).join(", ");
   return [
@@ -114,9 +119,28 @@ export function schemaStatements(names: StoreNames, trgmSchema: string): string[
        PRIMARY KEY (dim, value, day, security)
      )`,
     `CREATE INDEX IF NOT EXISTS counts_folded ON ${counts} (dim, (lower(value COLLATE "C")))`,
+    // Trail cursors: every stored entry numbered 1, 2, 3… in the audit trail, and the security ones in the
+    // security trail, in the order their transactions commit (numbers are taken under a lock held to COMMIT).
+    `CREATE TABLE IF NOT EXISTS ${positions} (
+       trail text NOT NULL,
+       position bigint NOT NULL,
+       id uuid NOT NULL,
+       ts timestamptz NOT NULL,
+       PRIMARY KEY (trail, position)
+     )`,
+    `CREATE INDEX IF NOT EXISTS positions_entry ON ${positions} (id)`,
     `CREATE OR REPLACE FUNCTION ${names.of("count_entries")}() RETURNS trigger
        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
      BEGIN
+       PERFORM pg_advisory_xact_lock(hashtext('${names.schemaName}.positions'));
+       INSERT INTO ${positions} (trail, position, id, ts)
+       SELECT 'audit', coalesce((SELECT max(position) FROM ${positions} WHERE trail = 'audit'), 0)
+                       + row_number() OVER (ORDER BY n.ts, n.id), n.id, n.ts
+         FROM inserted n;
+       INSERT INTO ${positions} (trail, position, id, ts)
+       SELECT 'security', coalesce((SELECT max(position) FROM ${positions} WHERE trail = 'security'), 0)
+                          + row_number() OVER (ORDER BY n.ts, n.id), n.id, n.ts
+         FROM inserted n WHERE n.security;
        INSERT INTO ${counts} AS c (dim, value, day, security, entries, failures, latest)
        SELECT d.dim, d.value, (n.ts AT TIME ZONE 'UTC')::date, n.security,
               count(*), count(*) FILTER (WHERE NOT n.success), max(n.ts)
@@ -227,7 +251,7 @@ export function writerGrants(names: StoreNames, role: string): string[] {
 export function readerGrants(names: StoreNames, role: string): string[] {
   return [
     `GRANT USAGE ON SCHEMA ${names.schema} TO ${role}`,
-    `GRANT SELECT ON ${names.entries}, ${names.counts}, ${names.meta}, ${names.shippers}, ${names.retentionLog} TO ${role}`,
+    `GRANT SELECT ON ${names.entries}, ${names.counts}, ${names.meta}, ${names.shippers}, ${names.retentionLog}, ${names.positions} TO ${role}`,
   ];
 }
 

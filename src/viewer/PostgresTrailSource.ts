@@ -9,13 +9,16 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { CASE_INSENSITIVE_FILTERS, quoteColumn } from "../store/columns.js";
 import { clientConfig, connectPostgres, describeTarget, type PostgresTarget } from "../store/connect.js";
+import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { foldAscii } from "../store/copyRow.js";
 import { DICT_COLUMNS, rowDict } from "../store/rowDict.js";
-import { INDEXED_PREFIX, indexedExpression, indexedParameter, readStoreInfo, StoreNames } from "../store/schema.js";
+import { COUNTED_COLUMNS, INDEXED_PREFIX, indexedExpression, readStoreInfo, StoreNames } from "../store/schema.js";
 import type { EntryFilter } from "./EntryQuery.js";
+import { type HistogramRequest, histogramLayout, type TimeHistogram } from "./TimeHistogram.js";
 import type {
   AppendedEntries,
   EntityRef,
+  EntriesSince,
   EntryCount,
   EntryPage,
   PageRequest,
@@ -54,7 +57,7 @@ export interface PostgresTrailSourceOptions {
   textWindow?: number;
 }
 
-/** EntryFilter fields that compare one column. */
+/** EntryFilter fields that compare one column, and how: whole values ignoring case, as written, or (user, branch) by their match mode. */
 const COLUMN_FILTERS: ReadonlyArray<readonly [keyof EntryFilter, string]> = [
   ["module", "module"],
   ["level", "level"],
@@ -71,17 +74,10 @@ const COLUMN_FILTERS: ReadonlyArray<readonly [keyof EntryFilter, string]> = [
 ];
 
 /** Filters the per-day counts answer (one of them at a time, with success, source and a time range). */
-const COUNTED_FILTERS: ReadonlySet<string> = new Set([
-  "module",
-  "level",
-  "user",
-  "action",
-  "branch_id",
-  "company_id",
-  "entity_type",
-  "service",
-  "hostname",
-]);
+const COUNTED_FILTERS: ReadonlySet<string> = new Set(COUNTED_COLUMNS);
+
+/** Past this many values found for a "contains" filter, its index is left out: the values are checked on the rows. */
+const MAX_CANDIDATES = 1000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY_MS = 24 * 3600 * 1000;
@@ -89,6 +85,7 @@ const EXPORT_BATCH = 1000;
 /** Ids of entries already pushed live (a replayed batch is announced again). */
 const REMEMBERED_LIVE_IDS = 50_000;
 const SELECT_ENTRY = DICT_COLUMNS.map(quoteColumn).join(", ");
+const SELECT_ENTRY_OF = (alias: string) => DICT_COLUMNS.map((column) => `${alias}.${quoteColumn(column)}`).join(", ");
 
 const hasText = (filter: EntryFilter) => filter.q !== undefined && filter.q !== "";
 
@@ -114,6 +111,73 @@ function likePattern(text: string): string {
   return `%${foldAscii(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * One column's filter, resolved against the store: the values of the
+ * column's index expression (its first INDEXED_PREFIX characters, ASCII
+ * lowercased for the columns compared ignoring case) an entry may have, and
+ * the test of the whole value on the row. A "contains" filter (user, branch)
+ * is resolved through the per-day counts into the stored values that contain
+ * it, so that it too goes through the index.
+ */
+interface ColumnTest {
+  column: string;
+  /** Index values that may match (none: no entry matches); null: too many to list, the rows are checked without the index. */
+  prefixes: string[] | null;
+  /** The prefixes are whole values: the per-day counts answer this test exactly. */
+  counted: boolean;
+  /** The whole-value test, an SQL condition on the row with `$` standing for the one parameter. */
+  rowTest: string;
+  rowParam: string[];
+}
+
+/** A filter made ready for SQL: its column tests and IP blocks. */
+interface ResolvedFilter {
+  filter: EntryFilter;
+  tests: ColumnTest[];
+  /** CIDR blocks (IPv6 form, IPv4 as mapped) of the `ip` filter. */
+  ipBlocks: string[] | null;
+  /** No entry can match. */
+  impossible: boolean;
+}
+
+/** The first INDEXED_PREFIX characters (code points, as PostgreSQL's left()) of a value. */
+function prefixOf(value: string): string {
+  if (value.length <= INDEXED_PREFIX) return value;
+  return Array.from(value).slice(0, INDEXED_PREFIX).join("");
+}
+
+const isWhole = (value: string) => Array.from(value).length < INDEXED_PREFIX;
+
+/** The CIDR block of an `ip` filter value (an address is a block of one), as PostgreSQL's cidr reads it; null when it is none. */
+function cidrOf(text: string): string | null {
+  const value = text.trim();
+  const slash = value.indexOf("/");
+  const address = parseIpAddress(slash < 0 ? value : value.slice(0, slash));
+  if (!address) return null;
+  const width = address.v4 ? 32 : 128;
+  let bits = width;
+  if (slash >= 0) {
+    const prefix = value.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > width) return null;
+    bits = Number(prefix);
+  }
+  const total = bits + (128 - width);
+  const mask = ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - total)) - 1n);
+  return `${ipv6Text(address.value & mask)}/${total}`;
+}
+
+/** The exact-match test of a column: whole values, ignoring case or not. */
+function exactTest(column: string, values: string[], ignoreCase: boolean): ColumnTest {
+  const folded = ignoreCase ? values.map(foldAscii) : values;
+  return {
+    column,
+    prefixes: [...new Set(folded.map(prefixOf))],
+    counted: values.every(isWhole),
+    rowTest: ignoreCase ? `lower(${quoteColumn(column)} COLLATE "C") = ANY($::text[])` : `${quoteColumn(column)} = ANY($::text[])`,
+    rowParam: folded,
+  };
+}
+
 interface ConditionOptions {
   /** Time bounds instead of the filter's (the edges of a range). */
   time?: { from?: number; to?: number };
@@ -122,24 +186,27 @@ interface ConditionOptions {
    * checked on its rows. Unset: every index is the planner's to choose.
    */
   through?: string;
+  /** Leave the free text out. */
+  withoutText?: boolean;
 }
 
 /** The conditions of a filter on one trail (security: the SECURITY and CRITICAL entries). */
-function conditionsOf(trail: TrailName, filter: EntryFilter, options: ConditionOptions = {}): Conditions {
+function conditionsOf(trail: TrailName, resolved: ResolvedFilter, options: ConditionOptions = {}): Conditions {
   const where = new Conditions();
+  const { filter } = resolved;
   const { time, through } = options;
+  if (resolved.impossible) where.impossible = true;
   if (trail === "security") where.clauses.push("security");
-  for (const [key, column] of COLUMN_FILTERS) {
-    const value = filter[key];
-    if (typeof value !== "string") continue;
-    const p = where.param(value);
+  for (const test of resolved.tests) {
     // Through the index on the value's first characters, then the whole value on the row.
-    if (through === undefined || through === column) where.clauses.push(`${indexedExpression(column)} = ${indexedParameter(column, p)}`);
-    where.clauses.push(
-      CASE_INSENSITIVE_FILTERS.has(column)
-        ? `lower(${quoteColumn(column)} COLLATE "C") = lower(${p}::text COLLATE "C")`
-        : `${quoteColumn(column)} = ${p}::text`,
-    );
+    if (test.prefixes !== null && (through === undefined || through === test.column)) {
+      where.clauses.push(`${indexedExpression(test.column)} = ANY(${where.param(test.prefixes)}::text[])`);
+    }
+    const param = where.param(test.rowParam);
+    where.clauses.push(test.rowTest.replace("$", () => param));
+  }
+  if (resolved.ipBlocks !== null) {
+    where.clauses.push(`(${resolved.ipBlocks.map((block) => `ip_addr <<= ${where.param(block)}::cidr`).join(" OR ")})`);
   }
   if (filter.id !== undefined) {
     if (UUID.test(filter.id)) where.clauses.push(`id = ${where.param(filter.id.toLowerCase())}::uuid`);
@@ -154,23 +221,25 @@ function conditionsOf(trail: TrailName, filter: EntryFilter, options: ConditionO
   const to = time ? time.to : filter.to;
   if (from !== undefined) where.clauses.push(`ts >= ${where.param(new Date(from))}`);
   if (to !== undefined) where.clauses.push(`ts <= ${where.param(new Date(to))}`);
-  if (filter.q !== undefined && filter.q !== "") where.clauses.push(`search LIKE ${where.param(likePattern(filter.q))}`);
+  if (hasText(filter) && !options.withoutText) where.clauses.push(`search LIKE ${where.param(likePattern(filter.q as string))}`);
   return where;
 }
 
-/** The counted filters (module, level, …) a filter uses, with their values. */
-function countedFiltersOf(filter: EntryFilter): Array<{ column: string; value: string }> {
-  const found: Array<{ column: string; value: string }> = [];
-  for (const [key, column] of COLUMN_FILTERS) {
-    const value = filter[key];
-    if (typeof value === "string" && COUNTED_FILTERS.has(column)) found.push({ column, value });
-  }
-  return found;
+/** The tests the per-day counts answer (module, level, … with whole values). */
+function countedTestsOf(resolved: ResolvedFilter): ColumnTest[] {
+  return resolved.tests.filter((test) => COUNTED_FILTERS.has(test.column) && test.prefixes !== null);
+}
+
+/** Whether the per-day counts can answer a filter's total: one counted test at most, nothing only rows can tell. */
+function daysAnswer(resolved: ResolvedFilter): boolean {
+  const { filter, tests } = resolved;
+  if (hasText(filter) || resolved.ipBlocks !== null || filter.id !== undefined || tests.length > 1) return false;
+  return tests.length === 0 || (COUNTED_FILTERS.has(tests[0]!.column) && tests[0]!.counted);
 }
 
 /** Whether the filter uses a mostly-unique value (entity id, reference, request id, the id): few rows, found through its index. */
-function hasLookup(filter: EntryFilter): boolean {
-  return filter.entityId !== undefined || filter.referenceNo !== undefined || filter.requestId !== undefined || filter.id !== undefined;
+function hasLookup(resolved: ResolvedFilter): boolean {
+  return resolved.filter.id !== undefined || resolved.tests.some((test) => !COUNTED_FILTERS.has(test.column));
 }
 
 /** A statement's name for PostgreSQL's plan cache: one per distinct text. */
@@ -257,10 +326,71 @@ export class PostgresTrailSource implements TrailSource {
     return this.pool.query({ name: statementName(text), text, values: params });
   }
 
+  /**
+   * The filter made ready for SQL: each column's values, a "contains" filter
+   * (user, branch) resolved into the stored values that contain it (found in
+   * the per-day counts, within the filter's days), the IP blocks.
+   */
+  private async resolve(trail: TrailName, filter: EntryFilter): Promise<ResolvedFilter> {
+    const resolved: ResolvedFilter = { filter, tests: [], ipBlocks: null, impossible: false };
+    const contains: Array<Promise<void>> = [];
+    for (const [key, column] of COLUMN_FILTERS) {
+      const values = filter[key] as string[] | undefined;
+      if (values === undefined || values.length === 0) continue;
+      // User and branch: a case-insensitive substring unless asked for whole values (as auditX).
+      const mode = key === "user" ? (filter.userMatch ?? "contains") : key === "branchId" ? (filter.branchMatch ?? "contains") : "exact";
+      if (mode === "exact") {
+        resolved.tests.push(exactTest(column, values, CASE_INSENSITIVE_FILTERS.has(column)));
+      } else {
+        const test: ColumnTest = {
+          column,
+          prefixes: [],
+          counted: true,
+          rowTest: `lower(${quoteColumn(column)} COLLATE "C") LIKE ANY($::text[])`,
+          rowParam: values.map(likePattern),
+        };
+        resolved.tests.push(test);
+        contains.push(this.containing(trail, filter, test));
+      }
+    }
+    if (filter.ip !== undefined && filter.ip.length > 0) {
+      resolved.ipBlocks = filter.ip.map(cidrOf).filter((block): block is string => block !== null);
+      if (resolved.ipBlocks.length === 0) resolved.impossible = true;
+    }
+    await Promise.all(contains);
+    if (resolved.tests.some((test) => test.prefixes !== null && test.prefixes.length === 0)) resolved.impossible = true;
+    return resolved;
+  }
+
+  /** The stored values of a "contains" test's column that hold one of its texts (values cut at the index's length may hold it further on). */
+  private async containing(trail: TrailName, filter: EntryFilter, test: ColumnTest): Promise<void> {
+    const where = new Conditions();
+    where.clauses.push(`dim = ${where.param(test.column)}`);
+    where.clauses.push(`(lower(value COLLATE "C") LIKE ANY(${where.param(test.rowParam)}::text[]) OR length(value) >= ${INDEXED_PREFIX})`);
+    if (trail === "security") where.clauses.push("security");
+    if (filter.from !== undefined) where.clauses.push(`day >= ${where.param(isoDay(filter.from))}::date`);
+    if (filter.to !== undefined) where.clauses.push(`day <= ${where.param(isoDay(filter.to))}::date`);
+    const { rows } = await this.sql(
+      `SELECT DISTINCT value FROM ${this.names.counts} ${where.where} LIMIT ${MAX_CANDIDATES + 1}`,
+      where.params,
+    );
+    const values = (rows as Array<{ value: string }>).map((row) => row.value);
+    if (values.length > MAX_CANDIDATES) {
+      test.prefixes = null;
+      test.counted = false;
+      return;
+    }
+    const folded = CASE_INSENSITIVE_FILTERS.has(test.column) ? values.map(foldAscii) : values;
+    test.prefixes = [...new Set(folded)];
+    test.counted = values.every(isWhole);
+  }
+
   async query(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
-    if (hasText(filter)) return this.textQuery(trail, filter, page);
-    const through = await this.narrowest(trail, filter);
-    const [items, count] = await Promise.all([this.page(trail, filter, page, through?.column), this.count(trail, filter, through)]);
+    const resolved = await this.resolve(trail, filter);
+    if (resolved.impossible) return { items: [], total: 0, partial: false };
+    if (hasText(filter)) return this.textQuery(trail, resolved, page);
+    const through = await this.narrowest(trail, resolved);
+    const [items, count] = await Promise.all([this.page(trail, resolved, page, through?.column), this.countOf(trail, resolved, through)]);
     // A lower bound is at least what the pages so far hold.
     const total = count.partial ? Math.max(count.total, page.offset + items.length) : count.total;
     return { items, total, partial: count.partial };
@@ -272,23 +402,20 @@ export class PostgresTrailSource implements TrailSource {
    * through its index and checks the others on its rows, where the planner
    * would build bitmaps of every filter's entries and intersect them.
    */
-  private async narrowest(trail: TrailName, filter: EntryFilter): Promise<{ column: string; entries: number } | undefined> {
-    const counted = countedFiltersOf(filter);
-    if (counted.length < 2 || hasLookup(filter)) return undefined;
+  private async narrowest(trail: TrailName, resolved: ResolvedFilter): Promise<{ column: string; entries: number } | undefined> {
+    const counted = countedTestsOf(resolved).filter((test) => test.counted);
+    if (counted.length < 2 || hasLookup(resolved)) return undefined;
     const where = new Conditions();
-    const options = counted.map(({ column, value }) => {
+    const options = counted.map(({ column, prefixes }) => {
       const dim = where.param(column);
       return CASE_INSENSITIVE_FILTERS.has(column)
-        ? `(dim = ${dim} AND lower(value COLLATE "C") = lower(left(${where.param(value)}::text, ${INDEXED_PREFIX}) COLLATE "C"))`
-        : `(dim = ${dim} AND value = left(${where.param(value)}::text, ${INDEXED_PREFIX}))`;
+        ? `(dim = ${dim} AND lower(value COLLATE "C") = ANY(${where.param(prefixes)}::text[]))`
+        : `(dim = ${dim} AND value = ANY(${where.param(prefixes)}::text[]))`;
     });
     where.clauses.push(`(${options.join(" OR ")})`);
     if (trail === "security") where.clauses.push("security");
-    const column = filter.success === undefined ? "entries" : filter.success ? "entries - failures" : "failures";
-    const { rows } = await this.sql(
-      `SELECT dim, sum(${column})::bigint AS n FROM ${this.names.counts} ${where.where} GROUP BY dim`,
-      where.params,
-    );
+    const column = resolved.filter.success === undefined ? "entries" : resolved.filter.success ? "entries - failures" : "failures";
+    const { rows } = await this.sql(`SELECT dim, sum(${column})::bigint AS n FROM ${this.names.counts} ${where.where} GROUP BY dim`, where.params);
     const entries = new Map((rows as Array<{ dim: string; n: string }>).map((row) => [row.dim, Number(row.n)]));
     let narrowest: { column: string; entries: number } | undefined;
     for (const { column: name } of counted) {
@@ -298,8 +425,8 @@ export class PostgresTrailSource implements TrailSource {
     return narrowest;
   }
 
-  private async page(trail: TrailName, filter: EntryFilter, page: PageRequest, through?: string): Promise<TrailEntry[]> {
-    const where = conditionsOf(trail, filter, { through });
+  private async page(trail: TrailName, resolved: ResolvedFilter, page: PageRequest, through?: string): Promise<TrailEntry[]> {
+    const where = conditionsOf(trail, resolved, { through });
     const { rows } = await this.sql(
       `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
       where.params,
@@ -315,9 +442,9 @@ export class PostgresTrailSource implements TrailSource {
    * through all of them (then the text is rare, and the index cheap).
    * `complete`: these are all the matches.
    */
-  private async textMatches(trail: TrailName, filter: EntryFilter, wanted: number): Promise<{ keys: MatchKey[]; complete: boolean }> {
-    const rest = conditionsOf(trail, { ...filter, q: undefined });
-    const q = rest.param(likePattern(filter.q as string));
+  private async textMatches(trail: TrailName, resolved: ResolvedFilter, wanted: number): Promise<{ keys: MatchKey[]; complete: boolean }> {
+    const rest = conditionsOf(trail, resolved, { withoutText: true });
+    const q = rest.param(likePattern(resolved.filter.q as string));
     const { rows } = await this.sql(
       `SELECT count(*)::int AS seen,
               (array_agg(ts ORDER BY ts DESC, id DESC) FILTER (WHERE hit))[1:${rest.param(wanted)}::int] AS times,
@@ -331,7 +458,7 @@ export class PostgresTrailSource implements TrailSource {
     if (ids.length >= wanted || Number(rows[0]?.seen ?? 0) < this.textWindow) {
       return { keys: ids.map((id, i) => ({ id, ts: times[i] as Date })), complete: ids.length < wanted };
     }
-    const all = conditionsOf(trail, filter);
+    const all = conditionsOf(trail, resolved);
     const found = await this.sql(
       `SELECT ts, id::text AS id FROM ${this.names.entries} ${all.where} ORDER BY ts DESC, id DESC LIMIT ${all.param(wanted)}`,
       all.params,
@@ -351,17 +478,17 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   /** A page of free-text matches and their total (up to textCountLimit, then partial). */
-  private async textQuery(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
+  private async textQuery(trail: TrailName, resolved: ResolvedFilter, page: PageRequest): Promise<EntryPage> {
     const wanted = Math.max(this.textCountLimit + 1, page.offset + page.limit);
-    const { keys, complete } = await this.textMatches(trail, filter, wanted);
+    const { keys, complete } = await this.textMatches(trail, resolved, wanted);
     const items = await this.entriesOf(keys.slice(page.offset, page.offset + page.limit));
     if (complete) return { items, total: keys.length, partial: false };
     return { items, total: Math.max(this.textCountLimit, page.offset + items.length), partial: true };
   }
 
   /** Matches counted up to `cap` (a larger count answers `cap`). */
-  private async countUpTo(trail: TrailName, filter: EntryFilter, cap: number, through?: string): Promise<number> {
-    const where = conditionsOf(trail, filter, { through });
+  private async countUpTo(trail: TrailName, resolved: ResolvedFilter, cap: number, through?: string): Promise<number> {
+    const where = conditionsOf(trail, resolved, { through });
     const { rows } = await this.sql(
       `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM ${this.names.entries} ${where.where} LIMIT ${where.param(cap)}) matching`,
       where.params,
@@ -376,65 +503,73 @@ export class PostgresTrailSource implements TrailSource {
    * else up to exactCountLimit. Free text: up to textCountLimit. Past a
    * limit, `partial`: the total is that lower bound.
    */
-  async count(trail: TrailName, filter: EntryFilter, through?: { column: string; entries: number }): Promise<EntryCount> {
-    const counted = countedFiltersOf(filter);
-    if (!hasText(filter) && !hasLookup(filter) && counted.length <= 1 && (counted[0]?.value.length ?? 0) < INDEXED_PREFIX) {
-      return { total: await this.countFromDays(trail, filter, counted[0] ?? null), partial: false };
-    }
-    if (hasText(filter)) return this.countText(trail, filter);
-    const narrowest = through ?? (await this.narrowest(trail, filter));
+  async count(trail: TrailName, filter: EntryFilter): Promise<EntryCount> {
+    const resolved = await this.resolve(trail, filter);
+    if (resolved.impossible) return { total: 0, partial: false };
+    return this.countOf(trail, resolved);
+  }
+
+  private async countOf(trail: TrailName, resolved: ResolvedFilter, through?: { column: string; entries: number }): Promise<EntryCount> {
+    if (daysAnswer(resolved)) return { total: await this.countFromDays(trail, resolved, resolved.tests[0] ?? null), partial: false };
+    if (hasText(resolved.filter)) return this.countText(trail, resolved);
+    const narrowest = through ?? (await this.narrowest(trail, resolved));
     if (narrowest && narrowest.entries === 0) return { total: 0, partial: false };
     if (narrowest && narrowest.entries <= this.countScanRows) {
-      return { total: await this.countRows(trail, filter, undefined, narrowest.column), partial: false };
+      return { total: await this.countRows(trail, resolved, undefined, narrowest.column), partial: false };
     }
     const cap = this.exactCountLimit;
-    const n = await this.countUpTo(trail, filter, cap + 1, narrowest?.column);
+    const n = await this.countUpTo(trail, resolved, cap + 1, narrowest?.column);
     return n > cap ? { total: cap, partial: true } : { total: n, partial: false };
   }
 
   /** Free-text matches, up to textCountLimit. */
-  private async countText(trail: TrailName, filter: EntryFilter): Promise<EntryCount> {
-    const { keys, complete } = await this.textMatches(trail, filter, this.textCountLimit + 1);
+  private async countText(trail: TrailName, resolved: ResolvedFilter): Promise<EntryCount> {
+    const { keys, complete } = await this.textMatches(trail, resolved, this.textCountLimit + 1);
     return complete ? { total: keys.length, partial: false } : { total: this.textCountLimit, partial: true };
   }
 
   private async countRows(
     trail: TrailName,
-    filter: EntryFilter,
+    resolved: ResolvedFilter,
     time: { from?: number; to?: number } | undefined,
     through?: string,
   ): Promise<number> {
-    const where = conditionsOf(trail, filter, { time, through });
+    const where = conditionsOf(trail, resolved, { time, through });
     const { rows } = await this.sql(`SELECT count(*)::bigint AS n FROM ${this.names.entries} ${where.where}`, where.params);
     return Number(rows[0].n);
+  }
+
+  /** The per-day counts' rows of a counted test (all entries: dim ''). */
+  private countsWhere(trail: TrailName, counted: ColumnTest | null): Conditions {
+    const where = new Conditions();
+    where.clauses.push(`dim = ${where.param(counted?.column ?? "")}`);
+    if (!counted) where.clauses.push("value = ''");
+    else if (CASE_INSENSITIVE_FILTERS.has(counted.column))
+      where.clauses.push(`lower(value COLLATE "C") = ANY(${where.param(counted.prefixes)}::text[])`);
+    else where.clauses.push(`value = ANY(${where.param(counted.prefixes)}::text[])`);
+    if (trail === "security") where.clauses.push("security");
+    return where;
   }
 
   /**
    * A total from the per-day counts: the whole UTC days inside the time
    * range from the counts, the partial days at its edges counted on rows.
    */
-  private async countFromDays(trail: TrailName, filter: EntryFilter, counted: { column: string; value: string } | null): Promise<number> {
-    const from = filter.from;
-    const to = filter.to;
+  private async countFromDays(trail: TrailName, resolved: ResolvedFilter, counted: ColumnTest | null): Promise<number> {
+    const { from, to } = resolved.filter;
     // Whole days: [firstDay, endDay).
     const firstDay = from === undefined ? undefined : utcDay(from) === from ? from : utcDay(from) + DAY_MS;
     const endDay = to === undefined ? undefined : utcDay(to + 1);
     if (firstDay !== undefined && endDay !== undefined && firstDay >= endDay) {
-      return this.countRows(trail, filter, undefined);
+      return this.countRows(trail, resolved, undefined);
     }
-    const where = new Conditions();
-    where.clauses.push(`dim = ${where.param(counted?.column ?? "")}`);
-    if (!counted) where.clauses.push("value = ''");
-    else if (CASE_INSENSITIVE_FILTERS.has(counted.column))
-      where.clauses.push(`lower(value COLLATE "C") = lower(${where.param(counted.value)}::text COLLATE "C")`);
-    else where.clauses.push(`value = ${where.param(counted.value)}`);
-    if (trail === "security") where.clauses.push("security");
+    const where = this.countsWhere(trail, counted);
     if (firstDay !== undefined) where.clauses.push(`day >= ${where.param(isoDay(firstDay))}::date`);
     if (endDay !== undefined) where.clauses.push(`day < ${where.param(isoDay(endDay))}::date`);
     const edges: Array<Promise<number>> = [];
     if (from !== undefined && firstDay !== undefined && from < firstDay)
-      edges.push(this.countRows(trail, filter, { from, to: firstDay - 1 }));
-    if (to !== undefined && endDay !== undefined && to >= endDay) edges.push(this.countRows(trail, filter, { from: endDay, to }));
+      edges.push(this.countRows(trail, resolved, { from, to: firstDay - 1 }));
+    if (to !== undefined && endDay !== undefined && to >= endDay) edges.push(this.countRows(trail, resolved, { from: endDay, to }));
     const [days, ...edgeCounts] = await Promise.all([
       this.sql(
         `SELECT coalesce(sum(entries), 0)::bigint AS entries, coalesce(sum(failures), 0)::bigint AS failures FROM ${this.names.counts} ${where.where}`,
@@ -444,13 +579,80 @@ export class PostgresTrailSource implements TrailSource {
     ]);
     const entries = Number(days.rows[0].entries);
     const failures = Number(days.rows[0].failures);
-    const whole = filter.success === undefined ? entries : filter.success ? entries - failures : failures;
+    const success = resolved.filter.success;
+    const whole = success === undefined ? entries : success ? entries - failures : failures;
     return whole + edgeCounts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /**
+   * Matching entries per stretch of time, laid out by histogramLayout over the
+   * filter's time range or the matching entries' first and last times, the
+   * matching rows grouped by bucket.
+   */
+  async histogram(trail: TrailName, filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram> {
+    const empty: TimeHistogram = { start: null, bucketMs: 0, counts: [], failures: [], total: 0, partial: false };
+    const resolved = await this.resolve(trail, filter);
+    if (resolved.impossible) return empty;
+    let first = filter.from;
+    let last = filter.to;
+    const [oldest, newest] = await Promise.all([
+      first === undefined ? this.edgeTime(trail, resolved, "ASC") : Promise.resolve(first),
+      last === undefined ? this.edgeTime(trail, resolved, "DESC") : Promise.resolve(last),
+    ]);
+    first = oldest ?? undefined;
+    last = newest ?? undefined;
+    // No match (every row has a time), or an empty range.
+    if (first === undefined || last === undefined || !(first <= last)) return empty;
+    const layout = histogramLayout(first, last, request);
+    const counts = new Array<number>(layout.buckets).fill(0);
+    const failures = new Array<number>(layout.buckets).fill(0);
+    const where = conditionsOf(trail, resolved);
+    const start = where.param(layout.start);
+    const width = where.param(layout.bucketMs);
+    const { rows } = await this.sql(
+      `SELECT floor((extract(epoch FROM ts) * 1000 - ${start}::float8) / ${width}::float8)::int AS bucket,
+              count(*)::bigint AS entries, count(*) FILTER (WHERE success IS FALSE)::bigint AS failures
+         FROM ${this.names.entries} ${where.where} GROUP BY 1`,
+      where.params,
+    );
+    // Every matching row is within [first, last], so in a bucket: the total is exact.
+    let total = 0;
+    for (const row of rows as Array<{ bucket: number; entries: string; failures: string }>) {
+      total += Number(row.entries);
+      if (row.bucket < 0 || row.bucket >= layout.buckets) continue;
+      counts[row.bucket] = Number(row.entries);
+      failures[row.bucket] = Number(row.failures);
+    }
+    return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial: false };
+  }
+
+  /** The time of the oldest (ASC) or newest (DESC) matching entry, epoch ms; null when none matches. */
+  private async edgeTime(trail: TrailName, resolved: ResolvedFilter, order: "ASC" | "DESC"): Promise<number | null> {
+    const where = conditionsOf(trail, resolved);
+    const { rows } = await this.sql(`SELECT ts FROM ${this.names.entries} ${where.where} ORDER BY ts ${order}, id ${order} LIMIT 1`, where.params);
+    return rows[0] ? (rows[0].ts as Date).getTime() : null;
+  }
+
+  /**
+   * Entries after the first `cursor` of the trail, oldest first: the trail's
+   * entries are numbered in the order the store committed them (the
+   * positions table), so a stream resumed from a cursor misses none and
+   * repeats none, whichever service wrote them.
+   */
+  async since(trail: TrailName, cursor: number, limit: number): Promise<EntriesSince> {
+    const { rows } = await this.sql(
+      `SELECT p.position, ${SELECT_ENTRY_OF("e")} FROM ${this.names.positions} p
+         JOIN ${this.names.entries} e ON e.id = p.id AND e.ts = p.ts
+        WHERE p.trail = $1 AND p.position > $2 ORDER BY p.position LIMIT $3`,
+      [trail, Math.max(0, Math.floor(cursor)), Math.max(0, Math.floor(limit))],
+    );
+    if (rows.length === 0) return { entries: [], cursor };
+    return { entries: rows.map(rowDict), cursor: Number(rows[rows.length - 1].position) };
   }
 
   async stats(trail: TrailName): Promise<TrailStats> {
     const security = trail === "security" ? "AND security" : "";
-    const [counts, latest, shippers] = await Promise.all([
+    const [counts, latest, shippers, cursor] = await Promise.all([
       this.sql(
         `SELECT dim, value, sum(entries)::bigint AS entries, sum(failures)::bigint AS failures
            FROM ${this.names.counts} WHERE dim IN ('', 'module', 'level') ${security} GROUP BY dim, value`,
@@ -459,6 +661,7 @@ export class PostgresTrailSource implements TrailSource {
         `SELECT "timestamp" FROM ${this.names.entries} ${trail === "security" ? "WHERE security" : ""} ORDER BY ts DESC, id DESC LIMIT 1`,
       ),
       this.sql(`SELECT coalesce(sum(skipped), 0)::bigint AS skipped FROM ${this.names.shippers}`).catch(() => ({ rows: [{ skipped: 0 }] })),
+      this.sql(`SELECT coalesce(max(position), 0)::bigint AS cursor FROM ${this.names.positions} WHERE trail = $1`, [trail]),
     ]);
     const stats: TrailStats = { total: 0, failures: 0, modules: {}, levels: {}, latest_timestamp: null, malformed: 0, evicted: 0 };
     for (const row of counts.rows as Array<{ dim: string; value: string; entries: string; failures: string }>) {
@@ -470,6 +673,7 @@ export class PostgresTrailSource implements TrailSource {
     }
     stats.latest_timestamp = (latest.rows[0]?.timestamp as string | undefined) ?? null;
     stats.malformed = Number(shippers.rows[0]?.skipped ?? 0);
+    stats.cursor = Number(cursor.rows[0]?.cursor ?? 0);
     return stats;
   }
 
@@ -483,14 +687,15 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   history(trail: TrailName, entity: EntityRef, page: PageRequest): Promise<EntryPage> {
-    return this.query(trail, { entityType: entity.type, entityId: entity.id }, page);
+    return this.query(trail, { entityType: [entity.type], entityId: [entity.id] }, page);
   }
 
   /** Every matching entry, newest first, a batch at a time by key (never OFFSET): the last batch costs what the first does. */
   async *export(trail: TrailName, filter: EntryFilter, options: StreamOptions = {}): AsyncGenerator<TrailEntry[]> {
+    const resolved = await this.resolve(trail, filter);
     let after: { ts: Date; id: string } | null = null;
     while (!options.signal?.aborted) {
-      const where = conditionsOf(trail, filter);
+      const where = conditionsOf(trail, resolved);
       if (after) where.clauses.push(`(ts, id) < (${where.param(after.ts)}, ${where.param(after.id)}::uuid)`);
       const { rows } = await this.sql(
         `SELECT ${SELECT_ENTRY}, ts FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${EXPORT_BATCH}`,
@@ -583,16 +788,22 @@ export class PostgresTrailSource implements TrailSource {
     }
     while (this.liveIds.size > REMEMBERED_LIVE_IDS) this.liveIds.delete(this.liveIds.values().next().value as string);
     if (ids.length === 0 || this.subscribers.size === 0) return;
+    // Each with its trail cursors (its place in each trail it is in).
     const { rows } = await this.sql(
-      `SELECT ${SELECT_ENTRY}, security FROM ${this.names.entries} WHERE id = ANY($1::uuid[]) ORDER BY ts, id`,
+      `SELECT ${SELECT_ENTRY_OF("e")}, a.position AS audit_position, s.position AS security_position
+         FROM ${this.names.entries} e
+         JOIN ${this.names.positions} a ON a.trail = 'audit' AND a.id = e.id AND a.ts = e.ts
+         LEFT JOIN ${this.names.positions} s ON s.trail = 'security' AND s.id = e.id AND s.ts = e.ts
+        WHERE e.id = ANY($1::uuid[]) ORDER BY a.position`,
       [ids],
     );
-    const audit = rows.map(rowDict);
-    const security = rows.filter((row) => row.security === true).map(rowDict);
-    for (const subscriber of this.subscribers) {
-      if (audit.length > 0) subscriber.push({ source: "audit", entries: audit });
-      if (security.length > 0) subscriber.push({ source: "security", entries: security });
+    const batches: AppendedEntries[] = [];
+    for (const row of rows) {
+      const entry = rowDict(row);
+      batches.push({ source: "audit", entries: [entry], cursor: Number(row.audit_position) });
+      if (row.security_position !== null) batches.push({ source: "security", entries: [entry], cursor: Number(row.security_position) });
     }
+    for (const subscriber of this.subscribers) for (const batch of batches) subscriber.push(batch);
   }
 
   async close(): Promise<void> {
