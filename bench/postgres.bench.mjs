@@ -284,6 +284,15 @@ const QUERIES = [
   },
   { name: "q (rare text)", target: 1000, paths: variants((k) => `api/entries?q=${encodeURIComponent(`sess-0${4242 + k}`)}`) },
   { name: "stats", target: 100, paths: ["api/stats"] },
+  {
+    name: "user (exact)",
+    target: 100,
+    paths: variants((k) => `api/entries?user=user${String(42 + k * 17).padStart(3, "0")}&user_match=exact`),
+  },
+  { name: "modules (2 values)", target: 100, paths: variants((k) => `api/entries?module=${["sales,crm", "hr,auth", "inventory,purchase"][k % 3]}`) },
+  { name: "IP block (/16)", target: 100, paths: variants((k) => `api/entries?ip=10.${k * 31}.0.0/16`) },
+  { name: "histogram (all)", target: 1000, paths: ["api/histogram?buckets=60&tz_offset=390"] },
+  { name: "histogram (one module)", target: 1000, paths: variants((k) => `api/histogram?buckets=60&module=${["hr", "auth", "system"][k % 3]}`) },
 ];
 
 async function benchViewer(server) {

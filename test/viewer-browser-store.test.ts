@@ -43,7 +43,12 @@ describe("viewer page over the PostgreSQL store", () => {
     expect(await shipper.drained(60_000)).toBe(true);
     // Hubs of their own: entries this process writes reach the page only through the store.
     viewer = await startViewer({ store: { postgres: db.url }, host: "127.0.0.1", port: 0, hub: new AuditHub() });
-    capped = await startViewer({ store: { postgres: db.url, countScanRows: 5, exactCountLimit: 5 }, host: "127.0.0.1", port: 0, hub: new AuditHub() });
+    capped = await startViewer({
+      store: { postgres: db.url, countScanRows: 5, exactCountLimit: 5 },
+      host: "127.0.0.1",
+      port: 0,
+      hub: new AuditHub(),
+    });
     await Promise.all([viewer.viewer.ready, capped.viewer.ready]);
     browser = await launchBrowser();
   });

@@ -226,7 +226,9 @@ describe("the viewer over the PostgreSQL store", () => {
   it("counts on rows only up to a limit, then gives that lower bound as partial; its pages stay exact", async () => {
     // Small limits stand for a large store: several filters counted on at most 40 rows of the narrowest, else up
     // to 30 matches; free text up to 20, found among the 25 newest entries.
-    const capped = await startTestViewer({ store: { postgres: dbUrl, countScanRows: 40, exactCountLimit: 30, textCountLimit: 20, textWindow: 25 } });
+    const capped = await startTestViewer({
+      store: { postgres: dbUrl, countScanRows: 40, exactCountLimit: 30, textCountLimit: 20, textWindow: 25 },
+    });
     const narrow = await startTestViewer({ store: { postgres: dbUrl, exactCountLimit: 30 } });
     try {
       for (const query of [

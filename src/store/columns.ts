@@ -60,7 +60,14 @@ export const STORE_COLUMNS = [
 ] as const;
 
 /** Columns a COPY row carries, in order: every trail field, then ts, extra, search, id_derived and ip_addr. */
-export const COPY_COLUMNS: readonly string[] = [...FIELD_COLUMNS.map((column) => column.name), "ts", "extra", "search", "id_derived", "ip_addr"];
+export const COPY_COLUMNS: readonly string[] = [
+  ...FIELD_COLUMNS.map((column) => column.name),
+  "ts",
+  "extra",
+  "search",
+  "id_derived",
+  "ip_addr",
+];
 
 /** A column name as an SQL identifier (`user` and `timestamp` are keywords). */
 export function quoteColumn(name: string): string {
@@ -76,7 +83,16 @@ export const COPY_COLUMN_LIST = COPY_COLUMNS.map(quoteColumn).join(", ");
  * filters of their own, say nothing a person searches for in words, and their
  * digits would match nearly any number typed into the search box.
  */
-export const UNSEARCHED_FIELDS: ReadonlySet<string> = new Set(["timestamp", "id", "trace_id", "span_id", "chain_id", "seq", "prev_hash", "hash"]);
+export const UNSEARCHED_FIELDS: ReadonlySet<string> = new Set([
+  "timestamp",
+  "id",
+  "trace_id",
+  "span_id",
+  "chain_id",
+  "seq",
+  "prev_hash",
+  "hash",
+]);
 
 /**
  * Filters of the viewer that compare without regard to ASCII case (as the

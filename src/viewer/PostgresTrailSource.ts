@@ -7,9 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
+import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { CASE_INSENSITIVE_FILTERS, quoteColumn } from "../store/columns.js";
 import { clientConfig, connectPostgres, describeTarget, type PostgresTarget } from "../store/connect.js";
-import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { foldAscii } from "../store/copyRow.js";
 import { DICT_COLUMNS, rowDict } from "../store/rowDict.js";
 import { COUNTED_COLUMNS, INDEXED_PREFIX, indexedExpression, readStoreInfo, StoreNames } from "../store/schema.js";
@@ -415,7 +415,10 @@ export class PostgresTrailSource implements TrailSource {
     where.clauses.push(`(${options.join(" OR ")})`);
     if (trail === "security") where.clauses.push("security");
     const column = resolved.filter.success === undefined ? "entries" : resolved.filter.success ? "entries - failures" : "failures";
-    const { rows } = await this.sql(`SELECT dim, sum(${column})::bigint AS n FROM ${this.names.counts} ${where.where} GROUP BY dim`, where.params);
+    const { rows } = await this.sql(
+      `SELECT dim, sum(${column})::bigint AS n FROM ${this.names.counts} ${where.where} GROUP BY dim`,
+      where.params,
+    );
     const entries = new Map((rows as Array<{ dim: string; n: string }>).map((row) => [row.dim, Number(row.n)]));
     let narrowest: { column: string; entries: number } | undefined;
     for (const { column: name } of counted) {
@@ -629,7 +632,10 @@ export class PostgresTrailSource implements TrailSource {
   /** The time of the oldest (ASC) or newest (DESC) matching entry, epoch ms; null when none matches. */
   private async edgeTime(trail: TrailName, resolved: ResolvedFilter, order: "ASC" | "DESC"): Promise<number | null> {
     const where = conditionsOf(trail, resolved);
-    const { rows } = await this.sql(`SELECT ts FROM ${this.names.entries} ${where.where} ORDER BY ts ${order}, id ${order} LIMIT 1`, where.params);
+    const { rows } = await this.sql(
+      `SELECT ts FROM ${this.names.entries} ${where.where} ORDER BY ts ${order}, id ${order} LIMIT 1`,
+      where.params,
+    );
     return rows[0] ? (rows[0].ts as Date).getTime() : null;
   }
 
