@@ -89,7 +89,7 @@ const PARTIES = ["Golden Trading Co.", "Shwe Pyi Distribution", "Ayeyar Logistic
 
 /** A trail of n entries written by the logger (rotating every 10 MiB, as by default). */
 async function writeJournal(dir, n) {
-  const logger = createLogger({ logDir: dir, serviceName: "sales-api", buffered: true, backupCount: 100_000 });
+  const logger = createLogger({ logDir: dir, serviceName: "sales-api", console: false, buffered: true, backupCount: 100_000 });
   for (let i = 0; i < n; i++) {
     logger.logTransaction(`Sales invoice SI-2026-${i} posted`, {
       module: "sales",
@@ -289,10 +289,18 @@ const QUERIES = [
     target: 100,
     paths: variants((k) => `api/entries?user=user${String(42 + k * 17).padStart(3, "0")}&user_match=exact`),
   },
-  { name: "modules (2 values)", target: 100, paths: variants((k) => `api/entries?module=${["sales,crm", "hr,auth", "inventory,purchase"][k % 3]}`) },
+  {
+    name: "modules (2 values)",
+    target: 100,
+    paths: variants((k) => `api/entries?module=${["sales,crm", "hr,auth", "inventory,purchase"][k % 3]}`),
+  },
   { name: "IP block (/16)", target: 100, paths: variants((k) => `api/entries?ip=10.${k * 31}.0.0/16`) },
   { name: "histogram (all)", target: 1000, paths: ["api/histogram?buckets=60&tz_offset=390"] },
-  { name: "histogram (one module)", target: 1000, paths: variants((k) => `api/histogram?buckets=60&module=${["hr", "auth", "system"][k % 3]}`) },
+  {
+    name: "histogram (one module)",
+    target: 1000,
+    paths: variants((k) => `api/histogram?buckets=60&module=${["hr", "auth", "system"][k % 3]}`),
+  },
 ];
 
 async function benchViewer(server) {

@@ -1,8 +1,9 @@
 /**
  * The viewer page over the PostgreSQL store, in a real browser (Debian's
  * chromium): every service's entries in one table, the service and host
- * filters, a total shown as a lower bound ("5+") with paging past it, and an
- * entry shipped from another service arriving live.
+ * filters (several values, users by part of the name), the time histogram,
+ * a total shown as a lower bound ("5+") with paging past it, and an entry
+ * shipped from another service arriving live.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditAction, AuditHub, type AuditLogger, BusinessModule, createLogger } from "../src/index.js";
@@ -78,6 +79,24 @@ describe("viewer page over the PostgreSQL store", () => {
     await page.fill("#f-hostname", "stock-01");
     await waitForTotal(page, 12);
     expect(await columnTexts(page, "desc")).toEqual(Array.from({ length: 12 }, (_, i) => `Stock moved ${11 - i}`));
+    expect(seriousErrors(errors)).toEqual([]);
+  });
+
+  it("takes several services at once, users by part of the name, and draws the store's entries over time", async () => {
+    const { page, errors } = await browser.newPage({ width: 1400, height: 900 });
+    await openViewer(page, viewer.url);
+    await page.waitForSelector("#histogram-bars .hbar");
+    expect(await page.textContent("#histogram-title")).toContain("42 entries");
+    await page.fill("#f-service", "sales-api, stock-api");
+    await waitForTotal(page, 42);
+    await page.fill("#f-service", "");
+    // Part of a user's name: "ay" is in "aye", not in "zaw".
+    await page.fill("#f-user", "ay");
+    await waitForTotal(page, 30);
+    await page.waitForFunction(() => (document.getElementById("histogram-title")?.textContent ?? "").includes("30 entries"), undefined, {
+      timeout: 15_000,
+    });
+    expect(new URL(page.url()).searchParams.get("user")).toBe("ay");
     expect(seriousErrors(errors)).toEqual([]);
   });
 

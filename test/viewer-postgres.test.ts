@@ -285,6 +285,14 @@ describe("the viewer over the PostgreSQL store", () => {
     );
     // Exact, as in the folder viewer: a service name's case matters.
     expect((await getJson(`${overStore.url}api/entries?service=STOCK-API`)).body.total).toBe(0);
+    expect((await getJson(`${overStore.url}api/entries?service=stock-api,sales-api&hostname=host-b,host-a`)).body.total).toBe(
+      expected.sales + expected.stock,
+    );
+    // The folder viewer has the same filters, for a folder several services write.
+    const folderTotal = (await getJson(`${overFolder.url}api/entries?limit=1`)).body.total;
+    expect((await getJson(`${overFolder.url}api/entries?service=sales-api&hostname=host-a`)).body.total).toBe(folderTotal);
+    expect((await getJson(`${overFolder.url}api/entries?service=stock-api`)).body.total).toBe(0);
+    expect((await getJson(`${overFolder.url}api/entries?hostname=HOST-A`)).body.total).toBe(0);
   });
 
   it("gives the stats of both trails from its counts, as the JSONL source counts them", async () => {

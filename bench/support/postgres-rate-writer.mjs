@@ -7,7 +7,7 @@ import { createLogger } from "../../dist/index.js";
 const [logDir, rateText, secondsText] = process.argv.slice(2);
 const rate = Number(rateText);
 const seconds = Number(secondsText);
-const logger = createLogger({ logDir, serviceName: "lag-bench", maxFileBytes: 64 * 1024 * 1024 });
+const logger = createLogger({ logDir, serviceName: "lag-bench", console: false, maxFileBytes: 64 * 1024 * 1024 });
 const start = performance.now();
 let written = 0;
 while (performance.now() - start < seconds * 1000) {
