@@ -40,13 +40,6 @@ export function indexedExpression(column: string, alias = ""): string {
   return CASE_INSENSITIVE_FILTERS.has(column) ? `lower(left(${ref}, ${INDEXED_PREFIX}) COLLATE "C")` : `left(${ref}, ${INDEXED_PREFIX})`;
 }
 
-/** The same expression over a parameter: the value a filter compares with. */
-export function indexedParameter(column: string, parameter: string): string {
-  return CASE_INSENSITIVE_FILTERS.has(column)
-    ? `lower(left(${parameter}::text, ${INDEXED_PREFIX}) COLLATE "C")`
-    : `left(${parameter}::text, ${INDEXED_PREFIX})`;
-}
-
 /** The names of the store's objects in one schema, quoted for SQL. */
 export class StoreNames {
   readonly schema: string;
