@@ -211,8 +211,13 @@ describe("the viewer over the PostgreSQL store", () => {
     "from=2026-07-02T10:17:00Z&to=2026-07-09T03:00:00Z",
     "q=golden",
     "source=security&branch_id=mdy",
+    // Time, result and trail alone: from the quarter-hour slots, the edges of the range from the rows.
+    "success=false",
+    "source=security",
+    "from=2026-07-02T10:17:00Z&to=2026-07-09T03:00:00Z&success=true",
+    "source=security&from=2026-07-03T00:00:00Z&to=2026-07-04T05:07:00Z",
   ])("answers /api/histogram?%s exactly as the JSONL source does", async (query) => {
-    for (const layout of ["buckets=40", "buckets=200&tz_offset=390"]) {
+    for (const layout of ["buckets=40", "buckets=200&tz_offset=390", "buckets=500&tz_offset=-210"]) {
       const [folder, store] = await Promise.all([
         getJson(`${overFolder.url}api/histogram?${layout}&${query}`),
         getJson(`${overStore.url}api/histogram?service=sales-api&${layout}&${query}`),

@@ -126,6 +126,7 @@ export async function pruneStore(client: pg.Client, options: PruneOptions = {}):
       ]);
       // Their trail cursors go with them; the numbering goes on from the newest (the entry written above).
       await client.query(`DELETE FROM ${names.positions} WHERE ts >= $1 AND ts < $2`, [partition.from, partition.to]);
+      await client.query(`DELETE FROM ${names.slots} WHERE slot >= $1 AND slot < $2`, [partition.from, partition.to]);
       await client.query(`DROP TABLE ${table}`);
       record.entryId = row.id;
     }

@@ -34,6 +34,9 @@ export const LOOKUP_COLUMNS = ["entity_id", "reference_no", "request_id"] as con
  */
 export const INDEXED_PREFIX = 200;
 
+/** The width of the store's histogram slots (a quarter hour). */
+export const SLOT_SECONDS = 900;
+
 /** The SQL expression a filter on `column` compares through its index. */
 export function indexedExpression(column: string, alias = ""): string {
   const ref = `${alias}${quoteColumn(column)}`;
@@ -50,6 +53,8 @@ export class StoreNames {
   readonly retentionLog: string;
   /** Each trail's entries in the order they were stored: the trail cursors of the viewer's streams. */
   readonly positions: string;
+  /** Entries and failures per quarter hour: the time histogram of a whole trail without reading its rows. */
+  readonly slots: string;
   /** The LISTEN/NOTIFY channel shippers announce new entries on. */
   readonly channel: string;
 
@@ -64,6 +69,7 @@ export class StoreNames {
     this.shippers = `${this.schema}.shippers`;
     this.retentionLog = `${this.schema}.retention_log`;
     this.positions = `${this.schema}.positions`;
+    this.slots = `${this.schema}.slots`;
     this.channel = `${schemaName}_entries`;
   }
 
@@ -76,7 +82,7 @@ export class StoreNames {
 /** The statements that create the store in an empty schema (idempotent: every object is created only when missing). */
 export function schemaStatements(names: StoreNames, trgmSchema: string): string[] {
   const s = names.schema;
-  const { entries, counts, meta, shippers, retentionLog, positions } = names;
+  const { entries, counts, meta, shippers, retentionLog, positions, slots } = names;
   const trgm = `"${trgmSchema}".gin_trgm_ops`;
   const indexes = [
     `CREATE INDEX IF NOT EXISTS entries_time ON ${entries} (ts, id)`,
@@ -122,6 +128,15 @@ export function schemaStatements(names: StoreNames, trgmSchema: string): string[
        PRIMARY KEY (trail, position)
      )`,
     `CREATE INDEX IF NOT EXISTS positions_entry ON ${positions} (id)`,
+    // Quarter hours: every time zone's offset is a multiple of 15 minutes, so any histogram bucket of whole
+    // quarter hours, in any zone, is a sum of these.
+    `CREATE TABLE IF NOT EXISTS ${slots} (
+       slot timestamptz NOT NULL,
+       security boolean NOT NULL,
+       entries bigint NOT NULL,
+       failures bigint NOT NULL,
+       PRIMARY KEY (slot, security)
+     )`,
     `CREATE OR REPLACE FUNCTION ${names.of("count_entries")}() RETURNS trigger
        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
      BEGIN
@@ -134,6 +149,14 @@ export function schemaStatements(names: StoreNames, trgmSchema: string): string[
        SELECT 'security', coalesce((SELECT max(position) FROM ${positions} WHERE trail = 'security'), 0)
                           + row_number() OVER (ORDER BY n.ts, n.id), n.id, n.ts
          FROM inserted n WHERE n.security;
+       INSERT INTO ${slots} AS s (slot, security, entries, failures)
+       SELECT to_timestamp(floor(extract(epoch FROM n.ts) / ${SLOT_SECONDS}) * ${SLOT_SECONDS}), n.security,
+              count(*), count(*) FILTER (WHERE NOT n.success)
+         FROM inserted n
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+       ON CONFLICT (slot, security) DO UPDATE
+          SET entries = s.entries + EXCLUDED.entries, failures = s.failures + EXCLUDED.failures;
        INSERT INTO ${counts} AS c (dim, value, day, security, entries, failures, latest)
        SELECT d.dim, d.value, (n.ts AT TIME ZONE 'UTC')::date, n.security,
               count(*), count(*) FILTER (WHERE NOT n.success), max(n.ts)
@@ -244,7 +267,7 @@ export function writerGrants(names: StoreNames, role: string): string[] {
 export function readerGrants(names: StoreNames, role: string): string[] {
   return [
     `GRANT USAGE ON SCHEMA ${names.schema} TO ${role}`,
-    `GRANT SELECT ON ${names.entries}, ${names.counts}, ${names.meta}, ${names.shippers}, ${names.retentionLog}, ${names.positions} TO ${role}`,
+    `GRANT SELECT ON ${names.entries}, ${names.counts}, ${names.meta}, ${names.shippers}, ${names.retentionLog}, ${names.positions}, ${names.slots} TO ${role}`,
   ];
 }
 
