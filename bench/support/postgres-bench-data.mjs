@@ -156,7 +156,16 @@ export async function loadBenchStore(client, n, log) {
        ('entity_type', left(n.entity_type, 200)), ('service', left(n.service, 200)), ('hostname', left(n.hostname, 200))) AS d(dim, value)
      WHERE d.value IS NOT NULL
      GROUP BY 1, 2, 3, 4`);
-  await client.query("VACUUM ANALYZE auditx.entries");
-  await client.query("VACUUM ANALYZE auditx.counts");
-  log(`  per-day counts and VACUUM ANALYZE in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  // What the trigger keeps for shipped rows: quarter-hour slots, and each trail's positions in time order.
+  await client.query(`
+    INSERT INTO auditx.slots (slot, security, entries, failures)
+    SELECT to_timestamp(floor(extract(epoch FROM ts) / 900) * 900), security, count(*), count(*) FILTER (WHERE NOT success)
+      FROM auditx.entries GROUP BY 1, 2`);
+  await client.query(`
+    INSERT INTO auditx.positions (trail, position, id, ts)
+    SELECT 'audit', row_number() OVER (ORDER BY ts, id), id, ts FROM auditx.entries
+    UNION ALL
+    SELECT 'security', row_number() OVER (ORDER BY ts, id), id, ts FROM auditx.entries WHERE security`);
+  for (const table of ["entries", "counts", "slots", "positions"]) await client.query(`VACUUM ANALYZE auditx.${table}`);
+  log(`  per-day counts, slots, positions and VACUUM ANALYZE in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
