@@ -22,6 +22,15 @@ export type {
   TransactionOptions,
 } from "./api/options.js";
 export { RequestContext, type RequestContextFields, type RequestContextSnapshot } from "./api/RequestContext.js";
+export type {
+  PostgresClientSettings,
+  ShipBacklog,
+  ShipFolderStats,
+  ShipLag,
+  ShipOptions,
+  ShipState,
+  ShipStats,
+} from "./api/shipping.js";
 export { AuditEntry, type AuditEntryDict, type AuditEntryFields } from "./entry/AuditEntry.js";
 export * as attributes from "./entry/attributes.js";
 export { entryFromDict } from "./entry/entryFromDict.js";
@@ -67,3 +76,6 @@ export {
   pgOutbox,
   sqliteOutbox,
 } from "./store/OutboxRelay.js";
+
+// The `ship` option's PostgreSQL shipper (loaded only when a logger ships).
+import "./store/register.js";

@@ -4,6 +4,7 @@
 // loopback only on a free port, fsync off; stopped and removed by stop().
 //
 //   const server = await startPostgres();   // { url, source, stop() }
+//   await startPostgres({ settings: "shared_buffers = 2GB\n", useDatabaseUrl: false });   // embedded, tuned
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -62,8 +63,9 @@ function run(program, args, account, cwd) {
   });
 }
 
-export async function startPostgres() {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: "DATABASE_URL", stop: async () => {} };
+/** `settings`: postgresql.conf lines for the embedded server (default: fsync off). */
+export async function startPostgres({ settings = "fsync = off\n", useDatabaseUrl = true } = {}) {
+  if (useDatabaseUrl && process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, source: "DATABASE_URL", stop: async () => {} };
   const bin = binDir();
   const account = serverAccount();
   // The temp folder is world-traversable, so the server's account reaches its folder.
@@ -95,7 +97,7 @@ export async function startPostgres() {
       account,
       dir,
     );
-    appendFileSync(join(data, "postgresql.conf"), "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nfsync = off\n");
+    appendFileSync(join(data, "postgresql.conf"), `\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n${settings}`);
     const port = await freePort();
     await run(
       join(bin, "pg_ctl"),
@@ -103,7 +105,12 @@ export async function startPostgres() {
       account,
       dir,
     );
-    return { url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, source: "embedded", stop };
+    return {
+      url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+      source: "embedded",
+      stop,
+      dataDir: data,
+    };
   } catch (error) {
     await stop();
     throw error;

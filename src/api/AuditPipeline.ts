@@ -29,6 +29,7 @@ import { type JanitorTrail, type PrunedSegment, TrailJanitor } from "../trail/Tr
 import { type DiskSpace, TrailMonitor } from "../trail/TrailMonitor.js";
 import { type OwnEntry, ownEntryFields } from "./ownEntry.js";
 import type { AuditSettings } from "./settings.js";
+import { type ShipStats, startTrailShipper, type TrailShipper } from "./shipping.js";
 
 /** What a logger has done since start: `logger.stats()`. */
 export interface AuditStats {
@@ -54,6 +55,8 @@ export interface AuditStats {
   /** This writer's hash chain (integrity on). */
   integrity?: { chainId: string; seq: number; resumed: boolean; checkpoints: number };
   otlp?: OtlpExportStats;
+  /** Shipping into the PostgreSQL store, when `ship` is on. */
+  ship?: ShipStats;
 }
 
 /** How the pipeline writes an entry of its own, and hands a checkpoint to OTLP, through the logger bound to it. */
@@ -96,6 +99,7 @@ export class AuditPipeline {
   /** Checkpoints made before a logger was bound (the writer's first), handed to it when it binds. */
   private pendingCheckpoints: [string, SignedRecord][] = [];
   private backgroundClosed = false;
+  private readonly shipper?: TrailShipper;
   readonly errors = { write: 0, report: 0 };
   private readonly counts = {
     compressed: 0,
@@ -175,6 +179,7 @@ export class AuditPipeline {
         await this.closeBackground();
         await Promise.all([this.callback?.shutdown(), this.otlpFilter?.shutdown()]);
       },
+      afterClose: async () => this.shipper?.close(settings.ship?.drainMs ?? 0),
     });
     const processors: LogRecordProcessor[] = [this.router];
     if (settings.onAudit) {
@@ -224,6 +229,15 @@ export class AuditPipeline {
     });
     // Leftovers of earlier runs (segments not yet compressed, retention due), soon after start.
     this.janitor.schedule(1000);
+    if (settings.ship) {
+      this.shipper = startTrailShipper(settings.ship, {
+        logDir: settings.logDir,
+        trail: basename(settings.paths.audit),
+        hostname: settings.hostname,
+        report: (level, message) =>
+          this.writeReport(level === "error" ? "ERROR" : level === "warning" ? "WARNING" : "INFO", `shipping: ${message}`),
+      });
+    }
   }
 
   /** The logger whose emit path the pipeline's own entries and checkpoints take. */
@@ -532,6 +546,7 @@ export class AuditPipeline {
     }
     if (this.extra.length > 0) stats.errors.processors = this.extra.reduce((sum, processor) => sum + processor.errors, 0);
     if (this.otlp) stats.otlp = this.otlp.stats();
+    if (this.shipper) stats.ship = this.shipper.stats();
     return stats;
   }
 }

@@ -5,9 +5,11 @@ import type { AuditAction, BusinessModule, LogLevel } from "../entry/enums.js";
 import type { RedactOption } from "../entry/redaction/RedactOptions.js";
 import type { OtlpOptions } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
+import type { ShipOptions } from "./shipping.js";
 
 export type { RedactCensor, RedactOption, RedactOptions, RedactRule } from "../entry/redaction/RedactOptions.js";
 export type { OtlpOptions } from "../otlp/settings.js";
+export type { PostgresClientSettings, ShipOptions } from "./shipping.js";
 
 /** A level as the enum gives it, or in lower case as the original accepted it. */
 export type LevelInput = LogLevel | Lowercase<LogLevel> | "warn" | "WARN";
@@ -196,4 +198,10 @@ export interface AuditLoggerOptions {
   loggerProvider?: LoggerProvider;
   /** More processors for auditx's own provider, after its own. */
   processors?: LogRecordProcessor[];
+  /**
+   * Ships audit.jsonl into a PostgreSQL store in the background (COPY
+   * batches, a cursor in the log folder, each entry exactly once). A log call
+   * never waits for PostgreSQL: while it is away, lines wait in the trail.
+   */
+  ship?: ShipOptions;
 }

@@ -20,6 +20,7 @@ import { createAuditResource, DEFAULT_SERVICE_NAME } from "../otlp/resource.js";
 import { isOtlpEnabled, type OtlpSettings, resolveOtlpSettings } from "../otlp/settings.js";
 import type { ConsoleTarget } from "../processors/ConsoleProcessor.js";
 import type { AuditLoggerOptions } from "./options.js";
+import { resolveShipSettings, type ShipSettings } from "./shipping.js";
 
 export const DEFAULT_LOG_DIR = "logs";
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -98,6 +99,8 @@ export interface AuditSettings {
   resource: Resource;
   /** Whether the logger writes its own start, stop and configuration changes to the trail. */
   auditLifecycle: boolean;
+  /** Shipping of audit.jsonl into a PostgreSQL store, null when off. */
+  ship: ShipSettings | null;
 }
 
 function nonNegative(name: keyof AuditLoggerOptions, value: unknown, fallback: number): number {
@@ -270,6 +273,7 @@ export function resolveSettings(options: AuditLoggerOptions = {}, env: NodeJS.Pr
     loggerProvider: options.loggerProvider ?? null,
     resource,
     auditLifecycle: options.auditLifecycle ?? true,
+    ship: resolveShipSettings(options.ship),
   };
   if (typeof settings.auditLifecycle !== "boolean") throw new AuditConfigError("auditLifecycle must be a boolean");
   return Object.freeze(settings);

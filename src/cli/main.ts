@@ -17,6 +17,9 @@ Commands:
   keygen [--out DIR] [--name NAME]                write an Ed25519 key pair for signed checkpoints
   hold on|off|status [--log-dir logs] [--reason TEXT]
                                                   a legal hold: no segment of the folder is pruned
+  ship --log-dir DIR [--log-dir DIR ...] [--postgres URL]
+                                                  ship log folders into the PostgreSQL store (auditx ship --help)
+  pg init|prune|status [--url URL]                the PostgreSQL store: schema, retention, state (auditx pg help)
   help                                            this text
 `;
 
@@ -46,6 +49,14 @@ async function main(argv: string[]): Promise<number> {
     case "hold": {
       const { runHoldCommand } = await import("./hold.js");
       return runHoldCommand(rest);
+    }
+    case "ship": {
+      const { runShipCommand } = await import("./ship.js");
+      return runShipCommand(rest);
+    }
+    case "pg": {
+      const { runPgCommand } = await import("./pg.js");
+      return runPgCommand(rest);
     }
     case undefined:
     case "help":

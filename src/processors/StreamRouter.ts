@@ -27,6 +27,8 @@ export interface StreamRouterTargets {
   redact?: Redactor | null;
   /** Sinks that may still report to app.log while shutting down: the files close after them. */
   beforeClose?: () => Promise<unknown>;
+  /** Readers of the trail files that finish once every line is written (the shipper): run after the files close. */
+  afterClose?: () => Promise<unknown>;
 }
 
 /**
@@ -93,8 +95,9 @@ export class StreamRouter implements LogRecordProcessor {
   }
 
   async shutdown(): Promise<void> {
-    const { audit, security, app, beforeClose } = this.targets;
+    const { audit, security, app, beforeClose, afterClose } = this.targets;
     await beforeClose?.().catch(() => {});
     await Promise.all([audit.shutdown(), security.shutdown(), app.shutdown()]);
+    await afterClose?.().catch(() => {});
   }
 }

@@ -16,6 +16,7 @@ import { type EntryFilter, parseEntryFilter, parseEntryQuery, parseInteger, pars
 import { HostAllowList } from "./HostAllowList.js";
 import { JsonlTrailSource } from "./JsonlTrailSource.js";
 import { LiveFeed } from "./LiveFeed.js";
+import { PostgresTrailSource, type PostgresTrailSourceOptions } from "./PostgresTrailSource.js";
 import { SseTransport, type StreamLimits } from "./SseTransport.js";
 import { securityHeaders } from "./securityHeaders.js";
 import { MAX_HISTOGRAM_BUCKETS } from "./TimeHistogram.js";
@@ -98,6 +99,11 @@ export interface AuditViewerOptions {
   prefix?: string;
   /** Read entries from this source instead of the JSONL trail of logDir (its owner closes it). */
   source?: TrailSource;
+  /**
+   * Read entries from the PostgreSQL store many services ship into (see
+   * `auditx ship`), instead of one log folder: `{ postgres: URL }`.
+   */
+  store?: PostgresTrailSourceOptions;
   /** Entries indexed per trail before the oldest are forgotten (default 5,000,000). */
   maxEntries?: number;
   /** How often the files are polled for changes besides fs.watch (default 1000 ms). */
@@ -126,6 +132,8 @@ export function normalizePrefix(prefix: string | undefined): string {
  */
 export class AuditViewer {
   readonly logDir: string;
+  /** What the page names as the trail: the log folder, or the store. */
+  readonly trailName: string;
   readonly prefix: string;
   readonly realtime: boolean;
   readonly router: Router;
@@ -160,22 +168,32 @@ export class AuditViewer {
     this.guard = new ApiKeyGuard(keys, `${this.prefix}/`);
     this.hosts = new HostAllowList(options.allowedHosts);
     this.corsOrigins = new Set(options.corsOrigins ?? []);
+    if (options.source && options.store) throw new TypeError("source and store: give one of them");
     this.ownsSource = options.source === undefined;
-    this.source =
-      options.source ??
-      new JsonlTrailSource({
-        logDir: this.logDir,
-        auditLogFile: trailFileName("auditLogFile", options.auditLogFile, DEFAULT_TRAIL_FILES.audit),
-        securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
-        maxEntries: options.maxEntries,
-        pollIntervalMs: options.pollIntervalMs,
-        maxLineBytes: options.maxLineBytes,
-      });
+    if (options.store) {
+      const store = new PostgresTrailSource(options.store);
+      this.source = store;
+      this.trailName = `${store.target} (schema ${store.names.schemaName})`;
+    } else {
+      this.source =
+        options.source ??
+        new JsonlTrailSource({
+          logDir: this.logDir,
+          auditLogFile: trailFileName("auditLogFile", options.auditLogFile, DEFAULT_TRAIL_FILES.audit),
+          securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
+          maxEntries: options.maxEntries,
+          pollIntervalMs: options.pollIntervalMs,
+          maxLineBytes: options.maxLineBytes,
+        });
+      this.trailName = this.logDir;
+    }
     const writer = this.auditWriter(options);
     this.ownAuditLogger = writer.own;
     this.readLog = new ViewerAuditLog(writer.writer, options.keyFailureLimit);
+    // Over the store, live entries come from the store's announcements: the global logger of a folder is not this trail.
     if (!this.realtime) this.disconnectLogger = null;
     else if (options.logger) this.disconnectLogger = options.logger.connectHub(this.hub);
+    else if (options.store) this.disconnectLogger = null;
     else this.disconnectLogger = connectGlobalLoggerOf(this.logDir, this.hub);
     this.feed = new LiveFeed(this.realtime ? this.hub : null, this.source);
     const limits: StreamLimits = {
@@ -330,7 +348,7 @@ export class AuditViewer {
     });
     router.get("/api/stats", async (request, response) => {
       const reader = this.reader(request);
-      const stats: Record<string, unknown> = { log_dir: this.logDir };
+      const stats: Record<string, unknown> = { log_dir: this.trailName };
       for (const source of ["audit", "security"] as const) {
         if (reader.sources.has(source)) stats[source] = await this.source.stats(source, reader.scope);
       }

@@ -8,7 +8,7 @@ type U32 = Uint32Array<ArrayBuffer>;
 type F64 = Float64Array<ArrayBuffer>;
 type I32 = Int32Array<ArrayBuffer>;
 type U8 = Uint8Array<ArrayBuffer>;
-type ColumnTuple = [U32, F64, U32, F64, U32, U32, U32, U32, U32, U32, U32, U32, U8, I32, I32, I32, I32, U8];
+type ColumnTuple = [U32, F64, U32, F64, U32, U32, U32, U32, U32, U32, U32, U32, U32, U32, U8, I32, I32, I32, I32, U8];
 
 const INITIAL_CAPACITY = 4096;
 
@@ -51,6 +51,8 @@ export class ColumnStore {
   branch = new Uint32Array(INITIAL_CAPACITY);
   company = new Uint32Array(INITIAL_CAPACITY);
   entityType = new Uint32Array(INITIAL_CAPACITY);
+  service = new Uint32Array(INITIAL_CAPACITY);
+  hostname = new Uint32Array(INITIAL_CAPACITY);
   /** The client address: an IPv4 one as a number (ipKind 1), another kind of value to read from the line (2), none (0). */
   ipv4 = new Uint32Array(INITIAL_CAPACITY);
   ipKind = new Uint8Array(INITIAL_CAPACITY);
@@ -67,6 +69,8 @@ export class ColumnStore {
   readonly branches = new Dictionary(false);
   readonly companies = new Dictionary(false);
   readonly entityTypes = new Dictionary(false);
+  readonly services = new Dictionary(false);
+  readonly hostnames = new Dictionary(false);
 
   constructor(readonly maxEntries: number) {}
 
@@ -85,6 +89,8 @@ export class ColumnStore {
     this.branch[i] = intern(this.branches, entry.branch_id);
     this.company[i] = intern(this.companies, entry.company_id);
     this.entityType[i] = intern(this.entityTypes, entry.entity_type);
+    this.service[i] = intern(this.services, entry.service);
+    this.hostname[i] = intern(this.hostnames, entry.hostname);
     const ip = textOf(entry.ip);
     const v4 = ip === undefined ? -1 : ipv4Number(ip);
     this.ipv4[i] = Math.max(0, v4);
@@ -133,6 +139,8 @@ export class ColumnStore {
       this.branch,
       this.company,
       this.entityType,
+      this.service,
+      this.hostname,
       this.ipv4,
       this.ipKind,
       this.entityIdHash,
@@ -157,6 +165,8 @@ export class ColumnStore {
       this.branch,
       this.company,
       this.entityType,
+      this.service,
+      this.hostname,
       this.ipv4,
       this.ipKind,
       this.entityIdHash,

@@ -73,6 +73,8 @@ export class CompiledFilter {
       [store.branch, store.branches, filter.branchId, (v) => chosen(v, filter.branchMatch, false)],
       [store.company, store.companies, filter.companyId, (v) => exact(v, false)],
       [store.entityType, store.entityTypes, filter.entityType, (v) => exact(v, false)],
+      [store.service, store.services, filter.service, (v) => exact(v, false)],
+      [store.hostname, store.hostnames, filter.hostname, (v) => exact(v, false)],
     ];
     const marked: MarkedColumn[] = [];
     for (const [column, dictionary, values, matcher] of lookups) {

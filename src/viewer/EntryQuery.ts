@@ -30,6 +30,9 @@ export interface EntryFilter {
   requestId?: string[];
   /** Client addresses (`ip`): each an address or a CIDR block, IPv4 or IPv6 (see IpRange). */
   ip?: string[];
+  /** Services that wrote the entry (`service`), hosts they ran on (`hostname`): the whole value, as written. */
+  service?: string[];
+  hostname?: string[];
   /** The entry's own `id` (not a query parameter: GET /api/entries/:id). */
   id?: string;
   success?: boolean;
@@ -70,6 +73,8 @@ const LIST_FILTERS = {
   reference_no: "referenceNo",
   request_id: "requestId",
   ip: "ip",
+  service: "service",
+  hostname: "hostname",
 } as const satisfies Record<string, keyof EntryFilter>;
 
 type Query = Record<string, unknown>;

@@ -1,3 +1,5 @@
+import { parseIpAddress as parseAddress, V4_MAPPED } from "../internal/ipAddress.js";
+
 /**
  * An IP filter value: one address ("192.168.1.10", "2001:db8::7") or a CIDR
  * block ("10.1.0.0/16", "2001:db8::/32"). Addresses are compared as numbers,
@@ -48,7 +50,6 @@ export class IpRange {
 }
 
 const ALL_BITS = (1n << 128n) - 1n;
-const V4_MAPPED = 0xffffn << 32n;
 const V4_LAST = V4_MAPPED | 0xffffffffn;
 
 /**
@@ -83,54 +84,4 @@ export function ipv4Number(text: string): number {
   }
   if (dots !== 3 || octet < 0 || octet > 255) return -1;
   return value * 256 + octet;
-}
-
-interface Address {
-  value: bigint;
-  v4: boolean;
-}
-
-function parseIpv4(text: string): bigint | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0n;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
-    value = (value << 8n) | BigInt(Number(part));
-  }
-  return value;
-}
-
-function parseAddress(text: string): Address | null {
-  if (!text.includes(":")) {
-    const v4 = parseIpv4(text);
-    return v4 === null ? null : { value: V4_MAPPED | v4, v4: true };
-  }
-  // IPv6, maybe with a zone ("fe80::1%eth0": the zone takes no part) or a trailing IPv4 ("::ffff:10.0.0.1").
-  const zone = text.indexOf("%");
-  let rest = (zone >= 0 ? text.slice(0, zone) : text).toLowerCase();
-  const lastColon = rest.lastIndexOf(":");
-  if (rest.includes(".")) {
-    const v4 = parseIpv4(rest.slice(lastColon + 1));
-    if (v4 === null) return null;
-    rest = `${rest.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  if (!/^[0-9a-f:]+$/.test(rest)) return null;
-  const halves = rest.split("::");
-  if (halves.length > 2) return null;
-  const groupsOf = (part: string): bigint[] | null => {
-    if (part === "") return [];
-    const groups = part.split(":");
-    if (groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return null;
-    return groups.map((g) => BigInt(Number.parseInt(g, 16)));
-  };
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
-  if (!head || !tail) return null;
-  const known = head.length + tail.length;
-  if (halves.length === 2 ? known > 7 : known !== 8) return null;
-  const groups = halves.length === 2 ? [...head, ...new Array<bigint>(8 - known).fill(0n), ...tail] : head;
-  let value = 0n;
-  for (const g of groups) value = (value << 16n) | g;
-  return { value, v4: false };
 }

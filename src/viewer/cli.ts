@@ -1,15 +1,21 @@
 import { parseArgs } from "node:util";
+import { describeTarget, postgresTarget } from "../store/connect.js";
 import { startViewer } from "./startViewer.js";
 import { keysFromEnvironment, readKeysFile, type ViewerKey } from "./ViewerKeys.js";
 
 const USAGE = `Usage: auditx ui [options]   (also: auditx-ui [options])
 
-Serves the read-only audit trail viewer over a log folder.
+Serves the read-only audit trail viewer over a log folder, or over the
+PostgreSQL store that many services ship into (auditx ship).
 
 Options:
   --log-dir DIR     folder with audit.jsonl and security.jsonl (default: logs)
   --audit-log-file NAME      the audit trail's file name in the folder (default: audit.jsonl)
   --security-log-file NAME   the security trail's file name in the folder (default: security.jsonl)
+  --postgres URL    read the PostgreSQL store instead of a folder
+  --store           the same, with the store named by $AUDITX_POSTGRES_URL, else $DATABASE_URL, else
+                    the PG* variables (keeps the password off the command line)
+  --schema NAME     schema of the store (default: auditx)
   --host HOST       address to bind (default: 127.0.0.1; 0.0.0.0 only on trusted networks)
   --port PORT       HTTP port (default: 8080; 0 picks a free port)
   --api-key KEY     require this key (X-API-Key header or ?api_key=); also read from AUDITX_API_KEY
@@ -35,6 +41,9 @@ export async function runUiCommand(args: string[]): Promise<number> {
         "log-dir": { type: "string" },
         "audit-log-file": { type: "string" },
         "security-log-file": { type: "string" },
+        postgres: { type: "string" },
+        store: { type: "boolean" },
+        schema: { type: "string" },
         host: { type: "string" },
         port: { type: "string" },
         "api-key": { type: "string" },
@@ -70,6 +79,14 @@ export async function runUiCommand(args: string[]): Promise<number> {
     process.stderr.write(`auditx ui: --max-line-bytes: expected a number of bytes of at least 65536, got "${maxLineText}"\n`);
     return 2;
   }
+  const useStore = values.postgres !== undefined || values.store === true;
+  if (useStore && values["log-dir"] !== undefined) {
+    process.stderr.write("auditx ui: give --log-dir or --postgres, not both\n");
+    return 2;
+  }
+  const store = useStore
+    ? { postgres: postgresTarget(values.postgres as string | undefined), schema: values.schema as string | undefined }
+    : undefined;
   let running: Awaited<ReturnType<typeof startViewer>>;
   let keyCount = 0;
   try {
@@ -87,6 +104,7 @@ export async function runUiCommand(args: string[]): Promise<number> {
       logDir: (values["log-dir"] as string | undefined) ?? "logs",
       auditLogFile: values["audit-log-file"] as string | undefined,
       securityLogFile: values["security-log-file"] as string | undefined,
+      store,
       host: (values.host as string | undefined) ?? "127.0.0.1",
       port,
       apiKey,
@@ -103,10 +121,19 @@ export async function runUiCommand(args: string[]): Promise<number> {
     process.stderr.write(`auditx ui: ${error.message}\n`);
     return 2;
   }
+  if (store) {
+    try {
+      await running.viewer.ready;
+    } catch (error) {
+      await running.close();
+      process.stderr.write(`auditx ui: the store at ${describeTarget(store.postgres)} cannot be read: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
   // The keys are never printed: whoever started the viewer knows them.
   const keysNote = keyCount === 0 ? "" : keyCount === 1 ? "; API key required" : `; ${keyCount} API keys`;
   process.stdout.write(
-    `auditx viewer: ${running.url}  (log dir: ${running.viewer.logDir}${keysNote}${values["no-realtime"] ? "; realtime off" : ""})\n`,
+    `auditx viewer: ${running.url}  (${store ? "store" : "log dir"}: ${running.viewer.trailName}${keysNote}${values["no-realtime"] ? "; realtime off" : ""})\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -7,6 +7,7 @@ export { IpRange, ipv4Number } from "./IpRange.js";
 export { JsonlTrailSource, type JsonlTrailSourceOptions } from "./JsonlTrailSource.js";
 export type { LiveEvent } from "./LiveFeed.js";
 export { mountAuditViewer } from "./mountAuditViewer.js";
+export { PostgresTrailSource, type PostgresTrailSourceOptions } from "./PostgresTrailSource.js";
 export { connectLogger, type EnableRealtimeOptions, enableRealtime } from "./realtime.js";
 export { type RunningViewer, type StartViewerOptions, startViewer } from "./startViewer.js";
 export {

@@ -344,13 +344,15 @@ function renderTimeline() {
 function renderPager() {
   const first = state.total === 0 ? 0 : state.offset + 1;
   const last = Math.min(state.offset + state.items.length, state.total);
-  const more = state.partial ? "+ (indexing…)" : "";
+  // A partial total is a lower bound: the trail is still being indexed, or a large store counted matches only up to a limit.
+  const indexing = state.partial && Boolean(sourceStats(state.source).indexing);
+  const more = state.partial ? (indexing ? "+ (indexing…)" : "+") : "";
   $("pager-range").textContent =
     state.total === 0
       ? `0 entries${state.partial ? " so far (indexing…)" : ""}`
       : `${formatCount(first)}–${formatCount(last)} of ${formatCount(state.total)}${more}`;
   $("prev").disabled = state.offset === 0;
-  $("next").disabled = state.offset + state.items.length >= state.total;
+  $("next").disabled = state.partial ? state.items.length < state.limit : state.offset + state.items.length >= state.total;
   const size = $("page-size");
   if (![...size.options].some((option) => option.value === String(state.limit))) size.appendChild(el("option", null, String(state.limit)));
   size.value = String(state.limit);
@@ -561,6 +563,8 @@ function renderForm() {
   $("f-branch").value = f.branch_id.join(", ");
   $("f-branch-exact").checked = f.branch_id_match === "exact";
   $("f-ip").value = f.ip.join(", ");
+  $("f-service").value = f.service.join(", ");
+  $("f-hostname").value = f.hostname.join(", ");
   $("f-ip").removeAttribute("aria-invalid");
   $("f-success").value = f.success;
   $("f-from").value = f.from ? inputValue(Date.parse(f.from)) : "";
@@ -598,6 +602,10 @@ function readField(name) {
       f.ip = values;
       return true;
     }
+    case "service":
+    case "hostname":
+      f[name] = splitList($(`f-${name}`).value);
+      return true;
     case "success":
       f.success = $("f-success").value;
       return true;
@@ -636,7 +644,7 @@ function wireForm() {
   const form = $("filters");
   // Typing settles before the view changes; every text field is read (another may have been typed in meanwhile).
   const typed = debounce((name) => {
-    for (const field of ["q", "user", "branch_id", "ip"]) readField(field);
+    for (const field of ["q", "user", "branch_id", "ip", "service", "hostname"]) readField(field);
     changeView(name);
   }, 300);
   form.addEventListener("input", (event) => {
@@ -652,7 +660,7 @@ function wireForm() {
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    for (const name of ["q", "user", "branch_id", "ip"]) readField(name);
+    for (const name of ["q", "user", "branch_id", "ip", "service", "hostname"]) readField(name);
     changeView();
   });
   form.addEventListener("reset", (event) => {
@@ -892,7 +900,7 @@ function wire() {
     void loadEntries();
   });
   $("next").addEventListener("click", () => {
-    if (state.offset + state.items.length >= state.total) return;
+    if ($("next").disabled) return;
     state.offset += state.limit;
     commitAddress();
     void loadEntries();

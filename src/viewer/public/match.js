@@ -30,6 +30,8 @@ export function matchesView(entry, filters, entity) {
   if (!anyValue(f.action, entry.action, "exact", true)) return false;
   if (!anyValue(f.user, entry.user, f.user_match === "exact" ? "exact" : "contains", true)) return false;
   if (!anyValue(f.branch_id, entry.branch_id, f.branch_id_match === "exact" ? "exact" : "contains", false)) return false;
+  if (!anyValue(f.service, entry.service, "exact", false)) return false;
+  if (!anyValue(f.hostname, entry.hostname, "exact", false)) return false;
   if (f.ip && f.ip.length > 0) {
     const tests = f.ip.map(ipRange).filter(Boolean);
     if (!tests.some((test) => test(entry.ip))) return false;

@@ -3,7 +3,7 @@
 // forward step through what was looked at. Filter parameters have the REST
 // API's names, so an address's query also works against /api/entries.
 
-export const LIST_FILTERS = ["user", "module", "level", "action", "branch_id", "ip"];
+export const LIST_FILTERS = ["user", "module", "level", "action", "branch_id", "ip", "service", "hostname"];
 export const TEXT_FILTERS = ["q", "user_match", "branch_id_match", "success", "from", "to"];
 export const DEFAULT_LIMIT = 50;
 
