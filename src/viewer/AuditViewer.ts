@@ -9,7 +9,7 @@ import { VERSION } from "../internal/version.js";
 import { type AuditHub, hubFor } from "../processors/AuditHub.js";
 import { ApiKeyGuard } from "./ApiKeyGuard.js";
 import { parseEntryFilter, parseEntryQuery, parseInteger, parseLimit, parseSource } from "./EntryQuery.js";
-import { JsonlTrailSource } from "./JsonlTrailSource.js";
+import { JsonlTrailSource } from "./jsonl/JsonlTrailSource.js";
 import { LiveFeed } from "./LiveFeed.js";
 import { SseTransport, type StreamLimits } from "./SseTransport.js";
 import { securityHeaders } from "./securityHeaders.js";
@@ -53,10 +53,14 @@ export interface AuditViewerOptions {
   prefix?: string;
   /** Read entries from this source instead of the JSONL trail of logDir (its owner closes it). */
   source?: TrailSource;
-  /** Entries indexed per trail before the oldest are forgotten (default 5,000,000). */
+  /** Entries indexed per trail before the oldest are forgotten (default 20,000,000). */
   maxEntries?: number;
   /** How often the files are polled for changes besides fs.watch (default 1000 ms). */
   pollIntervalMs?: number;
+  /** Where the index of logDir is kept between runs (default: a folder under ~/.cache/auditx/viewer); false: rebuilt at each start. */
+  indexDir?: string | false;
+  /** Worker threads that build the index and check searches (default: up to 2); 0 does it on the event loop, in slices. */
+  indexThreads?: number;
   /** Concurrent SSE clients, and WebSocket clients, each (default 100). */
   maxStreamClients?: number;
   /** Unsent bytes after which a slow live client is dropped (default 4 MiB). */
@@ -118,6 +122,8 @@ export class AuditViewer {
         securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
         maxEntries: options.maxEntries,
         pollIntervalMs: options.pollIntervalMs,
+        indexDir: options.indexDir,
+        indexThreads: options.indexThreads,
       });
     if (!this.realtime) this.disconnectLogger = null;
     else if (options.logger) this.disconnectLogger = options.logger.connectHub(this.hub);

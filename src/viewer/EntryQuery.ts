@@ -27,6 +27,9 @@ export interface EntryFilter {
   entityId?: string[];
   referenceNo?: string[];
   requestId?: string[];
+  /** The service that wrote the entry (`service`), and the host it ran on (`hostname`): the whole value, as written. */
+  service?: string[];
+  hostname?: string[];
   /** Client addresses (`ip`): each an address or a CIDR block, IPv4 or IPv6 (see IpRange). */
   ip?: string[];
   /** The entry's own `id` (not a query parameter: GET /api/entries/:id). */
@@ -35,7 +38,7 @@ export interface EntryFilter {
   /** Inclusive bounds, epoch milliseconds. */
   from?: number;
   to?: number;
-  /** Free text, matched case-insensitively (ASCII letters) anywhere in the entry's values. */
+  /** Free text, matched case-insensitively (ASCII letters) anywhere in the entry's values (not its field names). */
   q?: string;
 }
 
@@ -67,6 +70,8 @@ const LIST_FILTERS = {
   reference_no: "referenceNo",
   request_id: "requestId",
   ip: "ip",
+  service: "service",
+  hostname: "hostname",
 } as const satisfies Record<string, keyof EntryFilter>;
 
 type Query = Record<string, unknown>;

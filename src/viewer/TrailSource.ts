@@ -24,6 +24,8 @@ export interface TrailStats {
   evicted: number;
   /** The trail cursor of its newest entry (see TrailSource.since): `/api/stream?after=` from here streams only what comes next. */
   cursor?: number;
+  /** Present when some segments could not be read (a corrupt `.gz`): their names. */
+  unreadable?: string[];
   /** Present while the trail is being indexed: the counts above cover only what is indexed so far. */
   partial?: true;
   /** Present while the trail is being indexed: bytes of the trail's files read so far, out of all. */

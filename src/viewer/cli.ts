@@ -13,6 +13,8 @@ Options:
   --port PORT       HTTP port (default: 8080; 0 picks a free port)
   --api-key KEY     require this key (X-API-Key header or ?api_key=); also read from AUDITX_API_KEY
   --no-realtime     no in-process push: live streams carry what the file tail reads
+  --index-dir DIR   where the index is kept between runs (default: ~/.cache/auditx/viewer/<folder id>)
+  --no-index-cache  keep the index in memory only (rebuilt at each start)
   -h, --help        this text
 `;
 
@@ -31,6 +33,8 @@ export async function runUiCommand(args: string[]): Promise<number> {
         "api-key": { type: "string" },
         realtime: { type: "boolean" },
         "no-realtime": { type: "boolean" },
+        "index-dir": { type: "string" },
+        "no-index-cache": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -55,7 +59,13 @@ export async function runUiCommand(args: string[]): Promise<number> {
     process.stderr.write("auditx ui: --api-key: must not be empty\n");
     return 2;
   }
+  const indexDir = values["no-index-cache"] ? false : (values["index-dir"] as string | undefined);
+  if (indexDir === "") {
+    process.stderr.write("auditx ui: --index-dir: must not be empty\n");
+    return 2;
+  }
   const running = await startViewer({
+    indexDir,
     logDir: (values["log-dir"] as string | undefined) ?? "logs",
     auditLogFile: values["audit-log-file"] as string | undefined,
     securityLogFile: values["security-log-file"] as string | undefined,
