@@ -275,9 +275,12 @@ try {
   console.log(
     `\na light request (first page) while heavy work runs: its latency, against the heavy work's duration (target: < 50 ms behind it)\n`,
   );
-  const blocked = [["while", "light requests", "light median ms", "light p95 ms", "light max ms", "heavy ms"]];
+  // The baseline: the same light request with nothing else running, in the same process.
+  const idle = cold.blocked["nothing (idle)"];
+  const blocked = [["while", "light requests", "light median ms", "light p95 ms", "light max ms", "median / idle", "heavy ms"]];
   for (const [name, b] of Object.entries(cold.blocked)) {
-    blocked.push([name, String(b.count), fmt(b.median), fmt(b.p95), fmt(b.max), b.heavyMs === null ? "-" : fmt(b.heavyMs)]);
+    const ratio = idle && b.median !== null && idle.median > 0 ? `${(b.median / idle.median).toFixed(1)}x` : "-";
+    blocked.push([name, String(b.count), fmt(b.median), fmt(b.p95), fmt(b.max), ratio, b.heavyMs === null ? "-" : fmt(b.heavyMs)]);
   }
   console.log(table(blocked));
 } finally {

@@ -176,11 +176,12 @@ describe("viewer index: large trails, persisted, never blocking", () => {
         const { response, ms } = await heavy;
         expect(response.body.total).toBe(40_000);
         expect(light.length, `light requests during a ${ms.toFixed(0)} ms search`).toBeGreaterThanOrEqual(3);
-        // Every light request took a small part of the heavy one: none waited for it.
-        expect(
-          Math.max(...light),
-          `threads ${indexThreads ?? "default"}: light ${light.map((t) => t.toFixed(0)).join(",")} ms vs heavy ${ms.toFixed(0)} ms`,
-        ).toBeLessThan(ms / 3);
+        // The light requests took a small part of the heavy one: none waited for it (one that did
+        // would take about as long as the search). The max allows one hiccup of a busy machine.
+        const sorted = [...light].sort((a, b) => a - b);
+        const message = `threads ${indexThreads ?? "default"}: light ${light.map((t) => t.toFixed(0)).join(",")} ms vs heavy ${ms.toFixed(0)} ms`;
+        expect(sorted[Math.floor(sorted.length / 2)], message).toBeLessThan(ms / 5);
+        expect(sorted.at(-1), message).toBeLessThan(ms / 2);
       }
       await running.close();
     }
