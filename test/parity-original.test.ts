@@ -25,6 +25,7 @@ import {
 import { auditMiddleware } from "../src/integrations/express.js";
 import { startViewer } from "../src/viewer/index.js";
 import { DIST_INDEX, rawLines, readJsonl, tempDir } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { OtlpReceiver } from "./support/otlp-receiver.js";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -337,6 +338,7 @@ describe("6. trail file names: auditLogFile, securityLogFile, appLogFile", () =>
       auditReads: false,
     });
     try {
+      await viewer.viewer.ready;
       const stats = (await (await fetch(`${viewer.url}api/stats`)).json()) as Record<string, { total: number }>;
       expect([stats.audit?.total, stats.security?.total]).toEqual([2, 1]);
     } finally {
@@ -359,7 +361,12 @@ describe("6. trail file names: auditLogFile, securityLogFile, appLogFile", () =>
         });
         cli.once("exit", (code) => reject(new Error(`auditx ui exited with ${code}`)));
       });
-      const stats = (await (await fetch(`${url}api/stats`)).json()) as Record<string, { total: number }>;
+      // The stats answer at once; until the first index build is done they say `partial`.
+      let stats: Record<string, { total: number; partial?: true }> = {};
+      await eventually(async () => {
+        stats = (await (await fetch(`${url}api/stats`)).json()) as typeof stats;
+        return stats.audit?.partial === undefined;
+      });
       expect(stats.audit?.total).toBe(2);
     } finally {
       const exited = new Promise((resolve) => cli.once("exit", resolve));

@@ -111,23 +111,44 @@ function entry(i, n, next) {
   e.status = success ? 200 : level === "ERROR" ? 500 : 403;
   e.success = success;
   e.service = "erp-api";
+  e.id = uuidv7(TRAIL_START + Math.floor((i / n) * TRAIL_SPAN_MS), i, next);
   return e;
 }
 
+const hex = (value, width) => Math.floor(value).toString(16).padStart(width, "0");
+
+/** A UUIDv7 as the logger writes it: 48 bits of milliseconds, a 12-bit counter, random bits (deterministic here). */
+function uuidv7(millis, counter, next) {
+  const time = hex(millis, 12);
+  const rand = hex(next() * 2 ** 30, 8) + hex(next() * 2 ** 32, 8);
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${hex(counter & 0xfff, 3)}-${hex(0x8000 | (next() * 0x3fff), 4)}-${rand.slice(4, 16)}`;
+}
+
+/** The name of rotated segment f (f = 1 the newest) under the trail's naming: audit.<UTC stamp>.<6 hex>.jsonl. */
+function segmentName(f, files) {
+  const stamp = new Date(TRAIL_START + ((files - f) / files) * TRAIL_SPAN_MS).toISOString().replace(/[-:]/g, "");
+  return `audit.${stamp.slice(0, 15)}.${stamp.slice(16, 19)}Z.${(0xa0b0c0 + f).toString(16)}.jsonl`;
+}
+
 /**
- * Writes n entries to dir: audit.jsonl.<files-1> ... audit.jsonl.1, audit.jsonl
- * (oldest first) and the SECURITY/CRITICAL ones to security.jsonl as well.
- * Returns the byte counts.
+ * Writes n entries to dir: `files - 1` rotated segments (oldest first) and
+ * audit.jsonl, and the SECURITY/CRITICAL ones to security.jsonl as well.
+ * Rotated segments are named as the logger rotates them
+ * (audit.<stamp>.<hex>.jsonl), or audit.jsonl.N as the original did with
+ * `numbered`. Returns the byte counts and the rotated segments' names.
  */
-export function writeBenchTrail(dir, n, files = 4) {
+export function writeBenchTrail(dir, n, { files = 4, numbered = false } = {}) {
   const next = random(42);
   const perFile = Math.ceil(n / files);
   const security = openSync(join(dir, "security.jsonl"), "w");
   let auditBytes = 0;
   let securityBytes = 0;
   let written = 0;
+  const rotated = [];
   for (let f = files - 1; f >= 0; f--) {
-    const fd = openSync(join(dir, f === 0 ? "audit.jsonl" : `audit.jsonl.${f}`), "w");
+    const name = f === 0 ? "audit.jsonl" : numbered ? `audit.jsonl.${f}` : segmentName(f, files);
+    if (f > 0) rotated.push(name);
+    const fd = openSync(join(dir, name), "w");
     let chunk = "";
     let securityChunk = "";
     const end = Math.min(n, written + perFile);
@@ -150,5 +171,5 @@ export function writeBenchTrail(dir, n, files = 4) {
     closeSync(fd);
   }
   closeSync(security);
-  return { auditBytes, securityBytes };
+  return { auditBytes, securityBytes, rotated };
 }

@@ -14,7 +14,7 @@ import { type AuditHub, hubFor } from "../processors/AuditHub.js";
 import { ApiKeyGuard, type Reader } from "./ApiKeyGuard.js";
 import { type EntryFilter, parseEntryFilter, parseEntryQuery, parseInteger, parseLimit, parseSource } from "./EntryQuery.js";
 import { HostAllowList } from "./HostAllowList.js";
-import { JsonlTrailSource } from "./JsonlTrailSource.js";
+import { JsonlTrailSource } from "./jsonl/JsonlTrailSource.js";
 import { LiveFeed } from "./LiveFeed.js";
 import { PostgresTrailSource, type PostgresTrailSourceOptions } from "./PostgresTrailSource.js";
 import { SseTransport, type StreamLimits } from "./SseTransport.js";
@@ -104,10 +104,14 @@ export interface AuditViewerOptions {
    * `auditx ship`), instead of one log folder: `{ postgres: URL }`.
    */
   store?: PostgresTrailSourceOptions;
-  /** Entries indexed per trail before the oldest are forgotten (default 5,000,000). */
+  /** Entries indexed per trail before the oldest are forgotten (default 20,000,000). */
   maxEntries?: number;
   /** How often the files are polled for changes besides fs.watch (default 1000 ms). */
   pollIntervalMs?: number;
+  /** Where the index of logDir is kept between runs (default: a folder under ~/.cache/auditx/viewer); false: rebuilt at each start. */
+  indexDir?: string | false;
+  /** Worker threads that build the index and check searches (default: up to 2); 0 does it on the event loop, in slices. */
+  indexThreads?: number;
   /** Concurrent SSE clients, and WebSocket clients, each (default 100). */
   maxStreamClients?: number;
   /** Unsent bytes after which a slow live client is dropped (default 4 MiB). */
@@ -184,6 +188,8 @@ export class AuditViewer {
           maxEntries: options.maxEntries,
           pollIntervalMs: options.pollIntervalMs,
           maxLineBytes: options.maxLineBytes,
+          indexDir: options.indexDir,
+          indexThreads: options.indexThreads,
         });
       this.trailName = this.logDir;
     }

@@ -28,18 +28,18 @@ export interface EntryFilter {
   entityId?: string[];
   referenceNo?: string[];
   requestId?: string[];
-  /** Client addresses (`ip`): each an address or a CIDR block, IPv4 or IPv6 (see IpRange). */
-  ip?: string[];
-  /** Services that wrote the entry (`service`), hosts they ran on (`hostname`): the whole value, as written. */
+  /** The service that wrote the entry (`service`), and the host it ran on (`hostname`): the whole value, as written. */
   service?: string[];
   hostname?: string[];
+  /** Client addresses (`ip`): each an address or a CIDR block, IPv4 or IPv6 (see IpRange). */
+  ip?: string[];
   /** The entry's own `id` (not a query parameter: GET /api/entries/:id). */
   id?: string;
   success?: boolean;
   /** Inclusive bounds, epoch milliseconds. */
   from?: number;
   to?: number;
-  /** Free text, matched case-insensitively (ASCII letters) anywhere in the entry's values. */
+  /** Free text, matched case-insensitively (ASCII letters) anywhere in the entry's values (not its field names). */
   q?: string;
   /** The reader's scope (its API key's tenants): set by the viewer, never from a query parameter. */
   scope?: TrailScope;

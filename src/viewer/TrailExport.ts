@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { TRAIL_FIELDS } from "../entry/fields.js";
 import type { TrailEntry } from "./TrailSource.js";
 
@@ -63,6 +64,8 @@ export async function writeExport(
     let chunk = "";
     for (const entry of batch) chunk += format === "csv" ? csvRow(entry) : `${JSON.stringify(entry)}\n`;
     if (!response.write(chunk)) await drained(response);
+    // Other requests go between two batches.
+    else await nextTurn();
   }
   if (!closed) response.end();
 }

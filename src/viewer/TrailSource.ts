@@ -31,6 +31,8 @@ export interface TrailStats {
   deep?: number;
   /** Entries whose line is longer than maxLineBytes: shown truncated, with their first fields. */
   truncated?: number;
+  /** Present when some segments could not be read (a corrupt `.gz`): their names. */
+  unreadable?: string[];
   /** Present while the trail is being indexed: the counts above cover only what is indexed so far. */
   partial?: true;
   /** Present while the trail is being indexed: bytes of the trail's files read so far, out of all. */

@@ -28,6 +28,8 @@ Options:
                     (default: the log folder, else <log-dir>-viewer-audit)
   --no-audit-reads  do not record reads (not for PCI DSS scopes)
   --no-realtime     no in-process push: live streams carry what the file tail reads
+  --index-dir DIR   where the index is kept between runs (default: ~/.cache/auditx/viewer/<folder id>)
+  --no-index-cache  keep the index in memory only (rebuilt at each start)
   -h, --help        this text
 `;
 
@@ -54,6 +56,8 @@ export async function runUiCommand(args: string[]): Promise<number> {
         "no-audit-reads": { type: "boolean" },
         realtime: { type: "boolean" },
         "no-realtime": { type: "boolean" },
+        "index-dir": { type: "string" },
+        "no-index-cache": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -87,6 +91,11 @@ export async function runUiCommand(args: string[]): Promise<number> {
   const store = useStore
     ? { postgres: postgresTarget(values.postgres as string | undefined), schema: values.schema as string | undefined }
     : undefined;
+  const indexDir = values["no-index-cache"] ? false : (values["index-dir"] as string | undefined);
+  if (indexDir === "") {
+    process.stderr.write("auditx ui: --index-dir: must not be empty\n");
+    return 2;
+  }
   let running: Awaited<ReturnType<typeof startViewer>>;
   let keyCount = 0;
   try {
@@ -101,6 +110,7 @@ export async function runUiCommand(args: string[]): Promise<number> {
       .map((host) => host.trim())
       .filter(Boolean);
     running = await startViewer({
+      indexDir,
       logDir: (values["log-dir"] as string | undefined) ?? "logs",
       auditLogFile: values["audit-log-file"] as string | undefined,
       securityLogFile: values["security-log-file"] as string | undefined,

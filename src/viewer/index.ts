@@ -4,7 +4,7 @@ export { type AuditViewerApp, createApp } from "./createApp.js";
 export { DEFAULT_PAGE_LIMIT, type EntryFilter, type EntryQuery, MAX_PAGE_LIMIT } from "./EntryQuery.js";
 export { ipMatcher, type TextMatch, valueMatcher } from "./FieldMatch.js";
 export { IpRange, ipv4Number } from "./IpRange.js";
-export { JsonlTrailSource, type JsonlTrailSourceOptions } from "./JsonlTrailSource.js";
+export { defaultIndexDir, type IndexProgress, JsonlTrailSource, type JsonlTrailSourceOptions } from "./jsonl/JsonlTrailSource.js";
 export type { LiveEvent } from "./LiveFeed.js";
 export { mountAuditViewer } from "./mountAuditViewer.js";
 export { PostgresTrailSource, type PostgresTrailSourceOptions } from "./PostgresTrailSource.js";

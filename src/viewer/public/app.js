@@ -182,6 +182,8 @@ async function loadHistogram() {
   }
 }
 
+let wasIndexing = false;
+let indexingTimer = null;
 async function loadStats() {
   try {
     state.stats = await getJson("api/stats");
@@ -189,6 +191,15 @@ async function loadStats() {
     if (typeof latest === "string") learnWrittenOffset(latest);
     renderStats();
     renderZone();
+    const indexing = Boolean(state.stats.audit?.partial || state.stats.security?.partial);
+    // Follow the index build: the figures every second, and the view once more when it is done.
+    if (indexing && !indexingTimer) {
+      indexingTimer = setTimeout(() => {
+        indexingTimer = null;
+        void loadStats();
+      }, 1000);
+    } else if (!indexing && wasIndexing) void loadView();
+    wasIndexing = indexing;
   } catch (error) {
     reportError(error);
   }
@@ -229,14 +240,18 @@ function renderStats() {
   }
   // The cards follow the tab: the security trail's figures on the Security tab.
   $("stat-total-label").textContent = state.source === "security" ? "Security events" : "Entries";
-  $("stat-total").textContent = formatCount(shown.total);
-  $("stat-failures").textContent = formatCount(shown.failures);
+  // While indexing, counts cover what is indexed so far: shown with a "+".
+  const partialCount = (trail, value) => `${formatCount(value)}${trail.partial && typeof value === "number" ? "+" : ""}`;
+  $("stat-total").textContent = partialCount(shown, shown.total);
+  $("stat-failures").textContent = partialCount(shown, shown.failures);
+  for (const id of ["stat-total", "stat-failures"]) $(id).classList.toggle("is-partial", Boolean(shown.partial));
+  renderIndexing(sourceStats("audit"), sourceStats("security"));
   const latest = shown.latest_timestamp;
   $("stat-latest").textContent = latest ? formatTimestamp(latest) : "–";
   $("stat-latest").title = latest ? `${latest} (shown ${zoneLabel()})` : "";
   for (const source of ["audit", "security"]) {
-    const total = sourceStats(source).total;
-    $(`count-${source}`).textContent = typeof total === "number" ? formatCount(total) : "";
+    const trail = sourceStats(source);
+    $(`count-${source}`).textContent = typeof trail.total === "number" ? partialCount(trail, trail.total) : "";
   }
 
   const modules = Object.entries(shown.modules || {}).sort((a, b) => b[1] - a[1]);
@@ -261,6 +276,19 @@ function renderStats() {
   }
   multiSelects.module.addOptions(modules.map(([name]) => name));
   multiSelects.level.addOptions(Object.keys(shown.levels || {}));
+}
+
+// The progress of the index build (bytes of the trail's files read), shown until it is done.
+function renderIndexing(audit, security) {
+  const box = $("indexing");
+  const trails = [audit, security].filter((trail) => trail.partial && trail.indexing);
+  box.hidden = trails.length === 0;
+  if (trails.length === 0) return;
+  const done = trails.reduce((sum, trail) => sum + (trail.indexing.done || 0), 0);
+  const total = trails.reduce((sum, trail) => sum + (trail.indexing.total || 0), 0);
+  const percent = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
+  $("indexing-progress").value = percent;
+  $("indexing-text").textContent = `${percent}% — counts so far, newest entries first`;
 }
 
 function renderMatching() {

@@ -1,0 +1,412 @@
+import { entryIdOf } from "../../entry/entryId.js";
+import type { EntryFilter } from "../EntryQuery.js";
+import { bucketOf, type HistogramRequest, histogramLayout, type TimeHistogram } from "../TimeHistogram.js";
+import type { EntriesSince, TrailEntry, TrailScope, TrailStats } from "../TrailSource.js";
+import { Chunk, type ChunkStats, type ChunkView, countChunk, hashText } from "./Chunk.js";
+import type { JobPool } from "./JobPool.js";
+import { EntryTests, PartFilter } from "./PartFilter.js";
+import { SLICE_MS, Slicer } from "./Slicer.js";
+import { TextMatcher, type TextMatches } from "./TextMatcher.js";
+import type { TrailBuilder } from "./TrailBuilder.js";
+import type { Part, TrailState } from "./TrailState.js";
+
+/** One page of a query, before its lines are read. */
+interface Ref {
+  part: Part;
+  i: number;
+}
+
+/** The stats of a growing chunk, remembered until it grows. */
+interface CountedStats extends ChunkStats {
+  count: number;
+  version: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Answers queries over a trail's chunks, newest first: pages and totals,
+ * exports in batches, lookup by id, time histograms, entries past a cursor,
+ * stats and the build's progress. Each
+ * walks the chunks one at a time and pauses between them, so no request
+ * waits more than a slice behind another.
+ */
+export class TrailReader {
+  private readonly text: TextMatcher;
+  private readonly statsCache = new WeakMap<ChunkView, CountedStats>();
+
+  constructor(
+    private readonly state: TrailState,
+    private readonly builder: TrailBuilder,
+    pool: JobPool,
+  ) {
+    this.text = new TextMatcher(pool);
+  }
+
+  private async textBits(tests: EntryTests, parts: Part[], slicer: Slicer): Promise<Map<ChunkView, TextMatches> | null> {
+    if (tests.q === undefined) return null;
+    return this.text.bits(
+      tests.q,
+      parts.map((part) => ({ view: part.view, source: () => part.segment.verifySource(), hold: () => part.segment.hold() })),
+      slicer,
+    );
+  }
+
+  /** One page of matching entries, newest first, and how many match. */
+  async query(filter: EntryFilter, offset: number, limit: number): Promise<{ items: TrailEntry[]; total: number }> {
+    const slicer = new Slicer(SLICE_MS);
+    const parts = this.state.parts();
+    const tests = new EntryTests(filter);
+    const refs: Ref[] = [];
+    let total = 0;
+    if (tests.none) {
+      for (const part of parts) {
+        const visible = part.view.count - part.first;
+        for (let k = Math.max(0, offset - total); k < visible && refs.length < limit; k++) refs.push({ part, i: part.view.count - 1 - k });
+        total += visible;
+      }
+      return { items: this.readRefs(refs), total };
+    }
+    const text = await this.textBits(tests, parts, slicer);
+    const end = offset + limit;
+    const textOnly = text !== null && tests.onlyText;
+    for (const part of parts) {
+      const matches = text?.get(part.view);
+      // Free text alone: a chunk the page does not reach is counted, not scanned.
+      if (textOnly && matches && part.first === 0 && (total + matches.matches <= offset || total >= end)) {
+        total += matches.matches;
+        continue;
+      }
+      const compiled = new PartFilter(part.view, tests, matches?.bits ?? null, sealedStats(part.view));
+      compiled.scan(part.first, part.view.count, (i) => {
+        if (compiled.needsLine(i) && !this.confirm(part, i, tests)) return true;
+        if (total >= offset && total < end) refs.push({ part, i });
+        total++;
+        return true;
+      });
+      await slicer.pause();
+    }
+    return { items: this.readRefs(refs), total };
+  }
+
+  /** Reads the line of an entry the columns could not decide (a hash match, an address) and checks it. */
+  private confirm(part: Part, i: number, tests: EntryTests): boolean {
+    const [read] = part.segment.readEntries(part.view, [i]);
+    return read !== null && read !== undefined && tests.confirm(read.entry);
+  }
+
+  private readRefs(refs: Ref[]): TrailEntry[] {
+    const entries: TrailEntry[] = [];
+    for (let k = 0; k < refs.length; ) {
+      const part = refs[k]!.part;
+      let last = k;
+      while (last + 1 < refs.length && refs[last + 1]!.part === part) last++;
+      const read = part.segment.readEntries(
+        part.view,
+        refs.slice(k, last + 1).map((ref) => ref.i),
+      );
+      for (const item of read) if (item) entries.push(item.entry);
+      k = last + 1;
+    }
+    return entries;
+  }
+
+  /**
+   * Every matching entry, newest first, in batches read as they are asked
+   * for. Stops early when entries are forgotten meanwhile.
+   */
+  async *matchingBatches(filter: EntryFilter, batchSize = 1000, signal?: AbortSignal): AsyncGenerator<TrailEntry[]> {
+    const slicer = new Slicer(SLICE_MS);
+    const parts = this.state.parts();
+    const generation = this.state.generation;
+    const tests = new EntryTests(filter);
+    const text = await this.textBits(tests, parts, slicer);
+    let pending: Ref[] = [];
+    for (const part of parts) {
+      const compiled = new PartFilter(part.view, tests, text?.get(part.view)?.bits ?? null, sealedStats(part.view));
+      let high = part.view.count;
+      while (high > part.first) {
+        // Up to the batch's end, then on from where it stopped.
+        high = compiled.scan(part.first, high, (i) => {
+          if (compiled.needsLine(i) && !this.confirm(part, i, tests)) return true;
+          pending.push({ part, i });
+          return pending.length < batchSize;
+        });
+        if (pending.length >= batchSize) {
+          if (signal?.aborted || generation !== this.state.generation) return;
+          const batch = this.readRefs(pending);
+          pending = [];
+          yield batch;
+          await slicer.yield();
+        }
+      }
+      await slicer.pause();
+    }
+    if (pending.length > 0 && !signal?.aborted && generation === this.state.generation) yield this.readRefs(pending);
+  }
+
+  /**
+   * The entry whose id (entryIdOf: its `id` field, or the id derived from a
+   * line written without one) is `id`; null when none has it.
+   */
+  async entry(id: string): Promise<TrailEntry | null> {
+    const wanted = id.toLowerCase();
+    if (!UUID.test(wanted)) return null;
+    const slicer = new Slicer(SLICE_MS);
+    const parts = this.state.parts();
+    const found = (part: Part, i: number): TrailEntry | null => {
+      const [read] = part.segment.readEntries(part.view, [i]);
+      return read && entryIdOf(read.entry, read.line.toString("utf8")) === wanted ? read.entry : null;
+    };
+    // An `id` field: its hash narrows the lines to read.
+    const hashes = new Set([hashText(wanted), hashText(id), hashText(id.toUpperCase())]);
+    for (const part of parts) {
+      const column = part.view.hashes.id;
+      if (column) {
+        for (let i = part.view.count - 1; i >= part.first; i--) {
+          if (!hashes.has(column[i]!)) continue;
+          const entry = found(part, i);
+          if (entry) return entry;
+        }
+      }
+      await slicer.pause();
+    }
+    // A derived id (version 8) starts with the entry's time: the lines of that millisecond.
+    if (wanted[14] !== "8") return null;
+    const millis = Number.parseInt(wanted.slice(0, 8) + wanted.slice(9, 13), 16);
+    for (const part of parts) {
+      // Chunks whose times cannot hold it are skipped.
+      const range = sealedStats(part.view);
+      const min = range?.minTime ?? null;
+      const max = range?.maxTime ?? null;
+      if (millis > 0 && min !== null && max !== null && (millis > max || millis < Math.floor(min))) continue;
+      const times = part.view.time;
+      for (let i = part.view.count - 1; i >= part.first; i--) {
+        const t = times[i]!;
+        const at = Number.isFinite(t) && t > 0 ? Math.min(Math.floor(t), 2 ** 48 - 1) : 0;
+        if (at !== millis) continue;
+        const entry = found(part, i);
+        if (entry) return entry;
+      }
+      await slicer.pause();
+    }
+    return null;
+  }
+
+  /**
+   * How many matching entries fall in each stretch of time (histogramLayout
+   * over the filter's from/to, or the matches' first and last times). Two
+   * walks: the range of the matches, then the buckets; a chunk of an
+   * unfiltered histogram whose times fall in one bucket is added whole.
+   */
+  async histogram(filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram> {
+    const slicer = new Slicer(SLICE_MS);
+    const parts = this.state.parts();
+    const tests = new EntryTests(filter);
+    const text = await this.textBits(tests, parts, slicer);
+    const partial = !this.builder.complete;
+    /** Per part: its compiled filter, and the entries confirmed on their lines (read once). */
+    const compiled = new Map<Part, { scanner: PartFilter; confirmed: Uint8Array | null }>();
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    let total = 0;
+    for (const part of parts) {
+      const whole = tests.none && part.first === 0 ? sealedStats(part.view) : null;
+      if (whole) {
+        total += part.view.count;
+        if (whole.minTime !== null && whole.minTime < first) first = whole.minTime;
+        if (whole.maxTime !== null && whole.maxTime > last) last = whole.maxTime;
+        continue;
+      }
+      const scanner = new PartFilter(part.view, tests, text?.get(part.view)?.bits ?? null, sealedStats(part.view));
+      const entry = { scanner, confirmed: null as Uint8Array | null };
+      compiled.set(part, entry);
+      const times = part.view.time;
+      scanner.scan(part.first, part.view.count, (i) => {
+        if (scanner.needsLine(i)) {
+          if (!this.confirm(part, i, tests)) return true;
+          entry.confirmed ??= new Uint8Array(part.view.count);
+          entry.confirmed[i] = 1;
+        }
+        total++;
+        const t = times[i]!;
+        if (t < first) first = t;
+        if (t > last) last = t;
+        return true;
+      });
+      await slicer.pause();
+    }
+    if (filter.from !== undefined) first = filter.from;
+    if (filter.to !== undefined) last = filter.to;
+    if (!(first <= last) || !Number.isFinite(first) || !Number.isFinite(last))
+      return { start: null, bucketMs: 0, counts: [], failures: [], total, partial };
+    const layout = histogramLayout(first, last, request);
+    const counts = new Array<number>(layout.buckets).fill(0);
+    const failures = new Array<number>(layout.buckets).fill(0);
+    for (const part of parts) {
+      const times = part.view.time;
+      const successes = part.view.success;
+      const entry = compiled.get(part);
+      if (!entry) {
+        // Unfiltered: a chunk within one bucket is added whole.
+        const stats = sealedStats(part.view)!;
+        const low = stats.minTime === null ? -1 : bucketOf(layout, stats.minTime);
+        if (!stats.untimed && low >= 0 && low === bucketOf(layout, stats.maxTime!)) {
+          counts[low]! += part.view.count;
+          failures[low]! += stats.failures;
+          continue;
+        }
+        for (let i = part.first; i < part.view.count; i++) {
+          const bucket = bucketOf(layout, times[i]!);
+          if (bucket < 0) continue;
+          counts[bucket]!++;
+          if (successes[i] === 0) failures[bucket]!++;
+        }
+      } else {
+        const { scanner, confirmed } = entry;
+        scanner.scan(part.first, part.view.count, (i) => {
+          if (scanner.needsLine(i) && confirmed?.[i] !== 1) return true;
+          const bucket = bucketOf(layout, times[i]!);
+          if (bucket >= 0) {
+            counts[bucket]!++;
+            if (successes[i] === 0) failures[bucket]!++;
+          }
+          return true;
+        });
+      }
+      await slicer.pause();
+    }
+    return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial };
+  }
+
+  /**
+   * The entries after trail cursor `cursor`, oldest first, at most `limit`.
+   * The cursor counts the trail's entries from its first: those forgotten or
+   * removed before the first one kept (cursorBase), then the kept ones in order.
+   */
+  async since(cursor: number, limit: number): Promise<EntriesSince> {
+    const base = this.state.cursorBase;
+    const start = Math.max(0, cursor - base);
+    let skip = start;
+    const refs: Ref[] = [];
+    for (const part of this.state.parts().reverse()) {
+      const visible = part.view.count - part.first;
+      if (skip >= visible) {
+        skip -= visible;
+        continue;
+      }
+      for (let i = part.first + skip; i < part.view.count && refs.length < limit; i++) refs.push({ part, i });
+      skip = 0;
+      if (refs.length >= limit) break;
+    }
+    if (refs.length === 0) return { entries: [], cursor };
+    return { entries: this.readRefs(refs), cursor: base + start + refs.length };
+  }
+
+  /**
+   * Totals, failures, counts per module and level, the newest timestamp,
+   * malformed lines: of the entries in `scope` (a scoped reader is told
+   * nothing of other tenants' entries, nor of lines that have no tenant).
+   */
+  async stats(scope?: TrailScope): Promise<TrailStats> {
+    const slicer = new Slicer(SLICE_MS);
+    const parts = this.state.parts().reverse();
+    const scoped = scope?.companyIds === undefined ? null : new EntryTests({ scope });
+    const modules = new Map<string, { name: string; count: number }>();
+    const levels = new Map<string, { name: string; count: number }>();
+    let total = 0;
+    let failures = 0;
+    let latest: { part: Part; i: number; time: number } | null = null;
+    let all = 0;
+    for (const part of parts) {
+      all += part.view.count - part.first;
+      let stats: ChunkStats;
+      if (scoped) {
+        const only = new Uint8Array(part.view.count);
+        let hits = 0;
+        new PartFilter(part.view, scoped, null).scan(part.first, part.view.count, (i) => {
+          only[i] = 1;
+          hits++;
+          return true;
+        });
+        stats = countChunk(part.view, part.first, only);
+        total += hits;
+      } else {
+        stats = this.chunkStats(part);
+        total += part.view.count - part.first;
+      }
+      failures += stats.failures;
+      for (const [name, count] of stats.modules) addCount(modules, name, count);
+      for (const [name, count] of stats.levels) addCount(levels, name, count);
+      const time = stats.latestTime ?? Number.NEGATIVE_INFINITY;
+      if (stats.latest >= 0 && (latest === null || time >= latest.time)) latest = { part, i: stats.latest, time };
+      await slicer.pause();
+    }
+    let latestTimestamp: string | null = null;
+    if (latest) {
+      const [read] = latest.part.segment.readEntries(latest.part.view, [latest.i]);
+      if (typeof read?.entry.timestamp === "string") latestTimestamp = read.entry.timestamp;
+    }
+    let malformed = 0;
+    if (!scoped) for (const segment of this.state.segments) malformed += segment.malformed;
+    const named = (counts: Map<string, { name: string; count: number }>) =>
+      Object.fromEntries([...counts.values()].map(({ name, count }) => [name, count]));
+    const stats: TrailStats = {
+      total,
+      failures,
+      modules: named(modules),
+      levels: named(levels),
+      latest_timestamp: latestTimestamp,
+      malformed,
+      evicted: scoped ? 0 : this.state.evicted,
+      // Cursors count every entry of the trail (see TrailScope).
+      cursor: this.state.cursorBase + all,
+    };
+    const unreadable = this.state.segments.filter((segment) => segment.error !== null).map((segment) => segment.name);
+    if (unreadable.length > 0 && !scoped) stats.unreadable = unreadable;
+    if (!this.builder.complete) {
+      stats.partial = true;
+      stats.indexing = this.progress();
+    }
+    return stats;
+  }
+
+  /** Bytes of the trail's files indexed so far, out of all (`.gz` files count once built). */
+  progress(): { done: number; total: number } {
+    let done = 0;
+    let total = 0;
+    for (const segment of this.state.segments) {
+      total += segment.fileSize;
+      if (segment.kind === "gzip") {
+        if (segment.storePath) done += segment.fileSize;
+        continue;
+      }
+      const evicted = this.state.evictedUpTo.get(segment)?.end ?? 0;
+      done += Math.min(segment.fileSize, segment.indexedBytes + evicted);
+    }
+    return { done: Math.min(done, total), total };
+  }
+
+  private chunkStats(part: Part): ChunkStats {
+    const view = part.view;
+    if (view instanceof Chunk && part.first === 0) return view.data.stats;
+    const cached = this.statsCache.get(view);
+    if (cached && cached.count === view.count && cached.version === view.version && part.first === 0) return cached;
+    const stats: CountedStats = { ...countChunk(view, part.first), count: view.count, version: view.version };
+    if (part.first === 0) this.statsCache.set(view, stats);
+    return stats;
+  }
+}
+
+/** The counts of a sealed chunk (its time range among them); none for a growing one. */
+function sealedStats(view: ChunkView): ChunkStats | null {
+  return view instanceof Chunk ? view.data.stats : null;
+}
+
+function addCount(counts: Map<string, { name: string; count: number }>, name: string, count: number): void {
+  // Case-insensitive, shown with the first spelling seen (oldest first).
+  const key = name.toLowerCase();
+  const known = counts.get(key);
+  if (known) known.count += count;
+  else counts.set(key, { name, count });
+}
