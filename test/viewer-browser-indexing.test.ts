@@ -63,7 +63,15 @@ describe("the page while the trail is indexed", () => {
       });
     });
     // Built on the event loop, in slices, with no persisted index: the slowest build, so the page sees it.
-    running = await startViewer({ logDir: dir, host: "127.0.0.1", port: 0, hub: new AuditHub(), indexDir: false, indexThreads: 0 });
+    running = await startViewer({
+      logDir: dir,
+      host: "127.0.0.1",
+      port: 0,
+      hub: new AuditHub(),
+      indexDir: false,
+      indexThreads: 0,
+      auditReads: false,
+    });
     await page.goto(running.url);
     await page.waitForSelector("#rows tr.row", { timeout: 15_000 });
     // The live file is indexed first: mid-build the rows are already its entries, the newest of the trail.

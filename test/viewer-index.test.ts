@@ -96,7 +96,15 @@ describe("viewer index: large trails, persisted, never blocking", () => {
     return t.dir;
   }
   async function viewer(logDir: string, options: Partial<StartViewerOptions> = {}): Promise<RunningViewer> {
-    const running = await startViewer({ logDir, host: "127.0.0.1", port: 0, pollIntervalMs: 100, realtime: false, ...options });
+    const running = await startViewer({
+      logDir,
+      host: "127.0.0.1",
+      port: 0,
+      pollIntervalMs: 100,
+      realtime: false,
+      auditReads: false,
+      ...options,
+    });
     cleanups.push(() => running.close());
     return running;
   }

@@ -314,6 +314,12 @@ describe("keys from a file and the environment (auditx ui)", () => {
       AUDITX_VIEWER_KEYS: JSON.stringify([{ id: "from-env", key: KEYS.tenantAudit, companies: ["CO-002"], sources: ["audit"] }]),
     };
     const ui = await startUi(["--keys-file", file, "--api-key", KEYS.admin, "--no-audit-reads"], env);
+    // The viewer answers while it indexes: wait until the trail is whole.
+    await eventually(
+      async () => (await getJson(`${ui.url}api/stats`, headers(KEYS.admin))).body.audit?.partial === undefined,
+      20_000,
+      "the first index build",
+    );
     expect((await getJson(`${ui.url}api/entries`, headers(KEYS.tenant))).body.total).toBe(3);
     expect((await getJson(`${ui.url}api/entries`, headers(KEYS.tenantAudit))).body.total).toBe(2);
     expect((await getJson(`${ui.url}api/entries?source=security`, headers(KEYS.tenantAudit))).status).toBe(403);

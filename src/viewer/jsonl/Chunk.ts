@@ -164,6 +164,9 @@ export interface ChunkData {
   end: number;
   count: number;
   malformed: number;
+  /** Lines longer than maxLineBytes (indexed from their first and last bytes), and entries nested too deep to show as is. */
+  truncated: number;
+  deep: number;
   /** Line starts relative to `start`. */
   offsets: Uint32Array;
   time: Float64Array;
@@ -283,6 +286,8 @@ export interface ChunkView {
   readonly end: number;
   readonly count: number;
   readonly malformed: number;
+  readonly truncated: number;
+  readonly deep: number;
   readonly offsets: Uint32Array;
   readonly time: Float64Array;
   readonly success: Uint8Array;
@@ -530,6 +535,8 @@ class FieldBuilder implements FieldView {
 export class ChunkBuilder implements ChunkView {
   count = 0;
   malformed = 0;
+  truncated = 0;
+  deep = 0;
   end: number;
   version = 0;
   offsets: Uint32Array;
@@ -677,14 +684,22 @@ export class ChunkBuilder implements ChunkView {
     else field.addNumber(i, value);
   }
 
+  /** Every scalar inside `value`, as raw text; with a stack of its own, so that no nesting depth can overflow the call stack. */
   private addRawDeep(i: number, value: unknown): void {
-    if (value !== null && typeof value === "object") {
-      if (Array.isArray(value)) for (const item of value) this.addRawDeep(i, item);
-      else for (const key in value) this.addRawDeep(i, (value as Record<string, unknown>)[key]);
-      return;
+    const pending: unknown[] = [value];
+    while (pending.length > 0) {
+      const current = pending.pop();
+      if (current !== null && typeof current === "object") {
+        if (Array.isArray(current)) for (let k = current.length - 1; k >= 0; k--) pending.push(current[k]);
+        else {
+          const values = Object.values(current as Record<string, unknown>);
+          for (let k = values.length - 1; k >= 0; k--) pending.push(values[k]);
+        }
+        continue;
+      }
+      const text = scalarText(current);
+      if (text !== undefined) this.addRaw(i, text);
     }
-    const text = scalarText(value);
-    if (text !== undefined) this.addRaw(i, text);
   }
 
   private addRaw(i: number, text: string): void {
@@ -738,6 +753,8 @@ export class ChunkBuilder implements ChunkView {
       end: this.end,
       count: n,
       malformed: this.malformed,
+      truncated: this.truncated,
+      deep: this.deep,
       offsets: this.offsets.slice(0, n),
       time: this.time.slice(0, n),
       success: this.success.slice(0, n),
@@ -843,6 +860,12 @@ export class Chunk implements ChunkView {
   }
   get malformed(): number {
     return this.data.malformed;
+  }
+  get truncated(): number {
+    return this.data.truncated;
+  }
+  get deep(): number {
+    return this.data.deep;
   }
   get offsets(): Uint32Array {
     return this.data.offsets;

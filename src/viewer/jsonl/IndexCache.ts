@@ -6,7 +6,7 @@ import type { ChunkData, FieldData, HashedField, IdColumn } from "./Chunk.js";
 import { HASHED_FIELDS } from "./Chunk.js";
 
 /** Bumped whenever what a chunk file or the manifest holds changes meaning: older caches are rebuilt. */
-const FORMAT = 5;
+const FORMAT = 6;
 const MAGIC = 0x31435841; // "AXC1"
 
 /** What the cache remembers of one segment, to know it again and reuse its chunks. */
@@ -90,6 +90,8 @@ export function encodeChunk(chunk: ChunkData): Buffer {
     end: chunk.end,
     count: chunk.count,
     malformed: chunk.malformed,
+    truncated: chunk.truncated,
+    deep: chunk.deep,
     rawPaths: chunk.rawPaths,
     templatePaths: chunk.templatePaths,
     stats: chunk.stats,
@@ -155,6 +157,8 @@ export function decodeChunk(file: Buffer): ChunkData {
     end: header.end,
     count: header.count,
     malformed: header.malformed,
+    truncated: header.truncated ?? 0,
+    deep: header.deep ?? 0,
     rawPaths: header.rawPaths,
     templatePaths: header.templatePaths ?? [],
     stats: header.stats,

@@ -33,7 +33,7 @@ export interface JsonlTrailSourceOptions {
   securityLogFile?: string;
   /** Entries indexed per trail before the oldest are forgotten (default 20,000,000). */
   maxEntries?: number;
-  /** Longest line read; longer ones are skipped and counted as malformed (default 16 MiB). */
+  /** Longest line read whole; longer ones are shown from their first 64 KiB and last 16 KiB, marked, and counted (default 16 MiB). */
   maxLineBytes?: number;
   /** How often the files are polled for changes besides fs.watch (default 1000 ms). */
   pollIntervalMs?: number;

@@ -1,6 +1,7 @@
 import { closeSync } from "node:fs";
 import { entryIdOf } from "../../entry/entryId.js";
 import type { TrailEntry } from "../TrailSource.js";
+import { TRUNCATED_PREFIX_BYTES, TRUNCATED_SUFFIX_BYTES, truncatedEntry } from "../truncatedLine.js";
 import { type Chunk, ChunkBuilder, type ChunkView, type FieldHints } from "./Chunk.js";
 import type { VerifyJob } from "./jobs.js";
 import { type LineReader, LineStoreReader, PlainReader } from "./LineStore.js";
@@ -41,6 +42,8 @@ export class Segment {
   building = 0;
   /** A build failed (a corrupt `.gz`): the message, until the file changes. */
   error: string | null = null;
+  /** Lines longer than this are read from their first and last bytes only (see truncatedLine). */
+  maxLineBytes = 16 * 1024 * 1024;
   private reader: LineReader | null = null;
   private holds = 0;
   private closed = false;
@@ -75,6 +78,17 @@ export class Segment {
     let malformed = this.skippedLines + (this.open?.malformed ?? 0);
     for (const chunk of this.chunks) malformed += chunk.malformed;
     return malformed;
+  }
+
+  /** Lines longer than maxLineBytes, and entries nested too deep to show as is (see truncatedLine, viewableEntry). */
+  get oversized(): { truncated: number; deep: number } {
+    let truncated = this.open?.truncated ?? 0;
+    let deep = this.open?.deep ?? 0;
+    for (const chunk of this.chunks) {
+      truncated += chunk.truncated;
+      deep += chunk.deep;
+    }
+    return { truncated, deep };
   }
 
   /** Content bytes indexed (chunks and open chunk). */
@@ -156,8 +170,15 @@ export class Segment {
    */
   readEntries(view: ChunkView, indexes: number[]): Array<{ line: Buffer; entry: TrailEntry } | null> {
     const result: Array<{ line: Buffer; entry: TrailEntry } | null> = new Array(indexes.length).fill(null);
+    const overlong = (index: number) => lineEnd(view, index) - view.start - view.offsets[index]! > this.maxLineBytes;
+    indexes.forEach((index, position) => {
+      if (overlong(index)) result[position] = this.readOverlong(view, index);
+    });
     // Read runs of neighbouring lines at once: a page is usually one run.
-    const order = indexes.map((index, position) => ({ index, position })).sort((a, b) => a.index - b.index);
+    const order = indexes
+      .map((index, position) => ({ index, position }))
+      .filter(({ index }) => !overlong(index))
+      .sort((a, b) => a.index - b.index);
     for (let k = 0; k < order.length; ) {
       let last = k;
       while (last + 1 < order.length && order[last + 1]!.index - order[last]!.index <= 4) last++;
@@ -184,6 +205,18 @@ export class Segment {
       k = last + 1;
     }
     return result;
+  }
+
+  /** A line longer than maxLineBytes: its entry from its first and last bytes, as it was indexed. */
+  private readOverlong(view: ChunkView, index: number): { line: Buffer; entry: TrailEntry } | null {
+    const start = view.start + view.offsets[index]!;
+    const end = lineEnd(view, index);
+    const head = this.read(start, start + TRUNCATED_PREFIX_BYTES);
+    const tail = this.read(Math.max(start, end - TRUNCATED_SUFFIX_BYTES), end);
+    if (!head || !tail) return null;
+    const entry = truncatedEntry(head.toString("utf8"), tail.toString("utf8"), end - start, this.maxLineBytes);
+    // Its line, for an id derived from it, is what was read of it.
+    return { line: head, entry };
   }
 
   close(): void {

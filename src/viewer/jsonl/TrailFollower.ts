@@ -1,7 +1,8 @@
 import { fstatSync, readSync } from "node:fs";
 import { entryIdOf } from "../../entry/entryId.js";
 import type { TrailEntry } from "../TrailSource.js";
-import { parseLines } from "./lines.js";
+import { exceedsDepth } from "../viewableEntry.js";
+import { overlongLine, parseLines } from "./lines.js";
 import type { Segment } from "./Segment.js";
 import { SLICE_MS, Slicer } from "./Slicer.js";
 import type { TrailBuilder } from "./TrailBuilder.js";
@@ -184,6 +185,7 @@ export class TrailFollower {
       const builder = segment.openChunk(this.state.hints);
       const sink = {
         entry: (offset: number, entry: TrailEntry, line: string) => {
+          if (exceedsDepth(entry)) builder.deep++;
           builder.add(offset, entry);
           if (collected) {
             // Indexed as written; the live copy carries the id every source gives.
@@ -200,13 +202,26 @@ export class TrailFollower {
       };
       let consumed = parseLines(buffer, read, position, atEnd && finished, sink);
       if (consumed === 0 && !atEnd && !builder.full) {
-        // A line longer than the buffer: grow up to maxLineBytes, past that skip it.
-        if (buffer.length < this.state.options.maxLineBytes) {
-          buffer = Buffer.allocUnsafe(Math.min(this.state.options.maxLineBytes, buffer.length * 2));
+        // A line longer than the buffer: grow up to maxLineBytes; past that it is indexed from its first and last bytes.
+        const { maxLineBytes } = this.state.options;
+        if (buffer.length < maxLineBytes) {
+          buffer = Buffer.allocUnsafe(Math.min(maxLineBytes, buffer.length * 2));
           continue;
         }
-        consumed = skipLine(segment.fd, position + read, buffer) - position;
-        builder.malformed++;
+        const overlong = overlongLine(
+          segment.fd,
+          position,
+          buffer.subarray(0, read),
+          end ?? Number.POSITIVE_INFINITY,
+          maxLineBytes,
+          buffer,
+        );
+        // A line still being written (no newline yet in the live file) is indexed once it is whole.
+        if (!overlong.terminated && !finished) break;
+        builder.add(position, overlong.entry);
+        builder.truncated++;
+        collected?.push(overlong.entry);
+        consumed = overlong.end - position;
       }
       position += consumed;
       builder.end = position;
@@ -227,17 +242,5 @@ export class TrailFollower {
         // A live view's failure must not stop the index.
       }
     }
-  }
-}
-
-/** The offset just past the next newline at or after `position` (or the end of the file). */
-function skipLine(fd: number, position: number, buffer: Buffer): number {
-  let at = position;
-  for (;;) {
-    const read = readSync(fd, buffer, 0, buffer.length, at);
-    if (read === 0) return at;
-    const newline = buffer.subarray(0, read).indexOf(10);
-    if (newline >= 0) return at + newline + 1;
-    at += read;
   }
 }

@@ -150,13 +150,17 @@ export class TrailReader {
    * line written without one) is `id`; null when none has it.
    */
   async entry(id: string): Promise<TrailEntry | null> {
-    const wanted = id.toLowerCase();
-    if (!UUID.test(wanted)) return null;
+    // Ids are UUIDs (compared ignoring case); a line written by other code may carry any id, compared as written.
+    const uuid = UUID.test(id.toLowerCase());
+    const wanted = uuid ? id.toLowerCase() : id;
+    if (wanted === "") return null;
     const slicer = new Slicer(SLICE_MS);
     const parts = this.state.parts();
     const found = (part: Part, i: number): TrailEntry | null => {
       const [read] = part.segment.readEntries(part.view, [i]);
-      return read && entryIdOf(read.entry, read.line.toString("utf8")) === wanted ? read.entry : null;
+      if (!read) return null;
+      if (!uuid) return read.entry.id === wanted ? read.entry : null;
+      return entryIdOf(read.entry, read.line.toString("utf8")) === wanted ? read.entry : null;
     };
     // An `id` field: its hash narrows the lines to read.
     const hashes = new Set([hashText(wanted), hashText(id), hashText(id.toUpperCase())]);
@@ -172,7 +176,7 @@ export class TrailReader {
       await slicer.pause();
     }
     // A derived id (version 8) starts with the entry's time: the lines of that millisecond.
-    if (wanted[14] !== "8") return null;
+    if (!uuid || wanted[14] !== "8") return null;
     const millis = Number.parseInt(wanted.slice(0, 8) + wanted.slice(9, 13), 16);
     for (const part of parts) {
       // Chunks whose times cannot hold it are skipped.
@@ -348,7 +352,16 @@ export class TrailReader {
       if (typeof read?.entry.timestamp === "string") latestTimestamp = read.entry.timestamp;
     }
     let malformed = 0;
-    if (!scoped) for (const segment of this.state.segments) malformed += segment.malformed;
+    let truncated = 0;
+    let deep = 0;
+    if (!scoped) {
+      for (const segment of this.state.segments) {
+        malformed += segment.malformed;
+        const oversized = segment.oversized;
+        truncated += oversized.truncated;
+        deep += oversized.deep;
+      }
+    }
     const named = (counts: Map<string, { name: string; count: number }>) =>
       Object.fromEntries([...counts.values()].map(({ name, count }) => [name, count]));
     const stats: TrailStats = {
@@ -359,6 +372,8 @@ export class TrailReader {
       latest_timestamp: latestTimestamp,
       malformed,
       evicted: scoped ? 0 : this.state.evicted,
+      truncated,
+      deep,
       // Cursors count every entry of the trail (see TrailScope).
       cursor: this.state.cursorBase + all,
     };

@@ -6,7 +6,7 @@ import { closeQuietly, Segment } from "./Segment.js";
 export interface TrailIndexOptions {
   /** Entries kept; past it the oldest are forgotten, 10% at a time. */
   maxEntries: number;
-  /** Longest line read; longer ones are skipped and counted as malformed. */
+  /** Longest line read whole; longer ones are indexed and shown from their first and last bytes, and counted as truncated. */
   maxLineBytes: number;
 }
 
@@ -135,12 +135,14 @@ export class TrailState {
   createSegment(file: ListedFile): Segment | null {
     if (file.compressed) {
       const segment = new Segment(file.name, file.path, file.key, "gzip", -1);
+      segment.maxLineBytes = this.options.maxLineBytes;
       segment.fileSize = file.size;
       return segment;
     }
     const fd = openFile(file.path, file.key);
     if (fd === null) return null;
     const segment = new Segment(file.name, file.path, file.key, "plain", fd);
+    segment.maxLineBytes = this.options.maxLineBytes;
     segment.fileSize = file.size;
     segment.live = file.live;
     return segment;

@@ -7,9 +7,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
+import { exceedsDepth } from "../viewableEntry.js";
 import { CHUNK_MAX_ENTRIES, ChunkBuilder, type ChunkData, type HintLists, hintSets, learnHints } from "./Chunk.js";
 import { type LineReader, LineStoreReader, LineStoreWriter, PlainReader } from "./LineStore.js";
-import { firstLine, parseLines } from "./lines.js";
+import { firstLine, overlongLine, parseLines } from "./lines.js";
 import type { Slicer } from "./Slicer.js";
 import { TextSearch } from "./TextSearch.js";
 import { foldAscii, valuesContain } from "./text.js";
@@ -68,7 +69,10 @@ export function digest(bytes: Uint8Array): string {
 /** A ChunkBuilder that counts malformed lines and reports when full. */
 function sinkFor(builder: ChunkBuilder, maxBytes: number) {
   return {
-    entry: (offset: number, entry: Record<string, unknown>) => builder.add(offset, entry),
+    entry: (offset: number, entry: Record<string, unknown>) => {
+      if (exceedsDepth(entry)) builder.deep++;
+      builder.add(offset, entry);
+    },
     malformed: () => {
       builder.malformed++;
     },
@@ -95,13 +99,16 @@ export async function buildRange(job: RangeJob, slicer: Slicer): Promise<ChunkDa
     const atEnd = position + read >= job.end;
     let consumed = parseLines(buffer, read, position, atEnd && job.finished, sink);
     if (consumed === 0 && !atEnd && !sink.full) {
-      // A line longer than the buffer: grow up to maxLineBytes, past that skip it.
+      // A line longer than the buffer: grow up to maxLineBytes; past that it is indexed from its first and last bytes.
       if (buffer.length < job.maxLineBytes) {
         buffer = Buffer.allocUnsafe(Math.min(job.maxLineBytes, buffer.length * 2));
         continue;
       }
-      consumed = skipLine(job.fd, position + read, job.end, buffer) - position;
-      builder.malformed++;
+      // (The range ends at a line's end, or the segment's: the line is whole.)
+      const overlong = overlongLine(job.fd, position, buffer.subarray(0, read), job.end, job.maxLineBytes, buffer);
+      builder.add(position, overlong.entry);
+      builder.truncated++;
+      consumed = overlong.end - position;
     }
     if (consumed === 0) break;
     position += consumed;
@@ -109,19 +116,6 @@ export async function buildRange(job: RangeJob, slicer: Slicer): Promise<ChunkDa
     await slicer.pause();
   }
   return builder.seal();
-}
-
-/** The offset just past the next newline at or after `position` (or `end`). */
-function skipLine(fd: number, position: number, end: number, buffer: Buffer): number {
-  let at = position;
-  while (at < end) {
-    const read = readSync(fd, buffer, 0, Math.min(buffer.length, end - at), at);
-    if (read === 0) return at;
-    const newline = buffer.subarray(0, read).indexOf(10);
-    if (newline >= 0) return at + newline + 1;
-    at += read;
-  }
-  return end;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { isUtf8 } from "node:buffer";
+import { readSync } from "node:fs";
 import type { TrailEntry } from "../TrailSource.js";
+import { readLineEnd, TRUNCATED_PREFIX_BYTES, truncatedEntry } from "../truncatedLine.js";
 
 /** What reading lines reports: an entry with its line's content offset (and its text), or a malformed line. */
 export interface LineSink {
@@ -70,4 +72,42 @@ export function firstLine(bytes: Buffer, atFileStart: boolean): Buffer {
   if (end < 0) end = bytes.length;
   if (end > start && bytes[end - 1] === 13) end--;
   return bytes.subarray(start, end);
+}
+
+/**
+ * A line longer than maxLineBytes at `offset` of an open file, whose first
+ * bytes are in `head` (read before `scratch` is overwritten, so it may be
+ * part of it): where it ends (just past its newline; at `limit` or
+ * the file's end when it has none yet, `terminated` false), and its entry,
+ * shown from its first and last bytes (truncatedLine). `scratch` is
+ * overwritten while looking for the newline.
+ */
+export function overlongLine(
+  fd: number,
+  offset: number,
+  head: Buffer,
+  limit: number,
+  maxLineBytes: number,
+  scratch: Buffer,
+): { end: number; terminated: boolean; entry: TrailEntry } {
+  const prefix = head.toString("utf8", 0, Math.min(head.length, TRUNCATED_PREFIX_BYTES));
+  let at = offset + head.length;
+  let end = limit;
+  let terminated = false;
+  while (at < limit) {
+    const read = readSync(fd, scratch, 0, Math.min(scratch.length, limit - at), at);
+    if (read === 0) {
+      end = at;
+      break;
+    }
+    const newline = scratch.subarray(0, read).indexOf(10);
+    if (newline >= 0) {
+      end = at + newline + 1;
+      terminated = true;
+      break;
+    }
+    at += read;
+  }
+  const length = end - offset;
+  return { end, terminated, entry: truncatedEntry(prefix, readLineEnd(fd, offset, length), length, maxLineBytes) };
 }

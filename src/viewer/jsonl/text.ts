@@ -50,17 +50,23 @@ export function scalarText(value: unknown): string | undefined {
 
 /** Whether any value of `entry`, nested ones included, contains `foldedQ` (already folded) ignoring ASCII case. */
 export function valuesContain(value: unknown, foldedQ: string): boolean {
-  if (value !== null && typeof value === "object") {
-    if (Array.isArray(value)) {
-      for (const item of value) if (valuesContain(item, foldedQ)) return true;
-      return false;
+  // A stack of its own: no nesting depth can overflow the call stack.
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (current !== null && typeof current === "object") {
+      if (Array.isArray(current)) for (let k = current.length - 1; k >= 0; k--) pending.push(current[k]);
+      else {
+        const values = Object.values(current as Record<string, unknown>);
+        for (let k = values.length - 1; k >= 0; k--) pending.push(values[k]);
+      }
+      continue;
     }
-    for (const key in value) if (valuesContain((value as Record<string, unknown>)[key], foldedQ)) return true;
-    return false;
+    const text = scalarText(current);
+    if (text === undefined || text.length < foldedQ.length) continue;
+    if (text.includes(foldedQ) || (hasUpperAscii(text) && foldAscii(text).includes(foldedQ))) return true;
   }
-  const text = scalarText(value);
-  if (text === undefined || text.length < foldedQ.length) return false;
-  return text.includes(foldedQ) || (hasUpperAscii(text) && foldAscii(text).includes(foldedQ));
+  return false;
 }
 
 function hasUpperAscii(text: string): boolean {
