@@ -27,8 +27,8 @@ describe("viewer page over the PostgreSQL store", () => {
 
   beforeAll(async () => {
     const db = await postgres.database();
-    sales = createLogger({ logDir: salesDir.dir, serviceName: "sales-api", hostname: "sales-01" });
-    stock = createLogger({ logDir: stockDir.dir, serviceName: "stock-api", hostname: "stock-01" });
+    sales = createLogger({ logDir: salesDir.dir, serviceName: "sales-api", hostname: "sales-01", auditLifecycle: false });
+    stock = createLogger({ logDir: stockDir.dir, serviceName: "stock-api", hostname: "stock-01", auditLifecycle: false });
     for (let i = 0; i < 30; i++) {
       sales.logTransaction(`Sales invoice SI-${i} posted`, {
         module: BusinessModule.SALES,
@@ -43,12 +43,13 @@ describe("viewer page over the PostgreSQL store", () => {
     shipper = new Shipper({ postgres: db.url, folders: [salesDir.dir, stockDir.dir], pollIntervalMs: 20 });
     expect(await shipper.drained(60_000)).toBe(true);
     // Hubs of their own: entries this process writes reach the page only through the store.
-    viewer = await startViewer({ store: { postgres: db.url }, host: "127.0.0.1", port: 0, hub: new AuditHub() });
+    viewer = await startViewer({ store: { postgres: db.url }, host: "127.0.0.1", port: 0, hub: new AuditHub(), auditReads: false });
     capped = await startViewer({
       store: { postgres: db.url, countScanRows: 5, exactCountLimit: 5 },
       host: "127.0.0.1",
       port: 0,
       hub: new AuditHub(),
+      auditReads: false,
     });
     await Promise.all([viewer.viewer.ready, capped.viewer.ready]);
     browser = await launchBrowser();

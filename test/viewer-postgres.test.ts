@@ -98,7 +98,7 @@ describe("the viewer over the PostgreSQL store", () => {
       );
     }
     // Entries the logger writes (with ids), after the hand-written ones.
-    written = createLogger({ logDir: sales.dir, serviceName: "sales-api", hostname: "host-a" });
+    written = createLogger({ logDir: sales.dir, serviceName: "sales-api", hostname: "host-a", auditLifecycle: false });
     written.logTransaction("Sales invoice SI-2026-0042 posted", {
       referenceNo: "SI-2026-0042",
       entityType: "sales_invoice",
@@ -386,7 +386,7 @@ describe("the viewer over the PostgreSQL store", () => {
     const securitySse = new SseReader(`${overStore.url}api/stream?source=security&after=${before.security.cursor}`);
     await eventually(() => sse.comments.includes("connected") && securitySse.comments.includes("connected"), 10_000, "the streams to open");
     const live = viewerTempDir();
-    const logger = createLogger({ logDir: live.dir, serviceName: "hr-api" });
+    const logger = createLogger({ logDir: live.dir, serviceName: "hr-api", auditLifecycle: false });
     const shipper = new Shipper({ postgres: dbUrl, folders: [live.dir], pollIntervalMs: 20 });
     try {
       logger.log("Payroll approved", { action: AuditAction.APPROVE, referenceNo: "PAY-1" });
@@ -452,7 +452,12 @@ describe("the viewer over the PostgreSQL store", () => {
   it("answers bad parameters with 400 and an unreachable store with 500, and keeps serving", async () => {
     expect((await getJson(`${overStore.url}api/entries?limit=0`)).status).toBe(400);
     expect((await getJson(`${overStore.url}api/entries?from=yesterday`)).status).toBe(400);
-    const away = await startViewer({ host: "127.0.0.1", port: 0, store: { postgres: "postgresql://nobody:x@127.0.0.1:1/none" } });
+    const away = await startViewer({
+      host: "127.0.0.1",
+      port: 0,
+      auditReads: false,
+      store: { postgres: "postgresql://nobody:x@127.0.0.1:1/none" },
+    });
     try {
       await expect(away.viewer.ready).rejects.toThrow(/ECONNREFUSED/);
       const answer = await getJson(`${away.url}api/entries`);
@@ -464,7 +469,9 @@ describe("the viewer over the PostgreSQL store", () => {
   });
 
   it("auditx ui --postgres serves the store, and says clearly when there is none", async () => {
-    const child = spawn(process.execPath, [CLI, "ui", "--postgres", dbUrl, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "ui", "--postgres", dbUrl, "--port", "0", "--no-audit-reads"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       let out = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -477,8 +484,39 @@ describe("the viewer over the PostgreSQL store", () => {
       child.kill("SIGTERM");
     }
     const empty = await postgres.database();
-    const failed = await run(process.execPath, [CLI, "ui", "--postgres", empty.url, "--port", "0"]).catch((error) => error);
+    const failed = await run(process.execPath, [CLI, "ui", "--postgres", empty.url, "--port", "0", "--no-audit-reads"]).catch(
+      (error) => error,
+    );
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/cannot be read: no auditx store in schema auditx .*auditx pg init/);
+  });
+
+  it("records its readers into the store it reads, through a folder of its own that it ships", async () => {
+    const db = await postgres.database();
+    await run(process.execPath, [CLI, "pg", "init", "--url", db.url]);
+    const own = viewerTempDir();
+    const viewer = await startViewer({ host: "127.0.0.1", port: 0, store: { postgres: db.url }, auditLogDir: own.dir });
+    const client = await db.connect();
+    try {
+      await viewer.viewer.ready;
+      expect((await getJson(`${viewer.url}api/entries?user=mallory`)).status).toBe(200);
+      const read = await eventually(
+        async () => {
+          const { rows } = await client.query(
+            `SELECT action, "user", metadata FROM auditx.entries WHERE entity_type = 'auditx' AND entity_id = 'viewer' AND action = 'READ'`,
+          );
+          return rows[0];
+        },
+        30_000,
+        "the reader's entry in the store",
+        50,
+      );
+      expect(read.metadata).toMatchObject({ filter: { user: ["mallory"] } });
+      expect(readdirSync(own.dir)).toContain("audit.jsonl");
+    } finally {
+      await client.end();
+      await viewer.close();
+      own.cleanup();
+    }
   });
 });

@@ -60,8 +60,9 @@ await start(
   "shipper",
 );
 
-// 4. The viewer over the store: `auditx ui --store` does the same from the command line.
-const viewer = await startViewer({ store: { postgres }, port: Number(process.env.PORT ?? 8080) });
+// 4. The viewer over the store: `auditx ui --store` does the same from the command line. Who read what
+//    goes into a folder of its own, which it ships into the same store.
+const viewer = await startViewer({ store: { postgres }, auditLogDir: join(base, "viewer"), port: Number(process.env.PORT ?? 8080) });
 await viewer.viewer.ready;
 console.log(`viewer listening on ${viewer.url}  (the store: every service's entries)`);
 console.log(

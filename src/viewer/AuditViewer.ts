@@ -9,6 +9,7 @@ import { connectGlobalLoggerOf, createLogger } from "../api/configure.js";
 import type { AuditLoggerOptions } from "../api/options.js";
 import type { SelfEntryWriter } from "../api/selfEntries.js";
 import { DEFAULT_TRAIL_FILES, trailFileName } from "../api/settings.js";
+import type { ShipOptions } from "../api/shipping.js";
 import { VERSION } from "../internal/version.js";
 import { type AuditHub, hubFor } from "../processors/AuditHub.js";
 import { ApiKeyGuard, type Reader } from "./ApiKeyGuard.js";
@@ -28,6 +29,8 @@ import { defaultKey, type ResolvedKey, resolveKeys, type ViewerKey } from "./Vie
 import { ViewerRequestError } from "./ViewerRequestError.js";
 import { viewableEntries, viewableEntry } from "./viewableEntry.js";
 import { refuseUpgrade, WebSocketTransport } from "./WebSocketTransport.js";
+// The viewer over the store ships its readers' records into it (the `ship` option of its own logger).
+import "../store/register.js";
 
 /** Anything that can publish its entries to a hub (an AuditLogger). */
 export interface HubConnectable {
@@ -230,7 +233,9 @@ export class AuditViewer {
     if (inProcess && typeof inProcess.log === "function" && inProcess.logDir === this.logDir && options.auditLogDir === undefined) {
       return { writer: inProcess as SelfEntryWriter, own: null };
     }
-    const dir = resolve(options.auditLogDir ?? (writableFolder(this.logDir) ? this.logDir : `${this.logDir}-viewer-audit`));
+    const store = options.store;
+    // Over the store there is no viewed folder: a folder of the viewer's own, shipped into the store it reads.
+    const dir = resolve(options.auditLogDir ?? (!store && writableFolder(this.logDir) ? this.logDir : `${this.logDir}-viewer-audit`));
     // Its own lifecycle is the viewer's START and STOP; the trail's file names (in its own folder too, so that
     // one viewer reads both the same way); sealed when the trail is; rotation and redaction the defaults.
     const auditLogFile = trailFileName("auditLogFile", options.auditLogFile, DEFAULT_TRAIL_FILES.audit);
@@ -240,6 +245,10 @@ export class AuditViewer {
       auditLogFile,
       securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
       ...(trailIsSealed(join(dir, auditLogFile)) ? { integrity: true } : {}),
+      // In the store, among many services' entries, the viewer's are told apart by their service.
+      ...(store
+        ? { serviceName: "auditx-viewer", ship: { postgres: store.postgres as ShipOptions["postgres"], schema: store.schema } }
+        : {}),
       ...options.auditLogOptions,
       logDir: dir,
     });
