@@ -173,7 +173,14 @@ describe("viewer trail reading", () => {
     const dir = temp();
     const compressedAll = () => listTrailSegments(dir, "audit.jsonl").every((segment) => segment.live || segment.compressed);
     const write = async (from: number, count: number) => {
-      const logger = createLogger({ logDir: dir, maxFileBytes: 16 * 1024, compress: { afterMs: 0 }, console: false });
+      // The trail holds these entries alone (no START and STOP of the logger): the counts below are exact.
+      const logger = createLogger({
+        logDir: dir,
+        maxFileBytes: 16 * 1024,
+        compress: { afterMs: 0 },
+        console: false,
+        auditLifecycle: false,
+      });
       for (let i = from; i < from + count; i++) logger.log(`entry ${i}`, { requestId: `c-${i}`, metadata: { pad: "p".repeat(200) } });
       await eventually(() => listTrailSegments(dir, "audit.jsonl").length > 3 && compressedAll(), 20_000, "compressed segments");
       await logger.shutdown();
