@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ROOT } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { entryLine, getJson, viewerTempDir, writeTrail } from "./support/viewer-server.js";
 
 const KEY = "cli-key-not-to-be-printed";
@@ -47,15 +48,17 @@ describe("auditx ui / auditx-ui", () => {
     const started = await startBin("main.js", ["ui", "--log-dir", temp.dir, "--port", "0", "--api-key", KEY]);
     children.push(started.child);
     expect((await getJson(`${started.url}api/stats`)).status).toBe(401);
-    const stats = await getJson(`${started.url}api/stats`, { "X-API-Key": KEY });
-    // The two entries, and the viewer's own: its START and the refused request just before, never the key.
-    expect(stats.body.audit.total).toBe(4);
+    const total = async () => (await getJson(`${started.url}api/stats`, { "X-API-Key": KEY })).body.audit.total as number;
+    // The two entries, and the viewer's own: its START and the refused request just before, never the key. The viewer
+    // reads lines appended to the folder when its watch reports them, a moment after the request that wrote one.
+    await eventually(async () => (await total()) >= 4, 5_000, "the viewer's own entries in its stats");
+    expect(await total()).toBe(4);
     const own = readFileSync(join(temp.dir, "audit.jsonl"), "utf8");
     expect(own).toContain('"description":"auditx viewer started"');
     expect(own).toMatch(/"description":"Viewer refused a request from 127\.0\.0\.1 without an API key"/);
     expect(own).not.toContain(KEY);
     started.child.kill("SIGTERM");
-    expect(await started.exit).toBe(0);
+    expect(await started.exit, started.output()).toBe(0);
     expect(started.output()).toContain("stopped");
     expect(started.output()).not.toContain(KEY);
   });
