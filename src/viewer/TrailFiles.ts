@@ -115,7 +115,16 @@ export class TrailFiles {
         if (!stat.isFile()) continue;
         key = `${stat.dev}:${stat.ino}`;
       } catch {
-        continue; // renamed or removed between the listing and now: the next pass sees it
+        // Renamed or removed between the listing and now: the next pass sees it. A segment compressed meanwhile
+        // is taken here, in its place, as its .gz: found by the next pass, it would come after newer files.
+        if (live) continue;
+        const file = byName.get(id) ?? (await this.openCompressed(id, `${path}.gz`));
+        if (this.closed) return;
+        if (!file) continue;
+        file.missing = 0;
+        if (!seen.has(file)) order.push(file);
+        seen.add(file);
+        continue;
       }
       let file = this.files.get(key);
       if (!file) {
