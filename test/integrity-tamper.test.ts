@@ -35,13 +35,15 @@ const linesOf = (path: string, chainId: string) =>
 
 describe("an untouched trail", () => {
   it("verifies, across restarts and rotated segments, with both writers' chains whole", async () => {
-    await writeSealedTrail(dir, { records: 200, maxFileBytes: 16 * 1024 });
-    await writeSealedTrail(dir, { records: 50, maxFileBytes: 16 * 1024 }); // both writers restart and continue
+    // With the loggers' own START and STOP entries, sealed in each writer's chain like its records.
+    await writeSealedTrail(dir, { records: 200, maxFileBytes: 16 * 1024, lifecycle: true });
+    await writeSealedTrail(dir, { records: 50, maxFileBytes: 16 * 1024, lifecycle: true }); // both writers restart and continue
     const report = await verifyTrail({ logDir: dir });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.chains).toHaveLength(2);
-    for (const chain of report.chains) expect(chain).toMatchObject({ firstSeq: 1, lastSeq: 250, lines: 250 });
+    // Each writer's 250 records, and a START and a STOP for each of its two runs.
+    for (const chain of report.chains) expect(chain).toMatchObject({ firstSeq: 1, lastSeq: 254, lines: 254 });
     expect(report.files.length).toBeGreaterThan(5);
     const clean = await run(process.execPath, [cli, "verify", "--log-dir", dir]);
     expect(clean.stdout).toMatch(/OK: no sign of tampering/);

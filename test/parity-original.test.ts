@@ -346,9 +346,20 @@ describe("6. trail file names: auditLogFile, securityLogFile, appLogFile", () =>
     }
     await expect(startViewer({ logDir: dir, port: 0, auditLogFile: "a/b.jsonl" })).rejects.toThrow(AuditConfigError);
 
+    // Without its record of readers either: its START would be counted once its poll had read it.
     const cli = spawn(
       process.execPath,
-      [join(DIST_INDEX, "..", "cli", "main.js"), "ui", "--log-dir", dir, "--port", "0", "--audit-log-file", "erp-audit.jsonl"],
+      [
+        join(DIST_INDEX, "..", "cli", "main.js"),
+        "ui",
+        "--log-dir",
+        dir,
+        "--port",
+        "0",
+        "--audit-log-file",
+        "erp-audit.jsonl",
+        "--no-audit-reads",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     try {

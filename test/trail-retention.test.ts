@@ -59,7 +59,8 @@ function ageSegments(count: number, daysAgo: number): string[] {
 
 describe("segments are kept, and compressed in the background", () => {
   it("never deletes a segment by default; gzips rotated ones without holding up the event loop; the .gz is the same segment", async () => {
-    logger = createLogger({ logDir: dir, maxFileBytes: 4 * 1024 * 1024, compress: { afterMs: 0 }, integrity: true });
+    // The trail holds the 14,000 records alone (no START entry of the logger): verify counts its lines.
+    logger = createLogger({ logDir: dir, maxFileBytes: 4 * 1024 * 1024, compress: { afterMs: 0 }, integrity: true, auditLifecycle: false });
     writeRecords(logger, 14_000);
     const before = listTrailSegments(dir, "audit.jsonl").filter((segment) => !segment.live);
     expect(before.length).toBeGreaterThanOrEqual(2);
@@ -101,13 +102,15 @@ describe("segments are kept, and compressed in the background", () => {
 
 describe("retention", () => {
   it("retention.days deletes the segments past it, oldest first, each announced in the trail first; verify accepts the pruned start", async () => {
-    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true });
+    // Segments are counted exactly: without the loggers' START and STOP entries, the announcements alone do not
+    // take the live file past maxFileBytes.
+    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true, auditLifecycle: false });
     writeRecords(logger, 1500);
     await logger.shutdown();
     const segments = trailFiles(dir, "audit.jsonl");
     expect(segments.length).toBeGreaterThan(8);
     const aged = ageSegments(4, 400);
-    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true, retention: { days: 365 } });
+    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true, retention: { days: 365 }, auditLifecycle: false });
     await eventually(() => logger?.stats().trail.pruned === 4, 20_000, "4 segments pruned");
     for (const name of aged) expect(existsSync(join(dir, name))).toBe(false);
     expect(trailFiles(dir, "audit.jsonl")).toHaveLength(segments.length - 4);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ROOT } from "./support/core-trail.js";
+import { eventually } from "./support/eventually.js";
 import { entryLine, getJson, viewerTempDir, writeTrail } from "./support/viewer-server.js";
 
 const KEY = "cli-key-not-to-be-printed";
@@ -47,26 +48,33 @@ describe("auditx ui / auditx-ui", () => {
     const started = await startBin("main.js", ["ui", "--log-dir", temp.dir, "--port", "0", "--api-key", KEY]);
     children.push(started.child);
     expect((await getJson(`${started.url}api/stats`)).status).toBe(401);
-    const stats = await getJson(`${started.url}api/stats`, { "X-API-Key": KEY });
-    // The two entries, and the viewer's own: its START and the refused request just before, never the key.
-    expect(stats.body.audit.total).toBe(4);
+    const total = async () => (await getJson(`${started.url}api/stats`, { "X-API-Key": KEY })).body.audit.total as number;
+    // The two entries, and the viewer's own: its START and the refused request just before, never the key. The viewer
+    // reads lines appended to the folder when its watch reports them, a moment after the request that wrote one.
+    await eventually(async () => (await total()) >= 4, 5_000, "the viewer's own entries in its stats");
+    expect(await total()).toBe(4);
     const own = readFileSync(join(temp.dir, "audit.jsonl"), "utf8");
     expect(own).toContain('"description":"auditx viewer started"');
     expect(own).toMatch(/"description":"Viewer refused a request from 127\.0\.0\.1 without an API key"/);
     expect(own).not.toContain(KEY);
     started.child.kill("SIGTERM");
-    expect(await started.exit).toBe(0);
+    expect(await started.exit, started.output()).toBe(0);
     expect(started.output()).toContain("stopped");
     expect(started.output()).not.toContain(KEY);
   });
 
   it("runs as auditx-ui with --no-realtime and stops on SIGINT", async () => {
-    const started = await startBin("ui-bin.js", ["--log-dir", join(temp.dir, "missing"), "--port", "0", "--no-realtime"]);
+    const folder = join(temp.dir, "missing");
+    const started = await startBin("ui-bin.js", ["--log-dir", folder, "--port", "0", "--no-realtime"]);
     children.push(started.child);
     expect((await getJson(`${started.url}api/config`)).body.realtime).toBe(false);
-    expect((await getJson(`${started.url}api/stats`)).body.audit.total).toBe(0);
+    // The folder did not exist: the viewer made it for its record of readers, whose first entry, its START, it shows
+    // once its poll has read it (a moment after it started, whatever the machine's load).
+    const total = async () => (await getJson(`${started.url}api/stats`)).body.audit.total as number;
+    await eventually(async () => (await total()) === 1, 10_000, "the viewer's START in its stats");
+    expect(readFileSync(join(folder, "audit.jsonl"), "utf8")).toContain('"description":"auditx viewer started"');
     started.child.kill("SIGINT");
-    expect(await started.exit).toBe(0);
+    expect(await started.exit, started.output()).toBe(0);
   });
 
   it("rejects bad options with exit code 2 and a message", async () => {

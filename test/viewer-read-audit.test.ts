@@ -158,8 +158,11 @@ describe("where the record goes", () => {
     logger.log("business entry");
     const running = await startTestViewer({ logDir: temp.dir, logger, auditReads: true });
     try {
+      // The viewer's START went through the logger into the trail a moment ago: read before the request, it is one
+      // of the three entries found (the logger's START, the business entry, the viewer's START), whatever the timing.
+      await running.viewer.refresh();
       await getJson(`${running.url}api/entries`);
-      expect(received.map((entry) => entry.description)).toContain("Viewer: anonymous read audit entries (2 found)");
+      expect(received.map((entry) => entry.description)).toContain("Viewer: anonymous read audit entries (3 found)");
       expect(received.find((entry) => entry.entityId === "viewer" && entry.action === "READ")).toMatchObject({
         user: "anonymous",
         level: "SECURITY",
@@ -189,7 +192,10 @@ describe("where the record goes", () => {
     ]);
     const report = await verifyTrail({ logDir: temp.dir });
     expect(report).toMatchObject({ ok: true, unsealed: 0 });
-    expect(report.chains).toHaveLength(2);
+    // The viewer's logger takes over the writer identity the business logger closed (a writer's chain outlives the
+    // logger): one chain, the logger's START, entry and STOP, then the viewer's three.
+    expect(report.chains).toHaveLength(1);
+    expect(report.chains[0]).toMatchObject({ firstSeq: 1, lastSeq: 6, lines: 6 });
     temp.cleanup();
   });
 

@@ -173,6 +173,7 @@ describe("viewer trail reading", () => {
     const dir = temp();
     const compressedAll = () => listTrailSegments(dir, "audit.jsonl").every((segment) => segment.live || segment.compressed);
     const write = async (from: number, count: number) => {
+      // The trail holds these entries alone (no START and STOP of the logger): the counts below are exact.
       const logger = createLogger({
         logDir: dir,
         maxFileBytes: 16 * 1024,

@@ -93,8 +93,16 @@ beforeAll(async () => {
     exportDir: exportDir(),
     args: ["--feature-gates=stanza.synchronousLogEmitter"],
   });
-  // Rotation about every 180 lines; nothing is ever deleted.
-  logger = createLogger({ logDir: trail(), serviceName: "erp-api", hostname: "erp-host-1", maxFileBytes: 128 * 1024, backupCount: 10_000 });
+  // Rotation about every 180 lines; nothing is ever deleted. Every line is one of the numbered records (no START or
+  // STOP of the logger): each is followed through the Collector by its reference number.
+  logger = createLogger({
+    logDir: trail(),
+    serviceName: "erp-api",
+    hostname: "erp-host-1",
+    maxFileBytes: 128 * 1024,
+    backupCount: 10_000,
+    auditLifecycle: false,
+  });
   await collector.start();
 
   const auditOut = join(exportDir(), "audit-otlp.jsonl");

@@ -150,8 +150,10 @@ beforeAll(async () => {
   });
   await collector.start();
 
+  // The records of the calls alone (no START or STOP of the logger), each compared with its trail line.
   const logger = createLogger({
     logDir: trailDir(),
+    auditLifecycle: false,
     serviceName: "erp-api",
     hostname: "erp-host-1",
     rateLimit: { maxAttempts: 2 },

@@ -19,15 +19,21 @@ export interface TrailOptions {
   maxFileBytes?: number;
   checkpoints?: { intervalMs?: number; records?: number };
   forwardSecure?: boolean | { epochMs?: number };
+  /** Whether each logger writes its own START and STOP entries (default false: the trail holds the records alone). */
+  lifecycle?: boolean;
 }
 
-/** Writes `records` entries per writer, interleaved, each writer a logger of its own (as separate processes are). */
+/**
+ * Writes `records` entries per writer, interleaved, each writer a logger of its own (as separate processes are).
+ * The tests count lines and sequence numbers: each writer's line i is its i-th record (see `lifecycle`).
+ */
 export async function writeSealedTrail(dir: string, options: TrailOptions = {}): Promise<void> {
   const loggers: AuditLogger[] = [];
   for (let w = 0; w < (options.writers ?? 2); w++) {
     loggers.push(
       createLogger({
         logDir: dir,
+        auditLifecycle: options.lifecycle ?? false,
         maxFileBytes: options.maxFileBytes,
         minFreeBytes: 0,
         integrity: {
