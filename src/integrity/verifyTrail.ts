@@ -188,10 +188,9 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   let sawSealed = false;
   let sawKeyed = false;
 
-  const onSealed = (line: Buffer, seal: SealTail, path: string, lineNo: number) => {
+  const onSealed = (line: Buffer, seal: SealTail, path: string, lineNo: number, ownEntry: boolean) => {
     sealed++;
     sawSealed = true;
-    const where = { file: path, line: lineNo, chainId: seal.chainId };
     if (hashOf) {
       const computed = hashSealedContent(line, seal.hashAt, hashOf);
       if (computed !== seal.hash) {
@@ -199,15 +198,15 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
         if (plain && (sawKeyed || keyedSince === undefined || timeOf(line) >= keyedSince)) {
           problems.push({
             kind: "downgrade",
-            ...where,
+            ...placeOf(path, lineNo, seal),
             detail: `seq ${seal.seq}: sealed without the trail's key (re-sealed by someone who does not have it)`,
           });
         } else if (!plain) {
-          problems.push({ kind: "modified", ...where, detail: `seq ${seal.seq}: content does not match its hash` });
+          problems.push({ kind: "modified", ...placeOf(path, lineNo, seal), detail: `seq ${seal.seq}: content does not match its hash` });
         }
       } else if (options.key) sawKeyed = true;
     }
-    if (line.indexOf(EVENT_MARK) !== -1) noticeOwnEntry(line, path, lineNo);
+    if (ownEntry) noticeOwnEntry(line, path, lineNo);
     if (!checkLinks) return;
     const wantedSeqs = wanted.get(seal.chainId);
     if (wantedSeqs?.has(seal.seq)) headHashes.set(`${seal.chainId}\n${seal.seq}`, seal.hash);
@@ -231,17 +230,17 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
       return;
     }
     if (seal.seq <= chain.lastSeq) {
-      problems.push({ kind: "reordered", ...where, detail: `seq ${seal.seq} after seq ${chain.lastSeq}` });
+      problems.push({ kind: "reordered", ...placeOf(path, lineNo, seal), detail: `seq ${seal.seq} after seq ${chain.lastSeq}` });
       return;
     }
     if (seal.seq > chain.lastSeq + 1) {
       problems.push({
         kind: "gap",
-        ...where,
+        ...placeOf(path, lineNo, seal),
         detail: `seq ${chain.lastSeq + 1}..${seal.seq - 1} missing (${seal.seq - chain.lastSeq - 1} lines, after ${chain.lastTimestamp || "?"})`,
       });
     } else if (seal.prevHash !== chain.lastHash) {
-      problems.push({ kind: "broken-link", ...where, detail: `seq ${seal.seq} does not follow the line before it` });
+      problems.push({ kind: "broken-link", ...placeOf(path, lineNo, seal), detail: `seq ${seal.seq} does not follow the line before it` });
     }
     chain.lastSeq = seal.seq;
     chain.lastHash = seal.hash;
@@ -296,7 +295,10 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
         line: lineNo,
         detail: `${Buffer.byteLength(split.fragment)} bytes of a record whose write failed (its caller got AuditWriteError)${split.record ? "; the record after it on the same line is read" : ""}`,
       });
-      if (split.record) onLine(Buffer.from(split.record), path, lineNo, false, live, true);
+      if (split.record) {
+        const record = Buffer.from(split.record);
+        onLine(record, path, lineNo, false, live, record.indexOf(EVENT_MARK) !== -1, true);
+      }
       return;
     }
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -315,11 +317,11 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     }
   };
 
-  const onLine = (line: Buffer, path: string, lineNo: number, unterminated: boolean, live: boolean, fromTorn = false) => {
+  const onLine = (line: Buffer, path: string, lineNo: number, unterminated: boolean, live: boolean, marked: boolean, fromTorn = false) => {
     if (line.length === 0) return;
     if (!fromTorn) lines++;
     const seal = unterminated ? undefined : readSealTail(line);
-    if (seal) onSealed(line, seal, path, lineNo);
+    if (seal) onSealed(line, seal, path, lineNo, marked);
     else onUnsealed(line.toString("utf8"), path, lineNo, unterminated, live);
   };
 
@@ -328,7 +330,12 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   for (const segment of segments) {
     try {
       const source = segment.live && liveFd !== undefined ? { ...segment, fd: liveFd } : segment;
-      await forEachSegmentLine(source, (line, lineNo, unterminated) => onLine(line, segment.path, lineNo, unterminated, segment.live));
+      await forEachSegmentLine(
+        source,
+        (line, lineNo, unterminated, marked) => onLine(line, segment.path, lineNo, unterminated, segment.live, marked),
+        0,
+        EVENT_MARK,
+      );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") continue; // pruned or rotated while verify ran
@@ -588,6 +595,11 @@ function accountForTail(
       detail: `writer ${writer} stopped without a final checkpoint after #${record.n} at ${record.time}: lines it wrote after that (from ${record.time} to at least ${until}) may have been cut off`,
     });
   }
+}
+
+/** Where a problem with a sealed line is (built only for a problem: most lines have none). */
+function placeOf(file: string, line: number, seal: SealTail): { file: string; line: number; chainId: string } {
+  return { file, line, chainId: seal.chainId };
 }
 
 /** A descriptor of the trail's live file as listed, or undefined when it is gone already. */
