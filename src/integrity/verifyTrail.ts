@@ -68,7 +68,14 @@ export interface IntegrityProblem {
 }
 
 /** Findings that are not signs of tampering: a torn write, an accepted pruning, a running writer's recent lines. */
-export type IntegrityNoteKind = "torn" | "pruned-start" | "open-tail" | "before-integrity" | "restart-gap" | "incident";
+export type IntegrityNoteKind =
+  | "torn"
+  | "pruned-start"
+  | "open-tail"
+  | "before-integrity"
+  | "restart-gap"
+  | "incident"
+  | "moved-while-read";
 
 export interface IntegrityNote {
   kind: IntegrityNoteKind;
@@ -113,10 +120,12 @@ interface ChainState extends ChainSummary {
   lastLine: number;
 }
 
-/** What a pruning entry says its segment held of one chain. */
+/** What the pruning entries say their segments held of one chain: the furthest, and each one's end. */
 interface PrunedChain {
   lastSeq: number;
   lastHash: string;
+  /** The last seq and hash of every pruned segment: a segment announced is deleted only a moment later. */
+  ends: Map<number, string>;
 }
 
 const EVENT_MARK = Buffer.from('"auditx_event":"');
@@ -126,7 +135,31 @@ const INCIDENT_EVENTS = new Set(["trail.file_removed", "trail.file_renamed", "tr
 const RUNNING_INTERVALS = 2;
 const RUNNING_SLACK_MS = 10_000;
 
+/** How many times a trail that rotated or was pruned during a run with problems is read again. */
+const MAX_READS = 5;
+
+/**
+ * Verifies a trail. A writer may rotate, compress and prune it meanwhile: a
+ * segment renamed or deleted between listing and reading shows as lines
+ * missing. So a run that found problems while the trail's segments changed
+ * is done again (the change is over by then), and only problems found in a
+ * run the trail held still through are reported as they are.
+ */
 export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport> {
+  for (let read = 1; ; read++) {
+    const { report, held } = await verifyOnce(options);
+    if (report.ok || held) return report;
+    if (read === MAX_READS) {
+      report.notes.push({
+        kind: "moved-while-read",
+        detail: `the trail's segments were rotated, compressed or pruned during each of ${MAX_READS} reads: problems about missing lines may come from that; verify again`,
+      });
+      return report;
+    }
+  }
+}
+
+async function verifyOnce(options: VerifyOptions): Promise<{ report: VerifyReport; held: boolean }> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const file = options.file ?? "audit.jsonl";
@@ -264,8 +297,15 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     if (event === PRUNED_EVENT && Array.isArray(metadata.chains)) {
       for (const chain of metadata.chains as { chain_id?: unknown; last_seq?: unknown; last_hash?: unknown }[]) {
         if (typeof chain.chain_id !== "string" || typeof chain.last_seq !== "number" || typeof chain.last_hash !== "string") continue;
-        const known = pruned.get(chain.chain_id);
-        if (!known || chain.last_seq > known.lastSeq) pruned.set(chain.chain_id, { lastSeq: chain.last_seq, lastHash: chain.last_hash });
+        let known = pruned.get(chain.chain_id);
+        if (!known) {
+          known = { lastSeq: chain.last_seq, lastHash: chain.last_hash, ends: new Map() };
+          pruned.set(chain.chain_id, known);
+        } else if (chain.last_seq > known.lastSeq) {
+          known.lastSeq = chain.last_seq;
+          known.lastHash = chain.last_hash;
+        }
+        if (!known.ends.has(chain.last_seq)) known.ends.set(chain.last_seq, chain.last_hash);
       }
     } else if (typeof event === "string" && INCIDENT_EVENTS.has(event)) {
       notes.push({
@@ -325,6 +365,7 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     else onUnsealed(line.toString("utf8"), path, lineNo, unterminated, live);
   };
 
+  let moved = false;
   // The live file is opened now: a writer rotating it while the older segments are read must not take its lines out of sight.
   const liveFd = openLiveSegment(segments);
   for (const segment of segments) {
@@ -338,7 +379,10 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
       );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") continue; // pruned or rotated while verify ran
+      if (code === "ENOENT") {
+        moved = true; // pruned, or compressed as it was opened
+        continue;
+      }
       problems.push({ kind: "malformed", file: segment.path, line: 0, detail: `cannot be read: ${(error as Error).message}` });
     }
   }
@@ -353,7 +397,8 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   }
 
   const elapsedMs = performance.now() - started;
-  return {
+  const held = !moved && sameSegments(segments, listTrailSegments(options.logDir, file));
+  const report: VerifyReport = {
     ok: problems.length === 0,
     files,
     lines,
@@ -376,6 +421,13 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     elapsedMs,
     linesPerSecond: elapsedMs > 0 ? Math.round((lines / elapsedMs) * 1000) : lines,
   };
+  return { report, held };
+}
+
+/** Whether a trail still has the segments it was listed with (compressed or not) and the same live file. */
+function sameSegments(before: TrailSegment[], after: TrailSegment[]): boolean {
+  if (before.length !== after.length) return false;
+  return before.every((segment, i) => segment.id === after[i]?.id && segment.live === after[i]?.live);
 }
 
 function timeOf(line: Buffer): number {
@@ -407,8 +459,9 @@ function checkChainStarts(
       continue;
     }
     const prunedPart = pruned.get(chain.chainId);
-    if (prunedPart && prunedPart.lastSeq + 1 === chain.firstSeq && prunedPart.lastHash === chain.firstPrev) {
-      notes.push({ kind: "pruned-start", ...where, detail: `seq 1..${prunedPart.lastSeq} pruned by retention, as the trail records` });
+    // The chain starts where a pruned segment ended; a later segment's pruning may be announced already, its file not yet deleted.
+    if (prunedPart && prunedPart.ends.get(chain.firstSeq - 1) === chain.firstPrev) {
+      notes.push({ kind: "pruned-start", ...where, detail: `seq 1..${chain.firstSeq - 1} pruned by retention, as the trail records` });
     } else if (prunedPart && prunedPart.lastSeq + 1 < chain.firstSeq) {
       problems.push({
         kind: "gap",
