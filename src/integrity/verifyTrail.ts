@@ -68,7 +68,14 @@ export interface IntegrityProblem {
 }
 
 /** Findings that are not signs of tampering: a torn write, an accepted pruning, a running writer's recent lines. */
-export type IntegrityNoteKind = "torn" | "pruned-start" | "open-tail" | "before-integrity" | "restart-gap" | "incident";
+export type IntegrityNoteKind =
+  | "torn"
+  | "pruned-start"
+  | "open-tail"
+  | "before-integrity"
+  | "restart-gap"
+  | "incident"
+  | "moved-while-read";
 
 export interface IntegrityNote {
   kind: IntegrityNoteKind;
@@ -113,10 +120,12 @@ interface ChainState extends ChainSummary {
   lastLine: number;
 }
 
-/** What a pruning entry says its segment held of one chain. */
+/** What the pruning entries say their segments held of one chain: the furthest, and each one's end. */
 interface PrunedChain {
   lastSeq: number;
   lastHash: string;
+  /** The last seq and hash of every pruned segment: a segment announced is deleted only a moment later. */
+  ends: Map<number, string>;
 }
 
 const EVENT_MARK = Buffer.from('"auditx_event":"');
@@ -126,7 +135,31 @@ const INCIDENT_EVENTS = new Set(["trail.file_removed", "trail.file_renamed", "tr
 const RUNNING_INTERVALS = 2;
 const RUNNING_SLACK_MS = 10_000;
 
+/** How many times a trail that rotated or was pruned during a run with problems is read again. */
+const MAX_READS = 5;
+
+/**
+ * Verifies a trail. A writer may rotate, compress and prune it meanwhile: a
+ * segment renamed or deleted between listing and reading shows as lines
+ * missing. So a run that found problems while the trail's segments changed
+ * is done again (the change is over by then), and only problems found in a
+ * run the trail held still through are reported as they are.
+ */
 export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport> {
+  for (let read = 1; ; read++) {
+    const { report, held } = await verifyOnce(options);
+    if (report.ok || held) return report;
+    if (read === MAX_READS) {
+      report.notes.push({
+        kind: "moved-while-read",
+        detail: `the trail's segments were rotated, compressed or pruned during each of ${MAX_READS} reads: problems about missing lines may come from that; verify again`,
+      });
+      return report;
+    }
+  }
+}
+
+async function verifyOnce(options: VerifyOptions): Promise<{ report: VerifyReport; held: boolean }> {
   const started = performance.now();
   const now = options.now ?? Date.now();
   const file = options.file ?? "audit.jsonl";
@@ -188,10 +221,9 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   let sawSealed = false;
   let sawKeyed = false;
 
-  const onSealed = (line: Buffer, seal: SealTail, path: string, lineNo: number) => {
+  const onSealed = (line: Buffer, seal: SealTail, path: string, lineNo: number, ownEntry: boolean) => {
     sealed++;
     sawSealed = true;
-    const where = { file: path, line: lineNo, chainId: seal.chainId };
     if (hashOf) {
       const computed = hashSealedContent(line, seal.hashAt, hashOf);
       if (computed !== seal.hash) {
@@ -199,15 +231,15 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
         if (plain && (sawKeyed || keyedSince === undefined || timeOf(line) >= keyedSince)) {
           problems.push({
             kind: "downgrade",
-            ...where,
+            ...placeOf(path, lineNo, seal),
             detail: `seq ${seal.seq}: sealed without the trail's key (re-sealed by someone who does not have it)`,
           });
         } else if (!plain) {
-          problems.push({ kind: "modified", ...where, detail: `seq ${seal.seq}: content does not match its hash` });
+          problems.push({ kind: "modified", ...placeOf(path, lineNo, seal), detail: `seq ${seal.seq}: content does not match its hash` });
         }
       } else if (options.key) sawKeyed = true;
     }
-    if (line.indexOf(EVENT_MARK) !== -1) noticeOwnEntry(line, path, lineNo);
+    if (ownEntry) noticeOwnEntry(line, path, lineNo);
     if (!checkLinks) return;
     const wantedSeqs = wanted.get(seal.chainId);
     if (wantedSeqs?.has(seal.seq)) headHashes.set(`${seal.chainId}\n${seal.seq}`, seal.hash);
@@ -231,17 +263,17 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
       return;
     }
     if (seal.seq <= chain.lastSeq) {
-      problems.push({ kind: "reordered", ...where, detail: `seq ${seal.seq} after seq ${chain.lastSeq}` });
+      problems.push({ kind: "reordered", ...placeOf(path, lineNo, seal), detail: `seq ${seal.seq} after seq ${chain.lastSeq}` });
       return;
     }
     if (seal.seq > chain.lastSeq + 1) {
       problems.push({
         kind: "gap",
-        ...where,
+        ...placeOf(path, lineNo, seal),
         detail: `seq ${chain.lastSeq + 1}..${seal.seq - 1} missing (${seal.seq - chain.lastSeq - 1} lines, after ${chain.lastTimestamp || "?"})`,
       });
     } else if (seal.prevHash !== chain.lastHash) {
-      problems.push({ kind: "broken-link", ...where, detail: `seq ${seal.seq} does not follow the line before it` });
+      problems.push({ kind: "broken-link", ...placeOf(path, lineNo, seal), detail: `seq ${seal.seq} does not follow the line before it` });
     }
     chain.lastSeq = seal.seq;
     chain.lastHash = seal.hash;
@@ -265,8 +297,15 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     if (event === PRUNED_EVENT && Array.isArray(metadata.chains)) {
       for (const chain of metadata.chains as { chain_id?: unknown; last_seq?: unknown; last_hash?: unknown }[]) {
         if (typeof chain.chain_id !== "string" || typeof chain.last_seq !== "number" || typeof chain.last_hash !== "string") continue;
-        const known = pruned.get(chain.chain_id);
-        if (!known || chain.last_seq > known.lastSeq) pruned.set(chain.chain_id, { lastSeq: chain.last_seq, lastHash: chain.last_hash });
+        let known = pruned.get(chain.chain_id);
+        if (!known) {
+          known = { lastSeq: chain.last_seq, lastHash: chain.last_hash, ends: new Map() };
+          pruned.set(chain.chain_id, known);
+        } else if (chain.last_seq > known.lastSeq) {
+          known.lastSeq = chain.last_seq;
+          known.lastHash = chain.last_hash;
+        }
+        if (!known.ends.has(chain.last_seq)) known.ends.set(chain.last_seq, chain.last_hash);
       }
     } else if (typeof event === "string" && INCIDENT_EVENTS.has(event)) {
       notes.push({
@@ -296,7 +335,10 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
         line: lineNo,
         detail: `${Buffer.byteLength(split.fragment)} bytes of a record whose write failed (its caller got AuditWriteError)${split.record ? "; the record after it on the same line is read" : ""}`,
       });
-      if (split.record) onLine(Buffer.from(split.record), path, lineNo, false, live, true);
+      if (split.record) {
+        const record = Buffer.from(split.record);
+        onLine(record, path, lineNo, false, live, record.indexOf(EVENT_MARK) !== -1, true);
+      }
       return;
     }
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -315,23 +357,32 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     }
   };
 
-  const onLine = (line: Buffer, path: string, lineNo: number, unterminated: boolean, live: boolean, fromTorn = false) => {
+  const onLine = (line: Buffer, path: string, lineNo: number, unterminated: boolean, live: boolean, marked: boolean, fromTorn = false) => {
     if (line.length === 0) return;
     if (!fromTorn) lines++;
     const seal = unterminated ? undefined : readSealTail(line);
-    if (seal) onSealed(line, seal, path, lineNo);
+    if (seal) onSealed(line, seal, path, lineNo, marked);
     else onUnsealed(line.toString("utf8"), path, lineNo, unterminated, live);
   };
 
+  let moved = false;
   // The live file is opened now: a writer rotating it while the older segments are read must not take its lines out of sight.
   const liveFd = openLiveSegment(segments);
   for (const segment of segments) {
     try {
       const source = segment.live && liveFd !== undefined ? { ...segment, fd: liveFd } : segment;
-      await forEachSegmentLine(source, (line, lineNo, unterminated) => onLine(line, segment.path, lineNo, unterminated, segment.live));
+      await forEachSegmentLine(
+        source,
+        (line, lineNo, unterminated, marked) => onLine(line, segment.path, lineNo, unterminated, segment.live, marked),
+        0,
+        EVENT_MARK,
+      );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") continue; // pruned or rotated while verify ran
+      if (code === "ENOENT") {
+        moved = true; // pruned, or compressed as it was opened
+        continue;
+      }
       problems.push({ kind: "malformed", file: segment.path, line: 0, detail: `cannot be read: ${(error as Error).message}` });
     }
   }
@@ -346,7 +397,8 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
   }
 
   const elapsedMs = performance.now() - started;
-  return {
+  const held = !moved && sameSegments(segments, listTrailSegments(options.logDir, file));
+  const report: VerifyReport = {
     ok: problems.length === 0,
     files,
     lines,
@@ -369,6 +421,13 @@ export async function verifyTrail(options: VerifyOptions): Promise<VerifyReport>
     elapsedMs,
     linesPerSecond: elapsedMs > 0 ? Math.round((lines / elapsedMs) * 1000) : lines,
   };
+  return { report, held };
+}
+
+/** Whether a trail still has the segments it was listed with (compressed or not) and the same live file. */
+function sameSegments(before: TrailSegment[], after: TrailSegment[]): boolean {
+  if (before.length !== after.length) return false;
+  return before.every((segment, i) => segment.id === after[i]?.id && segment.live === after[i]?.live);
 }
 
 function timeOf(line: Buffer): number {
@@ -400,8 +459,9 @@ function checkChainStarts(
       continue;
     }
     const prunedPart = pruned.get(chain.chainId);
-    if (prunedPart && prunedPart.lastSeq + 1 === chain.firstSeq && prunedPart.lastHash === chain.firstPrev) {
-      notes.push({ kind: "pruned-start", ...where, detail: `seq 1..${prunedPart.lastSeq} pruned by retention, as the trail records` });
+    // The chain starts where a pruned segment ended; a later segment's pruning may be announced already, its file not yet deleted.
+    if (prunedPart && prunedPart.ends.get(chain.firstSeq - 1) === chain.firstPrev) {
+      notes.push({ kind: "pruned-start", ...where, detail: `seq 1..${chain.firstSeq - 1} pruned by retention, as the trail records` });
     } else if (prunedPart && prunedPart.lastSeq + 1 < chain.firstSeq) {
       problems.push({
         kind: "gap",
@@ -588,6 +648,11 @@ function accountForTail(
       detail: `writer ${writer} stopped without a final checkpoint after #${record.n} at ${record.time}: lines it wrote after that (from ${record.time} to at least ${until}) may have been cut off`,
     });
   }
+}
+
+/** Where a problem with a sealed line is (built only for a problem: most lines have none). */
+function placeOf(file: string, line: number, seal: SealTail): { file: string; line: number; chainId: string } {
+  return { file, line, chainId: seal.chainId };
 }
 
 /** A descriptor of the trail's live file as listed, or undefined when it is gone already. */

@@ -69,12 +69,15 @@ export async function* readSegmentChunks(segment: SegmentToRead, start = 0): Asy
 /**
  * Calls `onLine` with every line of a segment (without its newline; a last
  * line without one is passed too, flagged `unterminated`). Lines are given
- * as Buffers that are valid only during the call.
+ * as Buffers that are valid only during the call. With `mark`, each line is
+ * flagged `marked` when it holds those bytes: one search per chunk finds
+ * them, where a search per line would read every line once more.
  */
 export async function forEachSegmentLine(
   segment: SegmentToRead,
-  onLine: (line: Buffer, lineNo: number, unterminated: boolean) => void,
+  onLine: (line: Buffer, lineNo: number, unterminated: boolean, marked: boolean) => void,
   start = 0,
+  mark?: Buffer,
 ): Promise<number> {
   let carry: Buffer | undefined;
   let lineNo = 0;
@@ -87,17 +90,21 @@ export async function forEachSegmentLine(
         carry = Buffer.concat([carry, chunk]);
         continue;
       }
-      onLine(Buffer.concat([carry, chunk.subarray(0, end)]), ++lineNo, false);
+      const line = Buffer.concat([carry, chunk.subarray(0, end)]);
+      onLine(line, ++lineNo, false, mark !== undefined && line.indexOf(mark) !== -1);
       carry = undefined;
       from = end + 1;
     }
+    let markAt = mark ? chunk.indexOf(mark, from) : -1;
     for (let at = chunk.indexOf(10, from); at !== -1; at = chunk.indexOf(10, from)) {
-      onLine(chunk.subarray(from, at), ++lineNo, false);
+      // A mark holds no newline: one that starts before this line's end lies within it.
+      if (markAt !== -1 && markAt < from) markAt = chunk.indexOf(mark as Buffer, from);
+      onLine(chunk.subarray(from, at), ++lineNo, false, markAt !== -1 && markAt < at);
       from = at + 1;
     }
     if (from < chunk.length) carry = Buffer.from(chunk.subarray(from));
   }
-  if (carry && carry.length > 0) onLine(carry, ++lineNo, true);
+  if (carry && carry.length > 0) onLine(carry, ++lineNo, true, mark !== undefined && carry.indexOf(mark) !== -1);
   return lineNo;
 }
 
