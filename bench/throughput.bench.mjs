@@ -5,6 +5,7 @@
 //   npm run bench                      (200k records x 5 runs)
 //   node bench/throughput.bench.mjs --records 1000000 --runs 3
 //   node bench/throughput.bench.mjs --previous ../auditx-old/dist   (adds that build's logTransaction, the previous design)
+//   node bench/throughput.bench.mjs --variants pino,auditx,auditx-integrity   (only these, pino always; no contention run)
 //
 // Then the worst single-call latency of four processes writing one folder with small segments,
 // so that they contend for the rotation lock all the time (--contention-records N per process).
@@ -42,6 +43,16 @@ const variants = [
 if (previous) {
   variants.push(["auditx-previous", `auditx logTransaction, the build in ${previous}`]);
   variants.push(["auditx-previous-integrity", `auditx { integrity: true }, the build in ${previous}`]);
+}
+const variantsAt = args.indexOf("--variants");
+const chosen = variantsAt === -1 ? undefined : new Set(["pino", ...args[variantsAt + 1].split(",")]);
+if (chosen) {
+  const unknown = [...chosen].filter((name) => !variants.some(([known]) => known === name));
+  if (unknown.length > 0) {
+    console.error(`unknown variant(s): ${unknown.join(", ")}`);
+    process.exit(1);
+  }
+  variants.splice(0, variants.length, ...variants.filter(([name]) => chosen.has(name)));
 }
 
 const median = (values) => {
@@ -104,18 +115,22 @@ for (const [name, label] of variants) {
     `${r.rssGrowthMb.toFixed(1)} MB`.padStart(12),
     String(r.bytesPerRecord).padStart(11),
     `${(r.perSecond / summary.pino.perSecond).toFixed(2)}x`.padStart(9),
-    `${(r.perSecond / summary.raw.perSecond).toFixed(2)}x`.padStart(7),
+    (summary.raw ? `${(r.perSecond / summary.raw.perSecond).toFixed(2)}x` : "-").padStart(7),
     r.cpuUs.toFixed(2).padStart(11),
     `${(summary.pino.cpuUs / r.cpuUs).toFixed(2)}x`.padStart(12),
     ` ${label}`,
   );
 }
 console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");
-const redactionCost = summary.auditx.perSecond / summary["auditx-noredact"].perSecond;
-console.log(`redaction: auditx with the default rules runs at ${redactionCost.toFixed(2)}x of auditx without redaction`);
+if (summary.auditx && summary["auditx-noredact"]) {
+  const redactionCost = summary.auditx.perSecond / summary["auditx-noredact"].perSecond;
+  console.log(`redaction: auditx with the default rules runs at ${redactionCost.toFixed(2)}x of auditx without redaction`);
+}
 console.log(
   "  CPU us/rec: user + system CPU time per record, and pino's divided by it: steadier than records/s when other work shares the machine.",
 );
+
+if (chosen) process.exit(0);
 
 // Rotation under contention: 4 processes, one folder, a rotation every ~400 calls of each; the
 // baseline is the same 4 processes writing the same folder without rotating (maxFileBytes 0),

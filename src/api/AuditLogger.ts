@@ -634,18 +634,9 @@ export class AuditLogger {
     const level = fields.level;
     this.settings.redact?.redactEntry(fields);
     const pipeline = this.writablePipeline(own);
-    let line = entryToJsonLine(fields);
     const chain = pipeline.chain;
-    if (chain) {
-      // Sealed before the entry is built (and frozen), so the entry carries its integrity fields.
-      const sealed = chain.seal(line);
-      const integrity = sealed.integrity;
-      line = sealed.line;
-      fields.chainId = integrity.chainId;
-      fields.seq = integrity.seq;
-      fields.prevHash = integrity.prevHash;
-      fields.hash = integrity.hash;
-    }
+    // Sealed before the entry is built (and frozen), so the entry carries its integrity fields.
+    const line = chain ? chain.seal(fields) : entryToJsonLine(fields);
     const entry = new AuditEntry(fields);
     const security = isSecurityLevel(level);
     const attributes = this.fullAttributes ? entryToAttributes(entry) : streamAttributes(security ? Stream.SECURITY : Stream.AUDIT);

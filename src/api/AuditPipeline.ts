@@ -257,12 +257,7 @@ export class AuditPipeline {
       if (written) return written;
       if (this.closed) return undefined;
       const fields = ownEntryFields(this.settings, own);
-      let line = entryToJsonLine(fields);
-      if (this.chain) {
-        const sealed = this.chain.seal(line);
-        line = sealed.line;
-        Object.assign(fields, sealed.integrity);
-      }
+      const line = this.chain ? this.chain.seal(fields) : entryToJsonLine(fields);
       this.router.writeAudit(line, isSecurityLevel(own.level));
       this.chain?.commit(fields);
       return new AuditEntry(fields);

@@ -70,15 +70,16 @@ function jsonText(field: FieldSpec): string {
   }
 }
 
-function compileLineWriter(): (e: AuditEntryFields) => string {
-  const lines = ENTRY_FIELDS.map((field, index) => {
+/** Compiles a writer of `fields` as one JSON object's text, followed by `ending`. */
+function compileLineWriter(name: string, fields: readonly FieldSpec[], ending: string): (e: AuditEntryFields) => string {
+  const lines = fields.map((field, index) => {
     const append = `s += '${index === 0 ? "{" : ","}"${field.name}":' + ${jsonText(field)};`;
     const test = presenceTest(field);
     return test ? `if (${test}) ${append}` : append;
   });
-  if (presenceTest(ENTRY_FIELDS[0]) !== "") throw new Error("the first trail field must always be present");
-  const source = `let s = "";\n${lines.join("\n")}\nreturn s + "}\\n";`;
-  return new Function("jsonString", "isEmptyMap", `return function entryToJsonLine(e) {\n${source}\n}`)(jsonString, isEmptyMap);
+  if (presenceTest(fields[0] as FieldSpec) !== "") throw new Error("the first trail field must always be present");
+  const source = `let s = "";\n${lines.join("\n")}\nreturn s + ${JSON.stringify(ending)};`;
+  return new Function("jsonString", "isEmptyMap", `return function ${name}(e) {\n${source}\n}`)(jsonString, isEmptyMap);
 }
 
 function compileDictWriter(): (e: AuditEntryFields) => AuditEntryDict {
@@ -95,7 +96,20 @@ function compileDictWriter(): (e: AuditEntryFields) => AuditEntryDict {
  * The audit.jsonl line of an entry, newline included: the same text as
  * JSON.stringify(entryToDict(e)).
  */
-export const entryToJsonLine: (e: AuditEntryFields) => string = compileLineWriter();
+export const entryToJsonLine: (e: AuditEntryFields) => string = compileLineWriter("entryToJsonLine", ENTRY_FIELDS, "}\n");
+
+if (ENTRY_FIELDS.at(-1)?.key !== "hash") throw new Error("a sealed line's hash must be its last field");
+
+/**
+ * What the hash of a sealed entry covers: its line without the `hash` field
+ * and without the newline, `{...,"prev_hash":"…"}`. Its integrity fields
+ * must be set (all but `hash`).
+ */
+export const entryToSealedContent: (e: AuditEntryFields) => string = compileLineWriter(
+  "entryToSealedContent",
+  ENTRY_FIELDS.slice(0, -1),
+  "}",
+);
 
 /** The JSONL object of an entry. */
 export const entryToDict: (e: AuditEntryFields) => AuditEntryDict = compileDictWriter();

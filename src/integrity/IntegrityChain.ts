@@ -1,7 +1,7 @@
 import { createHmac, hash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { IntegrityFields } from "../entry/fields.js";
-import { sealLine } from "./sealedLine.js";
+import type { AuditEntryFields, IntegrityFields } from "../entry/fields.js";
+import { type LineHasher, sealEntry } from "./sealedLine.js";
 
 /** Hashes are cut to 128 bits (22 base64url characters): ample against collisions, light on every line. */
 const HASH_CHARS = 22;
@@ -32,7 +32,7 @@ export interface ChainStart {
  */
 export class IntegrityChain {
   readonly chainId: string;
-  private readonly hashOf: (content: string | Buffer) => string;
+  private readonly hashOf: LineHasher;
   private seq: number;
   private prevHash: string;
   /** The head line's timestamp, when the committer gave it. */
@@ -48,9 +48,12 @@ export class IntegrityChain {
     this.prevHash = start ? (start.seq === 0 ? start.genesis : start.hash) : "";
   }
 
-  /** The line sealed as the chain's next one, and its integrity fields; the chain moves on only at commit(). */
-  seal(line: string): { line: string; integrity: IntegrityFields } {
-    return sealLine(line, { chainId: this.chainId, seq: this.seq + 1, prevHash: this.prevHash }, this.hashOf);
+  /** Seals an entry as the chain's next line: sets its integrity fields and returns its line; the chain moves on only at commit(). */
+  seal(fields: AuditEntryFields): string {
+    fields.chainId = this.chainId;
+    fields.seq = this.seq + 1;
+    fields.prevHash = this.prevHash;
+    return sealEntry(fields, this.hashOf);
   }
 
   /** Advances the chain once the sealed line is written, so a failed write leaves no hole. */

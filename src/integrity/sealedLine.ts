@@ -1,29 +1,40 @@
 /**
- * The integrity fields of a sealed audit.jsonl line: chain_id, seq and
- * prev_hash appended to the line's content, then the hash of all that. The
- * text is the same the entry's line writer produces for a sealed entry.
+ * A sealed audit.jsonl line: the entry's fields, then chain_id, seq and
+ * prev_hash, then the hash of all that (the line up to there, closed with
+ * `}`). The hash is the last field, so the line is the hashed content with
+ * `,"hash":"…"` spliced in before its closing brace.
  */
-import type { IntegrityFields } from "../entry/fields.js";
-import { jsonString } from "../entry/jsonl.js";
+import type { AuditEntryFields, IntegrityFields } from "../entry/fields.js";
+import { entryToSealedContent, jsonString } from "../entry/jsonl.js";
 
-/** The chain id as a JSON string of the last chain sealed for (a writer seals for one chain). */
-let quotedFor = "";
-let quoted = '""';
+/** Hashes a line's content (see lineHasher). */
+export type LineHasher = (content: string) => string;
 
-/** A line from entryToJsonLine with its integrity fields appended; `hash` is computed here. */
+/**
+ * Seals an entry whose chain_id, seq and prev_hash are set: sets its hash and
+ * returns its line, the same text entryToJsonLine then gives.
+ */
+export function sealEntry(fields: AuditEntryFields, hashOf: LineHasher): string {
+  // Written once from the fields: hashing flattens the content in place, and the line then shares that text.
+  const content = entryToSealedContent(fields);
+  const hash = hashOf(content);
+  fields.hash = hash;
+  return withHash(content, hash);
+}
+
+/** A line in trail form (newline-terminated, not sealed) with its integrity fields appended; `hash` is computed here. */
 export function sealLine(
   line: string,
   link: Omit<IntegrityFields, "hash">,
-  hashOf: (content: string) => string,
+  hashOf: LineHasher,
 ): { line: string; integrity: IntegrityFields } {
-  if (link.chainId !== quotedFor) {
-    quotedFor = link.chainId;
-    quoted = jsonString(link.chainId);
-  }
-  // Built from parts, so that the line's text is copied once to hash it and once to write it.
-  const head = `${line.slice(0, -2)},"chain_id":${quoted},"seq":${link.seq},"prev_hash":"${link.prevHash}"`;
-  const hash = hashOf(`${head}}`);
-  return { line: `${head},"hash":"${hash}"}\n`, integrity: { chainId: link.chainId, seq: link.seq, prevHash: link.prevHash, hash } };
+  const content = `${line.slice(0, -2)},"chain_id":${jsonString(link.chainId)},"seq":${link.seq},"prev_hash":"${link.prevHash}"}`;
+  const hash = hashOf(content);
+  return { line: withHash(content, hash), integrity: { ...link, hash } };
+}
+
+function withHash(content: string, hash: string): string {
+  return `${content.slice(0, -1)},"hash":"${hash}"}\n`;
 }
 
 /** The content and recorded hash of a sealed line (the inverse of sealLine), or undefined for an unsealed one. */

@@ -74,9 +74,8 @@ export class StreamRouter implements LogRecordProcessor {
       this.writeAudit(entryToJsonLine(entry), isSecurityLevel(entry.level));
       return;
     }
-    const sealed = chain.seal(entryToJsonLine(entry));
-    this.writeAudit(sealed.line, isSecurityLevel(entry.level));
-    chain.commit(sealed.integrity);
+    this.writeAudit(chain.seal(entry), isSecurityLevel(entry.level));
+    chain.commit(entry);
   }
 
   /** Writes one audit line (already sealed when integrity is on) to audit.jsonl, and security.jsonl too when `security`. */
