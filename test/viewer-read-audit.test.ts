@@ -7,7 +7,7 @@
  * one, else in a folder of its own beside it; the key's id, never the key.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AuditEntry, createLogger, verifyTrail } from "../src/index.js";
@@ -215,6 +215,28 @@ describe("where the record goes", () => {
     }
     expect(viewerEntries(temp.dir, "erp-security.jsonl").map((entry) => entry.action)).toEqual(["START", "READ", "STOP"]);
     expect(existsSync(join(temp.dir, "audit.jsonl"))).toBe(false);
+    temp.cleanup();
+  });
+
+  it("only adds lines to the viewed folder: its segments are left as they are (no compression by the viewer)", async () => {
+    const temp = viewerTempDir();
+    // A rotated segment last written an hour ago: a logger of this folder would gzip it at once.
+    const segment = join(temp.dir, "audit.20260628T090000.000Z.a1b2c3.jsonl");
+    writeTrail(segment, [entryLine(1), entryLine(2)]);
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(segment, anHourAgo, anHourAgo);
+    writeTrail(join(temp.dir, "audit.jsonl"), [entryLine(3)]);
+    const running = await startTestViewer({ logDir: temp.dir, auditReads: true });
+    try {
+      await getJson(`${running.url}api/entries`);
+      // Past the moment a logger's housekeeping first runs (about a second after its start).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(readdirSync(temp.dir).filter((name) => name.endsWith(".gz"))).toEqual([]);
+      expect(existsSync(segment)).toBe(true);
+      expect((await getJson(`${running.url}api/stats`)).body.audit.total).toBeGreaterThanOrEqual(3);
+    } finally {
+      await running.close();
+    }
     temp.cleanup();
   });
 

@@ -245,6 +245,8 @@ export class AuditViewer {
       auditLogFile,
       securityLogFile: trailFileName("securityLogFile", options.securityLogFile, DEFAULT_TRAIL_FILES.security),
       ...(trailIsSealed(join(dir, auditLogFile)) ? { integrity: true } : {}),
+      // In the viewed folder it only adds lines: compressing or pruning segments is the trail's owner's business.
+      ...(dir === this.logDir ? { compress: false } : {}),
       // In the store, among many services' entries, the viewer's are told apart by their service.
       ...(store
         ? { serviceName: "auditx-viewer", ship: { postgres: store.postgres as ShipOptions["postgres"], schema: store.schema } }
