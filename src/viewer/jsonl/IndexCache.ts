@@ -6,7 +6,7 @@ import type { ChunkData, FieldData, HashedField, IdColumn } from "./Chunk.js";
 import { HASHED_FIELDS } from "./Chunk.js";
 
 /** Bumped whenever what a chunk file or the manifest holds changes meaning: older caches are rebuilt. */
-const FORMAT = 6;
+const FORMAT = 7;
 const MAGIC = 0x31435841; // "AXC1"
 
 /** What the cache remembers of one segment, to know it again and reuse its chunks. */
@@ -101,6 +101,8 @@ export function encodeChunk(chunk: ChunkData): Buffer {
     hashes: Object.fromEntries(HASHED_FIELDS.map((name) => [name, add(chunk.hashes[name])])),
     ip: add(chunk.ip),
     ipLines: add(chunk.ipLines),
+    ipBlocks: add(chunk.ipBlocks),
+    ipBlockCounts: add(chunk.ipBlockCounts),
     fields: chunk.fields.map((field) => ({
       path: field.path,
       mode: field.mode,
@@ -171,6 +173,8 @@ export function decodeChunk(file: Buffer): ChunkData {
     >,
     ip: view<Uint32Array>(header.ip),
     ipLines: view<Uint16Array>(header.ipLines),
+    ipBlocks: view<Uint16Array>(header.ipBlocks),
+    ipBlockCounts: view<Uint32Array>(header.ipBlockCounts),
     fields: (
       header.fields as Array<
         Omit<FieldData, "ids" | "starts" | "positions" | "names" | "folded"> & {
