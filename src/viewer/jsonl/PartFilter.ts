@@ -220,13 +220,18 @@ export class PartFilter {
    * it ran to the end).
    */
   scan(low: number, high: number, hit: (i: number) => boolean): number {
-    const found = this.collect(low, high);
-    try {
-      for (let k = 0; k < found.length; k++) if (!hit(found[k]!)) return found[k]!;
-      return low;
-    } finally {
-      release(found);
+    // In batches: a caller that stops early (a page, an export's batch) has not scanned the rest.
+    for (let top = high; top > low; ) {
+      const found = this.collect(low, top, SCAN_BATCH);
+      try {
+        for (let k = 0; k < found.length; k++) if (!hit(found[k]!)) return found[k]!;
+        if (found.length < SCAN_BATCH) return low;
+        top = found[found.length - 1]!;
+      } finally {
+        release(found);
+      }
     }
+    return low;
   }
 
   /** How many entries of [low, high) match (for a filter that never reads lines: see readsLines). */
@@ -275,8 +280,8 @@ export class PartFilter {
    * (handed back with release()). One loop over typed arrays, with shorter
    * loops for the most common filters: one dictionary field, one address block.
    */
-  private collect(low: number, high: number): Uint32Array {
-    const out = take(high - low);
+  private collect(low: number, high: number, most = high - low): Uint32Array {
+    const out = take(Math.min(most, high - low));
     if (this.none || high <= low) return out.subarray(0, 0);
     const { tests, hashColumns, text, ipColumn, ipOnLine } = this;
     const { success, from, to, ip } = this.entryTests;
@@ -285,14 +290,14 @@ export class PartFilter {
     const plain = hashColumns.length === 0 && success < 0 && !timed && text === null;
     if (plain && tests.length === 1 && ip === null) {
       const { ids, marks } = tests[0]!;
-      for (let i = high - 1; i >= low; i--) if (marks[ids[i]!] === 1) out[n++] = i;
+      for (let i = high - 1; i >= low && n < most; i--) if (marks[ids[i]!] === 1) out[n++] = i;
       return out.subarray(0, n);
     }
     if (plain && tests.length === 0 && ip !== null && ip.low.length === 1 && ipOnLine === null && ipColumn !== null) {
       // 0 is no address: never in a block.
       const lowest = Math.max(1, ip.low[0]!);
       const highest = ip.high[0]!;
-      for (let i = high - 1; i >= low; i--) {
+      for (let i = high - 1; i >= low && n < most; i--) {
         const address = ipColumn[i]!;
         if (address >= lowest && address <= highest) out[n++] = i;
       }
@@ -307,7 +312,7 @@ export class PartFilter {
     const marks1 = tests[1]?.marks;
     const hashColumn = hashColumns[0]?.column;
     const hashMarks = hashColumns[0]?.marks;
-    outer: for (let i = high - 1; i >= low; i--) {
+    outer: for (let i = high - 1; i >= low && n < most; i--) {
       if (ids0 !== undefined && marks0![ids0[i]!] !== 1) continue;
       if (ids1 !== undefined && marks1![ids1[i]!] !== 1) continue;
       if (hashColumn !== undefined && hashMarks![hashColumn[i]!] !== 1) continue;
@@ -355,6 +360,9 @@ function blockMatches(blocks: Uint16Array, counts: Uint32Array, ip: IpTest): { c
   }
   return { count, exact };
 }
+
+/** Entries scan() collects at a time. */
+const SCAN_BATCH = 1024;
 
 /** One scratch array of entry indexes, reused by every collect() on this thread (a nested one gets its own). */
 let scratch: Uint32Array | null = new Uint32Array(65_536);
