@@ -4,6 +4,7 @@ import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { entryIdOf } from "../src/index.js";
 import { type JsonlTrailSource, type RunningViewer, type StartViewerOptions, startViewer } from "../src/viewer/index.js";
+import { histogramLayout } from "../src/viewer/TimeHistogram.js";
 import { eventually } from "./support/eventually.js";
 import { entryLine, getJson, type Line, viewerTempDir } from "./support/viewer-server.js";
 
@@ -352,6 +353,110 @@ describe("viewer index: large trails, persisted, never blocking", () => {
     expect((await getJson(`${running.url}api/entries/${derived}?source=security`)).status).toBe(404);
     expect((await getJson(`${running.url}api/entries/${derived}?source=nope`)).status).toBe(400);
   });
+
+  it("counts address blocks, filtered histograms and lookups by id over many chunks as a scan of the lines does, built and restarted", async () => {
+    const dir = temp();
+    const indexDir = join(dir, ".index");
+    const COUNT = 150_000;
+    const MODULES = ["sales", "crm", "hr"];
+    const idAt = (i: number) => {
+      // A few ids carry a time far from their entry's (a clock set wrong): found all the same.
+      const millis = i % 40_000 === 7 ? Date.UTC(2001, 0, 1) + i : Date.UTC(2026, 0, 1) + i * 1000;
+      const hex = millis.toString(16).padStart(12, "0");
+      return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-${i.toString(16).padStart(12, "0")}`;
+    };
+    const make = (i: number): Line => ({
+      timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace("Z", "+00:00"),
+      module: MODULES[i % 3],
+      success: i % 11 !== 0,
+      // Blocks 10.0-10.3 in the older half, 10.4-10.7 in the newer; IPv6 only in the newest entries.
+      ip:
+        i > 140_000 && i % 5 === 0
+          ? `2001:db8::${(i & 0xffff).toString(16)}`
+          : `10.${(i < COUNT / 2 ? 0 : 4) + (i % 4)}.${(i >> 4) & 255}.${i & 15}`,
+      id: idAt(i),
+    });
+    const entries = Array.from({ length: COUNT }, (_, i) => make(i));
+    writeFileSync(
+      join(dir, rotatedName(1)),
+      entries
+        .slice(0, 80_000)
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(""),
+    );
+    writeFileSync(
+      join(dir, "audit.jsonl"),
+      entries
+        .slice(80_000)
+        .map((e) => `${JSON.stringify(e)}\n`)
+        .join(""),
+    );
+    const newestFirst = [...entries].reverse();
+    const inBlock = (ip: unknown, cidr: string) => {
+      const [base, bits] = cidr.split("/") as [string, string];
+      const number = (text: string) => text.split(".").reduce((sum, part) => sum * 256 + Number(part), 0);
+      if (typeof ip !== "string" || ip.includes(":")) return false;
+      const size = 2 ** (32 - Number(bits));
+      return Math.floor(number(ip) / size) === Math.floor(number(base) / size);
+    };
+    const cases: Array<[string, (e: Line) => boolean]> = [
+      ["ip=10.1.0.0/16", (e) => inBlock(e.ip, "10.1.0.0/16")],
+      ["ip=10.6.0.0/15", (e) => inBlock(e.ip, "10.6.0.0/15")],
+      ["ip=10.5.3.0/24", (e) => inBlock(e.ip, "10.5.3.0/24")],
+      ["ip=10.0.0.0/8,10.5.0.0/16", (e) => inBlock(e.ip, "10.0.0.0/8")],
+      ["ip=10.9.0.0/16", () => false],
+      ["ip=2001:db8::/32", (e) => String(e.ip).startsWith("2001:db8::")],
+      ["ip=10.2.0.0/16&module=crm", (e) => inBlock(e.ip, "10.2.0.0/16") && e.module === "crm"],
+    ];
+    const histograms: Array<[string, (e: Line) => boolean]> = [
+      ["module=crm", (e) => e.module === "crm"],
+      ["module=hr&success=false", (e) => e.module === "hr" && e.success === false],
+      ["ip=10.5.0.0/16", (e) => inBlock(e.ip, "10.5.0.0/16")],
+      [
+        `from=${new Date(Date.UTC(2026, 0, 1) + 50_000_000).toISOString()}&module=sales`,
+        (e) => e.module === "sales" && Date.parse(String(e.timestamp)) >= Date.UTC(2026, 0, 1) + 50_000_000,
+      ],
+    ];
+    const check = async (running: RunningViewer) => {
+      for (const [query, test] of cases) {
+        const expected = newestFirst.filter(test);
+        const { body } = await getJson(`${running.url}api/entries?limit=100&${query}`);
+        expect(body.total, query).toBe(expected.length);
+        expect(
+          body.items.map((e: Line) => e.id),
+          query,
+        ).toEqual(expected.slice(0, 100).map((e) => e.id));
+      }
+      for (const [query, test] of histograms) {
+        const matching = entries.filter(test);
+        const times = matching.map((e) => Date.parse(String(e.timestamp)));
+        const from = query.startsWith("from=") ? Date.UTC(2026, 0, 1) + 50_000_000 : Math.min(...times);
+        const layout = histogramLayout(from, Math.max(...times), { buckets: 60 });
+        const counts = new Array<number>(layout.buckets).fill(0);
+        const failures = new Array<number>(layout.buckets).fill(0);
+        matching.forEach((e, k) => {
+          const bucket = Math.floor((times[k]! - layout.start) / layout.bucketMs);
+          counts[bucket]!++;
+          if (e.success === false) failures[bucket]!++;
+        });
+        const { body } = await getJson(`${running.url}api/histogram?buckets=60&${query}`);
+        expect(body, query).toMatchObject({ start: layout.start, bucket_ms: layout.bucketMs, counts, failures, total: matching.length });
+      }
+      for (const i of [0, 7, 40_007, 77_777, 120_007, COUNT - 1]) {
+        expect((await getJson(`${running.url}api/entries/${idAt(i)}`)).body.entry, `entry ${i}`).toEqual(entries[i]);
+      }
+      expect((await getJson(`${running.url}api/entries/${idAt(COUNT)}`)).status).toBe(404);
+    };
+    const built = await viewer(dir, { indexDir });
+    await built.viewer.ready;
+    expect(progress(built).builtChunks).toBeGreaterThan(2);
+    await check(built);
+    await built.close();
+    const restarted = await viewer(dir, { indexDir });
+    await restarted.viewer.ready;
+    expect(progress(restarted).loadedChunks).toBeGreaterThan(2);
+    await check(restarted);
+  }, 120_000);
 
   it("filters by service and host, exactly", async () => {
     const dir = temp();

@@ -111,6 +111,28 @@ function fitsTemplate(text: string, template: string): boolean {
   return t === template.length;
 }
 
+/** /16 blocks a chunk counts its addresses in, at most (past that, an address filter scans the column). */
+const IP_BLOCKS_CAP = 4096;
+
+/** The /16 blocks of a chunk's addresses and their counts (see ChunkData.ipBlocks). */
+function countIpBlocks(ip: Uint32Array): { blocks: Uint16Array; counts: Uint32Array } | null {
+  const perBlock = new Uint32Array(65_536);
+  let distinct = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const address = ip[i]!;
+    if (address === 0) continue;
+    if (perBlock[address >>> 16]!++ === 0 && ++distinct > IP_BLOCKS_CAP) return null;
+  }
+  const blocks = new Uint16Array(distinct);
+  const counts = new Uint32Array(distinct);
+  for (let block = 0, k = 0; k < distinct; block++) {
+    if (perBlock[block] === 0) continue;
+    blocks[k] = block;
+    counts[k++] = perBlock[block]!;
+  }
+  return { blocks, counts };
+}
+
 /** Marks cached per sealed field: a filter runs its matcher once per distinct value, not per query. */
 const CACHED_MARKS = 8;
 
@@ -178,6 +200,9 @@ export interface ChunkData {
   ip: Uint32Array | null;
   /** Entries whose `ip` is there but not an IPv4 number (IPv6, other text, 0.0.0.0): read from the line to compare. */
   ipLines: Uint16Array | null;
+  /** The /16 blocks of the IPv4 addresses (their first 16 bits, ascending) and how many entries each has; null past IP_BLOCKS_CAP blocks or without addresses. */
+  ipBlocks: Uint16Array | null;
+  ipBlockCounts: Uint32Array | null;
   fields: FieldData[];
   /** BLOOM_BYTES per block of 2^BLOCK_SHIFT entries; null when nothing is raw. */
   rawBloom: Uint8Array | null;
@@ -294,6 +319,9 @@ export interface ChunkView {
   readonly hashes: Record<HashedField, Uint16Array | null>;
   readonly ip: Uint32Array | null;
   readonly ipLines: Uint16Array | null;
+  /** Sealed chunks: see ChunkData.ipBlocks (null on a growing chunk). */
+  readonly ipBlocks: Uint16Array | null;
+  readonly ipBlockCounts: Uint32Array | null;
   readonly fields: readonly FieldView[];
   readonly rawBloom: Uint8Array | null;
   readonly rawBlocks: Uint8Array | null;
@@ -544,6 +572,8 @@ export class ChunkBuilder implements ChunkView {
   success: Uint8Array;
   hashes: Record<HashedField, Uint16Array>;
   ip: Uint32Array;
+  readonly ipBlocks = null;
+  readonly ipBlockCounts = null;
   private readonly ipKept: number[] = [];
   private ipLinesView: Uint16Array | null = null;
   readonly fields: FieldBuilder[] = [];
@@ -748,6 +778,8 @@ export class ChunkBuilder implements ChunkView {
     }
     const blocks = (n + (1 << BLOCK_SHIFT) - 1) >> BLOCK_SHIFT;
     const raw = this.rawBlocks?.subarray(0, blocks).some((flag) => flag === 1) === true;
+    const ip = this.ip.subarray(0, n).some((address) => address !== 0) ? this.ip.slice(0, n) : null;
+    const ipBlocks = ip ? countIpBlocks(ip) : null;
     return {
       start: this.start,
       end: this.end,
@@ -759,8 +791,10 @@ export class ChunkBuilder implements ChunkView {
       time: this.time.slice(0, n),
       success: this.success.slice(0, n),
       hashes,
-      ip: this.ip.subarray(0, n).some((address) => address !== 0) ? this.ip.slice(0, n) : null,
+      ip,
       ipLines: this.ipKept.length > 0 ? Uint16Array.from(this.ipKept) : null,
+      ipBlocks: ipBlocks?.blocks ?? null,
+      ipBlockCounts: ipBlocks?.counts ?? null,
       fields: this.fields.filter((field) => field.rawFrom > 0).map((field) => field.pack(n)),
       rawBloom: raw && this.rawBloom ? this.rawBloom.slice(0, blocks * BLOOM_BYTES) : null,
       rawBlocks: raw && this.rawBlocks ? this.rawBlocks.slice(0, blocks) : null,
@@ -885,6 +919,12 @@ export class Chunk implements ChunkView {
   get ipLines(): Uint16Array | null {
     return this.data.ipLines;
   }
+  get ipBlocks(): Uint16Array | null {
+    return this.data.ipBlocks;
+  }
+  get ipBlockCounts(): Uint32Array | null {
+    return this.data.ipBlockCounts;
+  }
   get rawBloom(): Uint8Array | null {
     return this.data.rawBloom;
   }
@@ -901,7 +941,7 @@ export class Chunk implements ChunkView {
     const d = this.data;
     let size = d.offsets.byteLength + d.time.byteLength + d.success.byteLength;
     for (const name of HASHED_FIELDS) size += d.hashes[name]?.byteLength ?? 0;
-    size += (d.ip?.byteLength ?? 0) + (d.ipLines?.byteLength ?? 0);
+    size += (d.ip?.byteLength ?? 0) + (d.ipLines?.byteLength ?? 0) + (d.ipBlocks?.byteLength ?? 0) + (d.ipBlockCounts?.byteLength ?? 0);
     for (const field of d.fields)
       size +=
         (field.ids?.byteLength ?? 0) +

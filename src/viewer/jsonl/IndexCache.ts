@@ -6,7 +6,7 @@ import type { ChunkData, FieldData, HashedField, IdColumn } from "./Chunk.js";
 import { HASHED_FIELDS } from "./Chunk.js";
 
 /** Bumped whenever what a chunk file or the manifest holds changes meaning: older caches are rebuilt. */
-const FORMAT = 6;
+const FORMAT = 7;
 const MAGIC = 0x31435841; // "AXC1"
 
 /** What the cache remembers of one segment, to know it again and reuse its chunks. */
@@ -60,19 +60,24 @@ function typeName(view: Typed): string {
   return "u8";
 }
 
+/** A character past Latin-1 (surrogates included). */
+const WIDE = /[\u0100-\uffff]/;
+
 /** A string as bytes: Latin-1 when every character fits (one byte each), else UTF-16 (exact, lone surrogates too). */
 function textBytes(text: string): { bytes: Uint8Array; encoding: "latin1" | "utf16le" } {
-  let wide = false;
-  for (let i = 0; i < text.length && !wide; i++) wide = text.charCodeAt(i) > 0xff;
-  const encoding = wide ? "utf16le" : "latin1";
+  const encoding = WIDE.test(text) ? "utf16le" : "latin1";
   return { bytes: Buffer.from(text, encoding), encoding };
 }
+
+const PADDING = new Uint8Array(8);
 
 /**
  * A chunk as one file: magic, header length, JSON header, then the columns
  * and the dictionaries (as bytes, decoded without parsing), 8-byte aligned.
+ * The file is given in pieces, the columns themselves among them, written
+ * as they are (nothing copied into one buffer on this thread).
  */
-export function encodeChunk(chunk: ChunkData): Buffer {
+export function encodeChunk(chunk: ChunkData): Uint8Array[] {
   const buffers: Typed[] = [];
   const add = (view: Typed | null): number => {
     if (!view) return -1;
@@ -101,6 +106,8 @@ export function encodeChunk(chunk: ChunkData): Buffer {
     hashes: Object.fromEntries(HASHED_FIELDS.map((name) => [name, add(chunk.hashes[name])])),
     ip: add(chunk.ip),
     ipLines: add(chunk.ipLines),
+    ipBlocks: add(chunk.ipBlocks),
+    ipBlockCounts: add(chunk.ipBlockCounts),
     fields: chunk.fields.map((field) => ({
       path: field.path,
       mode: field.mode,
@@ -123,14 +130,17 @@ export function encodeChunk(chunk: ChunkData): Buffer {
   }
   const headerBytes = Buffer.from(JSON.stringify(header), "utf8");
   const dataStart = (8 + headerBytes.length + 7) & ~7;
-  const file = Buffer.alloc(dataStart + offset);
-  file.writeUInt32LE(MAGIC, 0);
-  file.writeUInt32LE(headerBytes.length, 4);
-  headerBytes.copy(file, 8);
-  buffers.forEach((view, i) => {
-    file.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), dataStart + header.layout[i]![1]);
-  });
-  return file;
+  const head = Buffer.alloc(dataStart);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(headerBytes.length, 4);
+  headerBytes.copy(head, 8);
+  const parts: Uint8Array[] = [head];
+  for (const view of buffers) {
+    parts.push(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    const padding = ((view.byteLength + 7) & ~7) - view.byteLength;
+    if (padding > 0) parts.push(PADDING.subarray(0, padding));
+  }
+  return parts;
 }
 
 export function decodeChunk(file: Buffer): ChunkData {
@@ -171,6 +181,8 @@ export function decodeChunk(file: Buffer): ChunkData {
     >,
     ip: view<Uint32Array>(header.ip),
     ipLines: view<Uint16Array>(header.ipLines),
+    ipBlocks: view<Uint16Array>(header.ipBlocks),
+    ipBlockCounts: view<Uint32Array>(header.ipBlockCounts),
     fields: (
       header.fields as Array<
         Omit<FieldData, "ids" | "starts" | "positions" | "names" | "folded"> & {
@@ -276,7 +288,19 @@ export class TrailCache {
 
   async writeChunk(chunk: ChunkData): Promise<string> {
     const path = this.newPath("c", ".bin");
-    await writeFile(path, encodeChunk(chunk), { mode: 0o600 });
+    const handle = await open(path, "w", 0o600);
+    try {
+      const parts = encodeChunk(chunk);
+      // writev may write less than asked: the rest goes on from where it stopped.
+      let written = (await handle.writev(parts)).bytesWritten;
+      const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
+      if (written < total) {
+        const file = Buffer.concat(parts);
+        while (written < total) written += (await handle.write(file, written, total - written, written)).bytesWritten;
+      }
+    } finally {
+      await handle.close();
+    }
     return path.slice(this.dir.length + 1);
   }
 

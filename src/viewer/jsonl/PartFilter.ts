@@ -145,6 +145,8 @@ export class PartFilter {
   /** Entries whose address is matched on the line (1). */
   private readonly ipOnLine: Uint8Array | null = null;
   private readonly ipColumn: Uint32Array | null = null;
+  /** How many entries of the whole chunk match, when its /16 blocks tell (an address filter alone, of whole blocks). */
+  private readonly ipCount: number | null = null;
 
   constructor(
     private readonly view: ChunkView,
@@ -191,6 +193,13 @@ export class PartFilter {
         for (let k = 0; k < lines.length; k++) this.ipOnLine[lines[k]!] = 1;
       }
       if (this.ipColumn === null && this.ipOnLine === null) none = true;
+      else if (this.ipOnLine === null && view.ipBlocks !== null && view.ipBlockCounts !== null) {
+        const blocks = blockMatches(view.ipBlocks, view.ipBlockCounts, entryTests.ip);
+        if (blocks.count === 0 && blocks.exact) none = true;
+        const onlyIp = this.tests.length === 0 && this.hashColumns.length === 0 && text === null && entryTests.success < 0;
+        const timed = entryTests.from !== Number.NEGATIVE_INFINITY || entryTests.to !== Number.POSITIVE_INFINITY;
+        if (blocks.exact && onlyIp && !timed) this.ipCount = blocks.count;
+      }
     }
     this.none = none;
   }
@@ -200,18 +209,102 @@ export class PartFilter {
     return this.hashColumns.length > 0 || (this.ipOnLine !== null && this.ipOnLine[i] === 1);
   }
 
+  /** Whether some entry of the chunk may have to be confirmed on its line (needsLine). */
+  get readsLines(): boolean {
+    return this.hashColumns.length > 0 || this.ipOnLine !== null;
+  }
+
   /**
    * Entries of [low, high) that match, newest first: calls `hit(i)` for each
    * until it returns false. Returns the index scanning stopped at (low when
-   * it ran to the end). One loop over typed arrays, no allocation.
+   * it ran to the end).
    */
   scan(low: number, high: number, hit: (i: number) => boolean): number {
-    if (this.none) return low;
+    // In batches: a caller that stops early (a page, an export's batch) has not scanned the rest.
+    for (let top = high; top > low; ) {
+      const found = this.collect(low, top, SCAN_BATCH);
+      try {
+        for (let k = 0; k < found.length; k++) if (!hit(found[k]!)) return found[k]!;
+        if (found.length < SCAN_BATCH) return low;
+        top = found[found.length - 1]!;
+      } finally {
+        release(found);
+      }
+    }
+    return low;
+  }
+
+  /** How many entries of [low, high) match (for a filter that never reads lines: see readsLines). */
+  count(low: number, high: number): number {
+    if (this.none) return 0;
+    if (this.ipCount !== null && low === 0 && high === this.view.count) return this.ipCount;
+    const found = this.collect(low, high);
+    release(found);
+    return found.length;
+  }
+
+  /**
+   * Adds the matching entries of [low, high) to the buckets of a histogram
+   * (`failures` counts those whose success is false); `keep(i)` decides the
+   * entries that needsLine. Returns how many matched, in the buckets or not.
+   */
+  countBuckets(
+    low: number,
+    high: number,
+    layout: { start: number; bucketMs: number; buckets: number },
+    counts: number[],
+    failures: number[],
+    keep: (i: number) => boolean,
+  ): number {
+    const found = this.collect(low, high);
+    const times = this.view.time;
+    const successes = this.view.success;
+    const { start, bucketMs, buckets } = layout;
+    const lines = this.readsLines;
+    let total = 0;
+    for (let k = 0; k < found.length; k++) {
+      const i = found[k]!;
+      if (lines && this.needsLine(i) && !keep(i)) continue;
+      total++;
+      const bucket = Math.floor((times[i]! - start) / bucketMs);
+      if (!(bucket >= 0 && bucket < buckets)) continue;
+      counts[bucket]!++;
+      if (successes[i] === 0) failures[bucket]!++;
+    }
+    release(found);
+    return total;
+  }
+
+  /**
+   * The matching entries of [low, high), newest first, in a scratch array
+   * (handed back with release()). One loop over typed arrays, with shorter
+   * loops for the most common filters: one dictionary field, one address block.
+   */
+  private collect(low: number, high: number, most = high - low): Uint32Array {
+    const out = take(Math.min(most, high - low));
+    if (this.none || high <= low) return out.subarray(0, 0);
     const { tests, hashColumns, text, ipColumn, ipOnLine } = this;
     const { success, from, to, ip } = this.entryTests;
+    const timed = from !== Number.NEGATIVE_INFINITY || to !== Number.POSITIVE_INFINITY;
+    let n = 0;
+    const plain = hashColumns.length === 0 && success < 0 && !timed && text === null;
+    if (plain && tests.length === 1 && ip === null) {
+      const { ids, marks } = tests[0]!;
+      for (let i = high - 1; i >= low && n < most; i--) if (marks[ids[i]!] === 1) out[n++] = i;
+      return out.subarray(0, n);
+    }
+    if (plain && tests.length === 0 && ip !== null && ip.low.length === 1 && ipOnLine === null && ipColumn !== null) {
+      // 0 is no address: never in a block.
+      const lowest = Math.max(1, ip.low[0]!);
+      const highest = ip.high[0]!;
+      for (let i = high - 1; i >= low && n < most; i--) {
+        const address = ipColumn[i]!;
+        if (address >= lowest && address <= highest) out[n++] = i;
+      }
+      return out.subarray(0, n);
+    }
     const successes = this.view.success;
     const times = this.view.time;
-    const timed = from !== Number.NEGATIVE_INFINITY || to !== Number.POSITIVE_INFINITY;
     // The first two dictionary tests and the first hash in locals: most filters have no more.
     const ids0 = tests[0]?.ids;
     const marks0 = tests[0]?.marks;
@@ -219,7 +312,7 @@ export class PartFilter {
     const marks1 = tests[1]?.marks;
     const hashColumn = hashColumns[0]?.column;
     const hashMarks = hashColumns[0]?.marks;
-    outer: for (let i = high - 1; i >= low; i--) {
+    outer: for (let i = high - 1; i >= low && n < most; i--) {
       if (ids0 !== undefined && marks0![ids0[i]!] !== 1) continue;
       if (ids1 !== undefined && marks1![ids1[i]!] !== 1) continue;
       if (hashColumn !== undefined && hashMarks![hashColumn[i]!] !== 1) continue;
@@ -239,8 +332,50 @@ export class PartFilter {
           if (!inside) continue;
         } else if (ipOnLine === null || ipOnLine[i] !== 1) continue;
       }
-      if (!hit(i)) return i;
+      out[n++] = i;
     }
-    return low;
+    return out.subarray(0, n);
   }
+}
+
+/**
+ * The entries of a chunk's /16 blocks inside the ranges: `exact` when each
+ * block is wholly inside a range or wholly outside all (else some entries
+ * must be compared one by one).
+ */
+function blockMatches(blocks: Uint16Array, counts: Uint32Array, ip: IpTest): { count: number; exact: boolean } {
+  let count = 0;
+  let exact = true;
+  for (let k = 0; k < blocks.length; k++) {
+    const first = blocks[k]! * 65_536;
+    const last = first + 65_535;
+    let inside = false;
+    let overlaps = false;
+    for (let r = 0; r < ip.low.length; r++) {
+      if (first >= ip.low[r]! && last <= ip.high[r]!) inside = true;
+      else if (first <= ip.high[r]! && last >= ip.low[r]!) overlaps = true;
+    }
+    if (inside) count += counts[k]!;
+    else if (overlaps) exact = false;
+  }
+  return { count, exact };
+}
+
+/** Entries scan() collects at a time. */
+const SCAN_BATCH = 1024;
+
+/** One scratch array of entry indexes, reused by every collect() on this thread (a nested one gets its own). */
+let scratch: Uint32Array | null = new Uint32Array(65_536);
+
+function take(length: number): Uint32Array {
+  const free = scratch;
+  if (free !== null && free.length >= length) {
+    scratch = null;
+    return free;
+  }
+  return new Uint32Array(Math.max(length, 65_536));
+}
+
+function release(found: Uint32Array): void {
+  if (scratch === null || found.buffer.byteLength > scratch.byteLength) scratch = new Uint32Array(found.buffer as ArrayBuffer);
 }

@@ -78,6 +78,12 @@ export class TrailReader {
         continue;
       }
       const compiled = new PartFilter(part.view, tests, matches?.bits ?? null, sealedStats(part.view));
+      // Past the page: only counted.
+      if (total >= end && !compiled.readsLines) {
+        total += compiled.count(part.first, part.view.count);
+        await slicer.pause();
+        continue;
+      }
       compiled.scan(part.first, part.view.count, (i) => {
         if (compiled.needsLine(i) && !this.confirm(part, i, tests)) return true;
         if (total >= offset && total < end) refs.push({ part, i });
@@ -163,12 +169,14 @@ export class TrailReader {
       return entryIdOf(read.entry, read.line.toString("utf8")) === wanted ? read.entry : null;
     };
     // An `id` field: its hash narrows the lines to read.
-    const hashes = new Set([hashText(wanted), hashText(id), hashText(id.toUpperCase())]);
-    for (const part of parts) {
+    const hashes = [hashText(wanted), hashText(id), hashText(id.toUpperCase())];
+    const [h0, h1, h2] = hashes as [number, number, number];
+    for (const part of byClosenessTo(parts, uuidMillis(wanted))) {
       const column = part.view.hashes.id;
       if (column) {
         for (let i = part.view.count - 1; i >= part.first; i--) {
-          if (!hashes.has(column[i]!)) continue;
+          const hash = column[i]!;
+          if (hash !== h0 && hash !== h1 && hash !== h2) continue;
           const entry = found(part, i);
           if (entry) return entry;
         }
@@ -209,22 +217,28 @@ export class TrailReader {
     const tests = new EntryTests(filter);
     const text = await this.textBits(tests, parts, slicer);
     const partial = !this.builder.complete;
-    /** Per part: its compiled filter, and the entries confirmed on their lines (read once). */
-    const compiled = new Map<Part, { scanner: PartFilter; confirmed: Uint8Array | null }>();
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
+    /** Per filtered part: its compiled filter, and the entries confirmed on their lines when the first walk read them. */
+    const compiled = new Map<Part, { scanner: PartFilter; confirmed: Uint8Array | null; walked: boolean }>();
+    let first = filter.from ?? Number.POSITIVE_INFINITY;
+    let last = filter.to ?? Number.NEGATIVE_INFINITY;
     let total = 0;
-    for (const part of parts) {
-      const whole = tests.none && part.first === 0 ? sealedStats(part.view) : null;
-      if (whole) {
+    // The newest and the oldest chunks first: they set the range, which most others then cannot widen.
+    const ordered = parts.length > 2 ? [parts[0]!, parts[parts.length - 1]!, ...parts.slice(1, -1)] : parts;
+    for (const part of ordered) {
+      const range = sealedStats(part.view);
+      if (tests.none && part.first === 0 && range) {
         total += part.view.count;
-        if (whole.minTime !== null && whole.minTime < first) first = whole.minTime;
-        if (whole.maxTime !== null && whole.maxTime > last) last = whole.maxTime;
+        if (range.minTime !== null && range.minTime < first) first = range.minTime;
+        if (range.maxTime !== null && range.maxTime > last) last = range.maxTime;
         continue;
       }
-      const scanner = new PartFilter(part.view, tests, text?.get(part.view)?.bits ?? null, sealedStats(part.view));
-      const entry = { scanner, confirmed: null as Uint8Array | null };
+      const scanner = new PartFilter(part.view, tests, text?.get(part.view)?.bits ?? null, range);
+      const entry = { scanner, confirmed: null as Uint8Array | null, walked: false };
       compiled.set(part, entry);
+      // A chunk whose times lie within the range found so far cannot widen it: its entries are counted in the second walk.
+      if (range && range.minTime !== null && range.maxTime !== null && range.minTime >= first && range.maxTime <= last) continue;
+      if (scanner.none) continue;
+      entry.walked = true;
       const times = part.view.time;
       scanner.scan(part.first, part.view.count, (i) => {
         if (scanner.needsLine(i)) {
@@ -232,7 +246,6 @@ export class TrailReader {
           entry.confirmed ??= new Uint8Array(part.view.count);
           entry.confirmed[i] = 1;
         }
-        total++;
         const t = times[i]!;
         if (t < first) first = t;
         if (t > last) last = t;
@@ -242,9 +255,9 @@ export class TrailReader {
     }
     if (filter.from !== undefined) first = filter.from;
     if (filter.to !== undefined) last = filter.to;
-    if (!(first <= last) || !Number.isFinite(first) || !Number.isFinite(last))
-      return { start: null, bucketMs: 0, counts: [], failures: [], total, partial };
-    const layout = histogramLayout(first, last, request);
+    const ranged = first <= last && Number.isFinite(first) && Number.isFinite(last);
+    // Without a range (no entry has a time) the second walk only counts.
+    const layout = ranged ? histogramLayout(first, last, request) : { start: 0, bucketMs: 1, buckets: 0 };
     const counts = new Array<number>(layout.buckets).fill(0);
     const failures = new Array<number>(layout.buckets).fill(0);
     for (const part of parts) {
@@ -252,6 +265,7 @@ export class TrailReader {
       const successes = part.view.success;
       const entry = compiled.get(part);
       if (!entry) {
+        if (!ranged) continue;
         // Unfiltered: a chunk within one bucket is added whole.
         const stats = sealedStats(part.view)!;
         const low = stats.minTime === null ? -1 : bucketOf(layout, stats.minTime);
@@ -267,19 +281,13 @@ export class TrailReader {
           if (successes[i] === 0) failures[bucket]!++;
         }
       } else {
-        const { scanner, confirmed } = entry;
-        scanner.scan(part.first, part.view.count, (i) => {
-          if (scanner.needsLine(i) && confirmed?.[i] !== 1) return true;
-          const bucket = bucketOf(layout, times[i]!);
-          if (bucket >= 0) {
-            counts[bucket]!++;
-            if (successes[i] === 0) failures[bucket]!++;
-          }
-          return true;
-        });
+        const { scanner, confirmed, walked } = entry;
+        const keep = walked ? (i: number) => confirmed?.[i] === 1 : (i: number) => this.confirm(part, i, tests);
+        total += scanner.countBuckets(part.first, part.view.count, layout, counts, failures, keep);
       }
       await slicer.pause();
     }
+    if (!ranged) return { start: null, bucketMs: 0, counts: [], failures: [], total, partial };
     return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial };
   }
 
@@ -411,6 +419,30 @@ export class TrailReader {
     if (part.first === 0) this.statsCache.set(view, stats);
     return stats;
   }
+}
+
+/** The milliseconds in the first 48 bits of a time-ordered UUID (versions 7 and 8); null for others. */
+function uuidMillis(uuid: string): number | null {
+  if (uuid.length !== 36 || (uuid[14] !== "7" && uuid[14] !== "8")) return null;
+  const millis = Number.parseInt(uuid.slice(0, 8) + uuid.slice(9, 13), 16);
+  return Number.isFinite(millis) && millis > 0 ? millis : null;
+}
+
+/**
+ * The parts, those whose time range is nearest `millis` first (an id's time
+ * is its entry's, give or take clock and queue delays); as they are when
+ * there is no time.
+ */
+function byClosenessTo(parts: Part[], millis: number | null): Part[] {
+  if (millis === null) return parts;
+  const distance = (part: Part): number => {
+    const range = sealedStats(part.view);
+    if (!range) return 0;
+    if (range.minTime === null || range.maxTime === null) return Number.POSITIVE_INFINITY;
+    return millis < range.minTime ? range.minTime - millis : millis > range.maxTime ? millis - range.maxTime : 0;
+  };
+  const distances = new Map(parts.map((part) => [part, distance(part)]));
+  return [...parts].sort((a, b) => distances.get(a)! - distances.get(b)!);
 }
 
 /** The counts of a sealed chunk (its time range among them); none for a growing one. */

@@ -28,6 +28,8 @@ export function chunkTransfers(chunk: ChunkData): ArrayBuffer[] {
   for (const column of Object.values(chunk.hashes)) add(column);
   add(chunk.ip);
   add(chunk.ipLines);
+  add(chunk.ipBlocks);
+  add(chunk.ipBlockCounts);
   for (const field of chunk.fields) {
     add(field.ids);
     add(field.starts);

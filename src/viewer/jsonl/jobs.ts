@@ -66,11 +66,24 @@ export function digest(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex").slice(0, 32);
 }
 
+/** Whether a value of the entry holds an object or array (only then can it nest deep): most entries are told without allocating. */
+function nestsTwice(entry: Record<string, unknown>): boolean {
+  for (const key in entry) {
+    const value = entry[key];
+    if (value === null || typeof value !== "object") continue;
+    for (const inner in value) {
+      const item = (value as Record<string, unknown>)[inner];
+      if (item !== null && typeof item === "object") return true;
+    }
+  }
+  return false;
+}
+
 /** A ChunkBuilder that counts malformed lines and reports when full. */
 function sinkFor(builder: ChunkBuilder, maxBytes: number) {
   return {
     entry: (offset: number, entry: Record<string, unknown>) => {
-      if (exceedsDepth(entry)) builder.deep++;
+      if (nestsTwice(entry) && exceedsDepth(entry)) builder.deep++;
       builder.add(offset, entry);
     },
     malformed: () => {

@@ -91,9 +91,18 @@ export function trigramBit(text: string, at: number): number {
 
 /** Sets the bits of every trigram of `folded` in the filter at `base` (bytes). */
 export function addTrigrams(bloom: Uint8Array, base: number, folded: string): void {
-  for (let at = 0; at + 3 <= folded.length; at++) {
-    const bit = trigramBit(folded, at);
+  if (folded.length < 3) return;
+  // trigramBit's hash, each character read once.
+  let a = Math.imul(folded.charCodeAt(0), 0x9e3779b1);
+  let b = folded.charCodeAt(1);
+  for (let at = 2; at < folded.length; at++) {
+    const c = folded.charCodeAt(at);
+    let hash = Math.imul(a ^ b, 0x85ebca77);
+    hash = Math.imul(hash ^ c, 0xc2b2ae3d);
+    const bit = (hash ^ (hash >>> 15)) & (BLOOM_BITS - 1);
     bloom[base + (bit >> 3)]! |= 1 << (bit & 7);
+    a = Math.imul(b, 0x9e3779b1);
+    b = c;
   }
 }
 
