@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { readSegmentChunks } from "../trail/segmentReader.js";
-import { listTrailSegments } from "../trail/segments.js";
+import { listTrailSegments, type TrailSegment } from "../trail/segments.js";
 import type { TrailEntry } from "./TrailSource.js";
 import { readLineEnd, TRUNCATED_PREFIX_BYTES, truncatedEntry } from "./truncatedLine.js";
 import { exceedsDepth } from "./viewableEntry.js";
@@ -41,6 +41,8 @@ interface TrackedFile {
 /** Listings a still-linked file may be absent from before it is forgotten (readdir can miss a file being renamed). */
 const MISSING_LISTINGS_BEFORE_FORGET = 3;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Listings taken in one pass at most while rotations keep changing the folder. */
+const MAX_LISTINGS = 5;
 
 /**
  * The files of one trail (audit.jsonl or security.jsonl with its rotated
@@ -95,14 +97,74 @@ export class TrailFiles {
     if (this.closed) return;
     const seen = new Set<TrackedFile>();
     const order: TrackedFile[] = [];
+    let listing = listTrailSegments(this.dir, this.baseName);
+    for (let listings = 1; ; listings++) {
+      seen.clear();
+      order.length = 0;
+      if (!(await this.track(listing, seen, order))) return;
+      // The live file is stat'ed after the listing: rotations in between make it a file newer than segments the
+      // listing lacks, which the next pass would read after it. Listed again until no segment came or went.
+      const again = listTrailSegments(this.dir, this.baseName);
+      if (listings >= MAX_LISTINGS || sameSegments(listing, again)) break;
+      listing = again;
+    }
+    for (const file of this.files.values()) {
+      if (seen.has(file)) continue;
+      // A listing taken during a rename may miss a file that is still there:
+      // forgetting it would index it again as new. Forget only what was deleted
+      // (no link left), or what stays away from several listings (moved elsewhere).
+      let deleted = true;
+      try {
+        deleted = fstatSync(file.fd).nlink === 0;
+      } catch {
+        // unreadable: treat as deleted
+      }
+      // Read its new lines first: they are older than the active file's. A deleted file will
+      // not grow any more, so its last line counts even without a newline.
+      if (deleted) file.active = false;
+      await this.readAppended(file);
+      if (deleted || ++file.missing >= MISSING_LISTINGS_BEFORE_FORGET) this.forget(file);
+    }
+    // Sizes are taken newest file first, and the files read oldest first up to them: a writer that has not yet
+    // followed a rotation appends to a segment before it writes to the newer file, so the lines a newer file holds
+    // by its size have theirs in the older files by their sizes, taken after. Later lines wait for the next pass.
+    const sizes = new Map<TrackedFile, number>();
+    for (const file of [...order].reverse()) {
+      try {
+        sizes.set(file, fstatSync(file.fd).size);
+      } catch {
+        // unreadable: skipped in this pass
+      }
+    }
+    for (const file of order) {
+      if (this.closed) return;
+      const size = sizes.get(file);
+      if (size === undefined) continue;
+      if (size < file.readOffset) {
+        // Truncated in place (copytruncate): read it again from the start.
+        this.sink.dropFile(file.id);
+        file.readOffset = 0;
+        file.malformed = 0;
+        file.truncated = 0;
+        file.deep = 0;
+      }
+      if (size > file.readOffset) await this.readAppended(file, size);
+    }
+  }
+
+  /**
+   * Tracks the files of `listing` (opening those not known yet) into `seen`, and `order` in the trail's order;
+   * false when the trail was closed meanwhile.
+   */
+  private async track(listing: TrailSegment[], seen: Set<TrackedFile>, order: TrackedFile[]): Promise<boolean> {
     const byName = new Map<string, TrackedFile>();
     for (const file of this.files.values()) byName.set(file.name, file);
-    for (const { name, id, path, live, compressed } of listTrailSegments(this.dir, this.baseName)) {
+    for (const { name, id, path, live, compressed } of listing) {
       if (compressed) {
         // The same bytes as the plain segment: one read already stays readable through the descriptor held
         // (the index maps byte offsets); one found compressed is inflated once into a file of its own.
         const file = byName.get(id) ?? (await this.openCompressed(id, path));
-        if (this.closed) return;
+        if (this.closed) return false;
         if (!file) continue;
         file.missing = 0;
         if (!seen.has(file)) order.push(file);
@@ -119,7 +181,7 @@ export class TrailFiles {
         // is taken here, in its place, as its .gz: found by the next pass, it would come after newer files.
         if (live) continue;
         const file = byName.get(id) ?? (await this.openCompressed(id, `${path}.gz`));
-        if (this.closed) return;
+        if (this.closed) return false;
         if (!file) continue;
         file.missing = 0;
         if (!seen.has(file)) order.push(file);
@@ -151,41 +213,7 @@ export class TrailFiles {
       if (!seen.has(file)) order.push(file);
       seen.add(file);
     }
-    for (const file of this.files.values()) {
-      if (seen.has(file)) continue;
-      // A listing taken during a rename may miss a file that is still there:
-      // forgetting it would index it again as new. Forget only what was deleted
-      // (no link left), or what stays away from several listings (moved elsewhere).
-      let deleted = true;
-      try {
-        deleted = fstatSync(file.fd).nlink === 0;
-      } catch {
-        // unreadable: treat as deleted
-      }
-      // Read its new lines first: they are older than the active file's. A deleted file will
-      // not grow any more, so its last line counts even without a newline.
-      if (deleted) file.active = false;
-      await this.readAppended(file);
-      if (deleted || ++file.missing >= MISSING_LISTINGS_BEFORE_FORGET) this.forget(file);
-    }
-    for (const file of order) {
-      if (this.closed) return;
-      let size: number;
-      try {
-        size = fstatSync(file.fd).size;
-      } catch {
-        continue;
-      }
-      if (size < file.readOffset) {
-        // Truncated in place (copytruncate): read it again from the start.
-        this.sink.dropFile(file.id);
-        file.readOffset = 0;
-        file.malformed = 0;
-        file.truncated = 0;
-        file.deep = 0;
-      }
-      if (size > file.readOffset) await this.readAppended(file);
-    }
+    return true;
   }
 
   /**
@@ -242,18 +270,18 @@ export class TrailFiles {
     closeQuietly(file.fd);
   }
 
-  /** Reads the complete lines past readOffset (and, in a finished file, a last line without newline). */
-  private async readAppended(file: TrackedFile): Promise<void> {
+  /** Reads the complete lines past readOffset, up to `end` (and, in a finished file, a last line without newline). */
+  private async readAppended(file: TrackedFile, end = Number.POSITIVE_INFINITY): Promise<void> {
     let position = file.readOffset;
     for (;;) {
       let buffer = this.readBuffer;
       let read: number;
       try {
-        read = readSync(file.fd, buffer, 0, buffer.length, position);
+        read = readSync(file.fd, buffer, 0, Math.min(buffer.length, end - position), position);
       } catch {
         break;
       }
-      if (read === 0) break;
+      if (read <= 0) break;
       const atEnd = read < buffer.length;
       let consumed = this.readLines(file, buffer, read, position, atEnd && !file.active);
       if (consumed === 0 && !atEnd) {
@@ -323,6 +351,11 @@ export class TrailFiles {
     if (exceedsDepth(entry)) file.deep++;
     this.sink.entry(file.id, base + start, end - start, entry as TrailEntry);
   }
+}
+
+/** Whether two listings hold the same segments (a segment compressed meanwhile is the same segment). */
+function sameSegments(a: TrailSegment[], b: TrailSegment[]): boolean {
+  return a.length === b.length && a.every((segment, i) => segment.id === b[i]?.id && segment.live === b[i]?.live);
 }
 
 /** Opens a file for reading and checks it is still the inode that was listed. */
