@@ -102,15 +102,15 @@ describe("segments are kept, and compressed in the background", () => {
 
 describe("retention", () => {
   it("retention.days deletes the segments past it, oldest first, each announced in the trail first; verify accepts the pruned start", async () => {
-    // Segments are counted exactly: without the loggers' START and STOP entries, the announcements alone do not
-    // take the live file past maxFileBytes.
-    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true, auditLifecycle: false });
+    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true });
     writeRecords(logger, 1500);
     await logger.shutdown();
     const segments = trailFiles(dir, "audit.jsonl");
     expect(segments.length).toBeGreaterThan(8);
     const aged = ageSegments(4, 400);
-    logger = createLogger({ logDir: dir, maxFileBytes: 64 * 1024, integrity: true, retention: { days: 365 }, auditLifecycle: false });
+    // Segments are counted exactly: the logger that prunes rotates at 1 MiB, so that its entries (its START, then the
+    // announcements) never take the live file past maxFileBytes, into a segment of its own at its next check.
+    logger = createLogger({ logDir: dir, maxFileBytes: 1024 * 1024, integrity: true, retention: { days: 365 } });
     await eventually(() => logger?.stats().trail.pruned === 4, 20_000, "4 segments pruned");
     for (const name of aged) expect(existsSync(join(dir, name))).toBe(false);
     expect(trailFiles(dir, "audit.jsonl")).toHaveLength(segments.length - 4);
