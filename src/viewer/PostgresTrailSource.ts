@@ -192,9 +192,9 @@ interface ConditionOptions {
   /**
    * An SQL value the `through` column's index value is compared to, instead
    * of its list of values (one value of the list at a time, see
-   * PostgresTrailSource.walk). A range of one value, not an equality: the
-   * planner then cannot take the index's order for the time's alone and walk
-   * the time index instead.
+   * PostgresTrailSource.walk). A range of one value, not an equality: with
+   * an equality the planner may take the time index's order for the walk's,
+   * and test every entry of the store instead of the value's.
    */
   throughValue?: string;
   /** Leave the free text out. */
