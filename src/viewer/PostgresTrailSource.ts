@@ -480,11 +480,11 @@ export class PostgresTrailSource implements TrailSource {
     if (through.entries === 0) return { items: [], total: 0, partial: false };
     const end = page.offset + page.limit;
     if (through.entries <= this.countScanRows) {
-      const [keys, total] = await Promise.all([
-        this.walk(trail, resolved, through.column, end),
+      const [rows, total] = await Promise.all([
+        this.walk(trail, resolved, through.column, end, SELECT_ENTRY),
         this.countThrough(trail, resolved, through.column),
       ]);
-      return { items: await this.entriesOf(keys.slice(page.offset)), total, partial: false };
+      return { items: rows.slice(page.offset).map(rowDict), total, partial: false };
     }
     const cap = this.exactCountLimit;
     const keys = await this.walk(trail, resolved, through.column, Math.max(cap + 1, end));
@@ -532,22 +532,36 @@ export class PostgresTrailSource implements TrailSource {
    * newest first, each row checked against the other filters, until `wanted`
    * match; the lists then merged by time. It reads about `wanted` divided by
    * the share of the value's entries the other filters keep, whatever the
-   * store's size.
+   * store's size. `columns`: the entries' columns, when the matches are the page.
    */
-  private async walk(trail: TrailName, resolved: ResolvedFilter, through: string, wanted: number): Promise<MatchKey[]> {
+  private async walk(trail: TrailName, resolved: ResolvedFilter, through: string, wanted: number): Promise<MatchKey[]>;
+  private async walk(
+    trail: TrailName,
+    resolved: ResolvedFilter,
+    through: string,
+    wanted: number,
+    columns: string,
+  ): Promise<Array<Record<string, unknown>>>;
+  private async walk(
+    trail: TrailName,
+    resolved: ResolvedFilter,
+    through: string,
+    wanted: number,
+    columns = "id",
+  ): Promise<MatchKey[] | Array<Record<string, unknown>>> {
     const test = PostgresTrailSource.throughTest(resolved, through);
     const where = conditionsOf(trail, resolved, { through, throughValue: "v.value" });
     const values = where.param(test.prefixes);
     const limit = where.param(wanted);
     const { rows } = await this.throughIndex(
-      `SELECT e.ts, e.id::text AS id FROM unnest(${values}::text[]) AS v(value)
-        CROSS JOIN LATERAL (SELECT ts, id FROM ${this.names.entries} ${where.where}
+      `SELECT e.* FROM unnest(${values}::text[]) AS v(value)
+        CROSS JOIN LATERAL (SELECT ${columns}, ts FROM ${this.names.entries} ${where.where}
                              ORDER BY ${indexedExpression(through)} DESC, ts DESC, id DESC LIMIT ${limit}::int) e
         ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}::int`,
       where.params,
       false,
     );
-    return (rows as MatchKey[]).map((row) => ({ id: row.id, ts: row.ts }));
+    return rows;
   }
 
   /** The exact number of matches, counted on the rows of the `through` test's values. */
