@@ -177,6 +177,8 @@ describe("the viewer over the PostgreSQL store", () => {
     "branch_id=BR-MDY&branch_id_match=exact",
     "branch_id=br-mdy&branch_id_match=exact",
     "branch_id=ygn&user=a&module=accounting,sales",
+    "user=o&from=2026-07-02&to=2026-07-05",
+    "source=security&user=o&from=2026-07-02T10:17:00Z&success=false",
     // Client addresses and blocks, IPv4 and IPv6.
     "ip=10.1.0.0/16",
     "ip=10.1.2.0/24",

@@ -189,6 +189,14 @@ interface ConditionOptions {
    * checked on its rows. Unset: every index is the planner's to choose.
    */
   through?: string;
+  /**
+   * An SQL value the `through` column's index value is compared to, instead
+   * of its list of values (one value of the list at a time, see
+   * PostgresTrailSource.walk). A range of one value, not an equality: with
+   * an equality the planner may take the time index's order for the walk's,
+   * and test every entry of the store instead of the value's.
+   */
+  throughValue?: string;
   /** Leave the free text out. */
   withoutText?: boolean;
 }
@@ -202,7 +210,10 @@ function conditionsOf(trail: TrailName, resolved: ResolvedFilter, options: Condi
   if (trail === "security") where.clauses.push("security");
   for (const test of resolved.tests) {
     // Through the index on the value's first characters, then the whole value on the row.
-    if (test.prefixes !== null && (through === undefined || through === test.column)) {
+    if (test.prefixes !== null && through === test.column && options.throughValue !== undefined) {
+      const indexed = indexedExpression(test.column);
+      where.clauses.push(`${indexed} >= ${options.throughValue} AND ${indexed} <= ${options.throughValue}`);
+    } else if (test.prefixes !== null && (through === undefined || through === test.column)) {
       where.clauses.push(`${indexedExpression(test.column)} = ANY(${where.param(test.prefixes)}::text[])`);
     }
     const param = where.param(test.rowParam);
@@ -368,16 +379,36 @@ export class PostgresTrailSource implements TrailSource {
     return resolved;
   }
 
-  /** The stored values of a "contains" test's column that hold one of its texts (values cut at the index's length may hold it further on). */
+  /**
+   * The stored values of a "contains" test's column that hold one of its
+   * texts (values cut at the index's length may hold it further on). The
+   * column's distinct values are read one index probe each (the counts hold
+   * a row per value and day), then those of the filter's days and trail kept.
+   */
   private async containing(trail: TrailName, filter: EntryFilter, test: ColumnTest): Promise<void> {
     const where = new Conditions();
-    where.clauses.push(`dim = ${where.param(test.column)}`);
-    where.clauses.push(`(lower(value COLLATE "C") LIKE ANY(${where.param(test.rowParam)}::text[]) OR length(value) >= ${INDEXED_PREFIX})`);
-    if (trail === "security") where.clauses.push("security");
-    if (filter.from !== undefined) where.clauses.push(`day >= ${where.param(isoDay(filter.from))}::date`);
-    if (filter.to !== undefined) where.clauses.push(`day <= ${where.param(isoDay(filter.to))}::date`);
+    const dim = where.param(test.column);
+    where.clauses.push("s.value IS NOT NULL");
+    where.clauses.push(
+      `(lower(s.value COLLATE "C") LIKE ANY(${where.param(test.rowParam)}::text[]) OR length(s.value) >= ${INDEXED_PREFIX})`,
+    );
+    const within: string[] = [];
+    if (trail === "security") within.push("c.security");
+    if (filter.from !== undefined) within.push(`c.day >= ${where.param(isoDay(filter.from))}::date`);
+    if (filter.to !== undefined) within.push(`c.day <= ${where.param(isoDay(filter.to))}::date`);
+    if (within.length > 0) {
+      where.clauses.push(
+        `EXISTS (SELECT 1 FROM ${this.names.counts} c WHERE c.dim = ${dim} AND c.value = s.value AND ${within.join(" AND ")})`,
+      );
+    }
     const { rows } = await this.sql(
-      `SELECT DISTINCT value FROM ${this.names.counts} ${where.where} LIMIT ${MAX_CANDIDATES + 1}`,
+      `WITH RECURSIVE stored(value) AS (
+         (SELECT value FROM ${this.names.counts} WHERE dim = ${dim} ORDER BY value LIMIT 1)
+         UNION ALL
+         SELECT (SELECT c.value FROM ${this.names.counts} c WHERE c.dim = ${dim} AND c.value > s.value ORDER BY c.value LIMIT 1)
+           FROM stored s WHERE s.value IS NOT NULL
+       )
+       SELECT s.value FROM stored s ${where.where} LIMIT ${MAX_CANDIDATES + 1}`,
       where.params,
     );
     const values = (rows as Array<{ value: string }>).map((row) => row.value);
@@ -396,7 +427,8 @@ export class PostgresTrailSource implements TrailSource {
     if (resolved.impossible) return { items: [], total: 0, partial: false };
     if (hasText(filter)) return this.textQuery(trail, resolved, page);
     const through = await this.narrowest(trail, resolved);
-    const [items, count] = await Promise.all([this.page(trail, resolved, page, through?.column), this.countOf(trail, resolved, through)]);
+    if (through) return this.throughQuery(trail, resolved, page, through);
+    const [items, count] = await Promise.all([this.page(trail, resolved, page), this.countOf(trail, resolved)]);
     // A lower bound is at least what the pages so far hold.
     const total = count.partial ? Math.max(count.total, page.offset + items.length) : count.total;
     return { items, total, partial: count.partial };
@@ -434,8 +466,120 @@ export class PostgresTrailSource implements TrailSource {
     return narrowest;
   }
 
-  private async page(trail: TrailName, resolved: ResolvedFilter, page: PageRequest, through?: string): Promise<TrailEntry[]> {
-    const where = conditionsOf(trail, resolved, { through });
+  /**
+   * A page of several counted filters and its total, through the narrowest
+   * one's index: one walk finds the page's matches and, past countScanRows
+   * entries, counts up to exactCountLimit of them.
+   */
+  private async throughQuery(
+    trail: TrailName,
+    resolved: ResolvedFilter,
+    page: PageRequest,
+    through: { column: string; entries: number },
+  ): Promise<EntryPage> {
+    if (through.entries === 0) return { items: [], total: 0, partial: false };
+    const end = page.offset + page.limit;
+    if (through.entries <= this.countScanRows) {
+      const [rows, total] = await Promise.all([
+        this.walk(trail, resolved, through.column, end, SELECT_ENTRY),
+        this.countThrough(trail, resolved, through.column),
+      ]);
+      return { items: rows.slice(page.offset).map(rowDict), total, partial: false };
+    }
+    const cap = this.exactCountLimit;
+    const keys = await this.walk(trail, resolved, through.column, Math.max(cap + 1, end));
+    const items = await this.entriesOf(keys.slice(page.offset, end));
+    if (keys.length <= cap) return { items, total: keys.length, partial: false };
+    // A lower bound is at least what the pages so far hold.
+    return { items, total: Math.max(cap, page.offset + items.length), partial: true };
+  }
+
+  /**
+   * Runs a statement that must read the rows of one index's values: a generic
+   * plan knows neither how few rows those values have nor how many of them
+   * the other filters keep, and would rather scan the table, or walk the time
+   * index and test every row. Sequential scans (and bitmaps, unless allowed)
+   * are ruled out for it, in a transaction of its own.
+   */
+  private async throughIndex(text: string, params: unknown[], bitmaps: boolean): Promise<pg.QueryResult> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN READ ONLY; SET LOCAL enable_seqscan = off${bitmaps ? "" : "; SET LOCAL enable_bitmapscan = off"}`);
+      const result = await client.query({ name: statementName(text), text, values: params });
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch((lost: Error) => {
+        broken = lost;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The test a query goes through (the narrowest's). */
+  private static throughTest(resolved: ResolvedFilter, through: string): ColumnTest & { prefixes: string[] } {
+    const test = resolved.tests.find((candidate) => candidate.column === through && candidate.prefixes !== null);
+    if (!test) throw new Error(`no index values for ${through}`);
+    return test as ColumnTest & { prefixes: string[] };
+  }
+
+  /**
+   * The newest `wanted` matches (time and id), through the index of the
+   * `through` test: for each of its values, that index's entries of the value
+   * newest first, each row checked against the other filters, until `wanted`
+   * match; the lists then merged by time. It reads about `wanted` divided by
+   * the share of the value's entries the other filters keep, whatever the
+   * store's size. `columns`: the entries' columns, when the matches are the page.
+   */
+  private async walk(trail: TrailName, resolved: ResolvedFilter, through: string, wanted: number): Promise<MatchKey[]>;
+  private async walk(
+    trail: TrailName,
+    resolved: ResolvedFilter,
+    through: string,
+    wanted: number,
+    columns: string,
+  ): Promise<Array<Record<string, unknown>>>;
+  private async walk(
+    trail: TrailName,
+    resolved: ResolvedFilter,
+    through: string,
+    wanted: number,
+    columns = "id",
+  ): Promise<MatchKey[] | Array<Record<string, unknown>>> {
+    const test = PostgresTrailSource.throughTest(resolved, through);
+    const where = conditionsOf(trail, resolved, { through, throughValue: "v.value" });
+    const values = where.param(test.prefixes);
+    const limit = where.param(wanted);
+    const { rows } = await this.throughIndex(
+      `SELECT e.* FROM unnest(${values}::text[]) AS v(value)
+        CROSS JOIN LATERAL (SELECT ${columns}, ts FROM ${this.names.entries} ${where.where}
+                             ORDER BY ${indexedExpression(through)} DESC, ts DESC, id DESC LIMIT ${limit}::int) e
+        ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}::int`,
+      where.params,
+      false,
+    );
+    return rows;
+  }
+
+  /** The exact number of matches, counted on the rows of the `through` test's values. */
+  private async countThrough(trail: TrailName, resolved: ResolvedFilter, through: string): Promise<number> {
+    const test = PostgresTrailSource.throughTest(resolved, through);
+    const where = conditionsOf(trail, resolved, { through, throughValue: "v.value" });
+    const values = where.param(test.prefixes);
+    const { rows } = await this.throughIndex(
+      `SELECT count(*)::bigint AS n FROM unnest(${values}::text[]) AS v(value)
+        CROSS JOIN LATERAL (SELECT 1 FROM ${this.names.entries} ${where.where}) e`,
+      where.params,
+      true,
+    );
+    return Number(rows[0].n);
+  }
+
+  private async page(trail: TrailName, resolved: ResolvedFilter, page: PageRequest): Promise<TrailEntry[]> {
+    const where = conditionsOf(trail, resolved);
     const { rows } = await this.sql(
       `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
       where.params,
@@ -496,8 +640,8 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   /** Matches counted up to `cap` (a larger count answers `cap`). */
-  private async countUpTo(trail: TrailName, resolved: ResolvedFilter, cap: number, through?: string): Promise<number> {
-    const where = conditionsOf(trail, resolved, { through });
+  private async countUpTo(trail: TrailName, resolved: ResolvedFilter, cap: number): Promise<number> {
+    const where = conditionsOf(trail, resolved);
     const { rows } = await this.sql(
       `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM ${this.names.entries} ${where.where} LIMIT ${where.param(cap)}) matching`,
       where.params,
@@ -524,10 +668,12 @@ export class PostgresTrailSource implements TrailSource {
     const narrowest = through ?? (await this.narrowest(trail, resolved));
     if (narrowest && narrowest.entries === 0) return { total: 0, partial: false };
     if (narrowest && narrowest.entries <= this.countScanRows) {
-      return { total: await this.countRows(trail, resolved, undefined, narrowest.column), partial: false };
+      return { total: await this.countThrough(trail, resolved, narrowest.column), partial: false };
     }
     const cap = this.exactCountLimit;
-    const n = await this.countUpTo(trail, resolved, cap + 1, narrowest?.column);
+    const n = narrowest
+      ? (await this.walk(trail, resolved, narrowest.column, cap + 1)).length
+      : await this.countUpTo(trail, resolved, cap + 1);
     return n > cap ? { total: cap, partial: true } : { total: n, partial: false };
   }
 
@@ -537,13 +683,8 @@ export class PostgresTrailSource implements TrailSource {
     return complete ? { total: keys.length, partial: false } : { total: this.textCountLimit, partial: true };
   }
 
-  private async countRows(
-    trail: TrailName,
-    resolved: ResolvedFilter,
-    time: { from?: number; to?: number } | undefined,
-    through?: string,
-  ): Promise<number> {
-    const where = conditionsOf(trail, resolved, { time, through });
+  private async countRows(trail: TrailName, resolved: ResolvedFilter, time: { from?: number; to?: number } | undefined): Promise<number> {
+    const where = conditionsOf(trail, resolved, { time });
     const { rows } = await this.sql(`SELECT count(*)::bigint AS n FROM ${this.names.entries} ${where.where}`, where.params);
     return Number(rows[0].n);
   }
