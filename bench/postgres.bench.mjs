@@ -314,7 +314,7 @@ async function benchViewer(server) {
   );
   log(`store loaded in ${seconds(performance.now() - t)}: ${rows[0].size} with indexes (load ${load()})`);
   await client.end();
-  const running = await startViewer({ store: { postgres: url }, port: 0, realtime: false });
+  const running = await startViewer({ store: { postgres: url }, port: 0, realtime: false, auditReads: false });
   await running.viewer.ready;
   const results = [];
   try {
