@@ -53,16 +53,23 @@ export function settleFrame(capture: ChangeCapture, frame: TransactionFrame, com
   else frame.rollback();
 }
 
+/** Longest wait for the ReadyForQuery after a statement's error (the connection is dead past it anyway). */
+const READY_FOR_QUERY_WAIT_MS = 10_000;
+
 /**
  * Whether a node-postgres client's transaction has failed: a statement in it
  * raised an error, so PostgreSQL answers its COMMIT with a ROLLBACK (and no
  * error). Read from the status of the last ReadyForQuery message, without a
- * round trip; that message may be processed a moment after the statement's
- * error was, so a client still waiting for it is given a few turns first.
+ * round trip. node-postgres settles a failed statement on its ErrorResponse,
+ * and the ReadyForQuery that follows may arrive later (the server sends them
+ * apart on a busy machine): a client still waiting for it is waited for, a few
+ * event-loop turns first, then by the millisecond, up to 10 s.
  */
 export async function pgTransactionFailed(client: unknown): Promise<boolean> {
   const pg = client as { getTransactionStatus?: () => unknown; readyForQuery?: boolean } | null | undefined;
   if (typeof pg?.getTransactionStatus !== "function") return false;
-  for (let turn = 0; turn < 1000 && pg.readyForQuery === false; turn++) await new Promise((resolve) => setImmediate(resolve));
+  for (let turn = 0; turn < 100 && pg.readyForQuery === false; turn++) await new Promise((resolve) => setImmediate(resolve));
+  const deadline = Date.now() + READY_FOR_QUERY_WAIT_MS;
+  while (pg.readyForQuery === false && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
   return pg.getTransactionStatus() === "E";
 }
