@@ -1,7 +1,7 @@
 import { timestampMillis } from "../../internal/timestampMillis.js";
 import { ipv4Number } from "../IpRange.js";
 import type { TrailEntry } from "../TrailSource.js";
-import { addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText } from "./text.js";
+import { addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText, someScalarText } from "./text.js";
 
 /**
  * A chunk: the index of a run of consecutive lines of one segment, in
@@ -714,22 +714,12 @@ export class ChunkBuilder implements ChunkView {
     else field.addNumber(i, value);
   }
 
-  /** Every scalar inside `value`, as raw text; with a stack of its own, so that no nesting depth can overflow the call stack. */
+  /** Every scalar inside `value`, as raw text. */
   private addRawDeep(i: number, value: unknown): void {
-    const pending: unknown[] = [value];
-    while (pending.length > 0) {
-      const current = pending.pop();
-      if (current !== null && typeof current === "object") {
-        if (Array.isArray(current)) for (let k = current.length - 1; k >= 0; k--) pending.push(current[k]);
-        else {
-          const values = Object.values(current as Record<string, unknown>);
-          for (let k = values.length - 1; k >= 0; k--) pending.push(values[k]);
-        }
-        continue;
-      }
-      const text = scalarText(current);
-      if (text !== undefined) this.addRaw(i, text);
-    }
+    someScalarText(value, (text) => {
+      this.addRaw(i, text);
+      return false;
+    });
   }
 
   private addRaw(i: number, text: string): void {

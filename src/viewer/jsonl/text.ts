@@ -48,9 +48,12 @@ export function scalarText(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether any value of `entry`, nested ones included, contains `foldedQ` (already folded) ignoring ASCII case. */
-export function valuesContain(value: unknown, foldedQ: string): boolean {
-  // A stack of its own: no nesting depth can overflow the call stack.
+/**
+ * Calls `visit` with the text of every scalar inside `value`, in document
+ * order, until it returns true (then returns true). With a stack of its own:
+ * no nesting depth can overflow the call stack.
+ */
+export function someScalarText(value: unknown, visit: (text: string) => boolean): boolean {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const current = pending.pop();
@@ -63,10 +66,17 @@ export function valuesContain(value: unknown, foldedQ: string): boolean {
       continue;
     }
     const text = scalarText(current);
-    if (text === undefined || text.length < foldedQ.length) continue;
-    if (text.includes(foldedQ) || (hasUpperAscii(text) && foldAscii(text).includes(foldedQ))) return true;
+    if (text !== undefined && visit(text)) return true;
   }
   return false;
+}
+
+/** Whether any value of `entry`, nested ones included, contains `foldedQ` (already folded) ignoring ASCII case. */
+export function valuesContain(value: unknown, foldedQ: string): boolean {
+  return someScalarText(
+    value,
+    (text) => text.length >= foldedQ.length && (text.includes(foldedQ) || (hasUpperAscii(text) && foldAscii(text).includes(foldedQ))),
+  );
 }
 
 function hasUpperAscii(text: string): boolean {
