@@ -87,7 +87,7 @@ const summary = Object.fromEntries(
         perSecond: median(list.map((r) => r.perSecond)),
         cpuUs: median(list.map((r) => r.cpuUsPerRecord)),
         peakRssMb: median(list.map((r) => r.peakRssMb)),
-        rssGrowthMb: median(list.map((r) => r.rssGrowthMb)),
+        heapGrowthMb: median(list.map((r) => r.heapGrowthMb)),
         bytesPerRecord: list[0].bytesPerRecord,
       },
     ];
@@ -99,7 +99,7 @@ console.log(
   "variant".padEnd(26),
   "records/s".padStart(10),
   "peak RSS".padStart(10),
-  "RSS growth*".padStart(12),
+  "heap growth*".padStart(12),
   "bytes/line".padStart(11),
   "  vs pino",
   " vs raw",
@@ -112,7 +112,7 @@ for (const [name, label] of variants) {
     name.padEnd(26),
     Math.round(r.perSecond).toLocaleString("en-US").padStart(10),
     `${r.peakRssMb.toFixed(0)} MB`.padStart(10),
-    `${r.rssGrowthMb.toFixed(1)} MB`.padStart(12),
+    `${r.heapGrowthMb.toFixed(1)} MB`.padStart(12),
     String(r.bytesPerRecord).padStart(11),
     `${(r.perSecond / summary.pino.perSecond).toFixed(2)}x`.padStart(9),
     (summary.raw ? `${(r.perSecond / summary.raw.perSecond).toFixed(2)}x` : "-").padStart(7),
@@ -121,7 +121,7 @@ for (const [name, label] of variants) {
     ` ${label}`,
   );
 }
-console.log("\n* RSS at the end minus RSS half-way through: about zero means no per-record growth.");
+console.log("\n* live heap (after a full GC) at the end minus half-way through: about zero means no memory held per record.");
 if (summary.auditx && summary["auditx-noredact"]) {
   const redactionCost = summary.auditx.perSecond / summary["auditx-noredact"].perSecond;
   console.log(`redaction: auditx with the default rules runs at ${redactionCost.toFixed(2)}x of auditx without redaction`);
