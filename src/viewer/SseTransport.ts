@@ -30,7 +30,7 @@ export interface StreamRequest {
 
 /** Entries read per step of a replay. */
 const REPLAY_BATCH = 500;
-/** Ids of the latest replayed entries kept to skip their live twin (a line written during the replay). */
+/** Ids of the latest replayed entries kept to skip their second reading (the entries after a late line move up). */
 const REPLAYED_IDS = 5000;
 /** Live events held for a client while its replay runs; past this it is dropped (it reconnects with a cursor). */
 const MAX_HELD_EVENTS = 50_000;
@@ -47,6 +47,8 @@ class SseClient {
   readonly channel = new SseChannel({ historySize: 1, pingInterval: 15_000, jsonEncode: false });
   /** Live events held while the replay runs; null once live. */
   held: LiveEvent[] | null = [];
+  /** The keys of the entries held. */
+  readonly heldKeys = new Set<string>();
   closed = false;
 
   constructor(
@@ -65,6 +67,7 @@ class SseClient {
     if (event.source !== this.source || !mayReceive(this.reader, event)) return;
     if (this.held) {
       this.held.push(event);
+      this.heldKeys.add(keyOf(event.entry));
       if (this.held.length > MAX_HELD_EVENTS) this.response.destroy();
       return;
     }
@@ -149,11 +152,11 @@ export class SseTransport {
         if (event.id > lastEventId && mayReceive(reader, event))
           client.send(eventData(event.source, event.entry, event.transport, event.cursor), event.id);
       }
-      this.goLive(client, null, new Set());
+      this.goLive(client, new Set());
       return;
     }
     if (stream.after === null) {
-      this.goLive(client, null, new Set());
+      this.goLive(client, new Set());
       return;
     }
     this.replay(client, stream.after).catch(() => response.destroy());
@@ -168,21 +171,34 @@ export class SseTransport {
     this.clients.clear();
   }
 
-  /** Sends the trail's entries after `after`, then the live events that came meanwhile (not twice). */
+  /**
+   * Sends the trail's entries after `after`, then the live events that came
+   * meanwhile (not twice). Entries are matched by key, not by cursor: another
+   * writer's late lines in an older segment take cursors the replay has
+   * passed (it never reads them; they are sent from the live events), and
+   * move the entries after them up by as many (read again by the next batch).
+   */
   private async replay(client: SseClient, after: number): Promise<void> {
     let cursor = after;
     const recentIds: string[] = [];
     const recent = new Set<string>();
+    // Replayed entries also held as live events (an entry is told live as it is indexed, so never replayed before).
+    const heldAndReplayed = new Set<string>();
     for (;;) {
       const batch = await this.trail.since(client.source, cursor, REPLAY_BATCH);
       if (client.closed) return;
       if (batch.entries.length === 0) break;
       let next = batch.cursor - batch.entries.length;
+      // The entries a late line moved up start the batch: the previous batch sent them.
+      let movedUp = true;
       for (const entry of batch.entries) {
         next++;
+        const key = keyOf(entry);
+        movedUp &&= recent.has(key);
+        if (movedUp) continue;
         // Only what the reader may see; made viewable as live entries are (too deep to serialise, too long).
         if (inScope(entry, client.reader.scope)) client.send(eventData(client.source, viewableEntry(entry), "file", next));
-        const key = keyOf(entry);
+        if (client.heldKeys.has(key)) heldAndReplayed.add(key);
         recent.add(key);
         recentIds.push(key);
         if (recentIds.length > REPLAYED_IDS) recent.delete(recentIds.shift()!);
@@ -191,15 +207,15 @@ export class SseTransport {
       await client.drained(this.limits.maxBufferedBytes / 4);
       if (client.closed) return;
     }
-    this.goLive(client, cursor, recent);
+    this.goLive(client, heldAndReplayed);
   }
 
   /** Sends the held live events (skipping those the replay sent), then lets live events through. */
-  private goLive(client: SseClient, replayedTo: number | null, replayed: Set<string>): void {
+  private goLive(client: SseClient, replayed: Set<string>): void {
     const held = client.held ?? [];
     client.held = null;
+    client.heldKeys.clear();
     for (const event of held) {
-      if (replayedTo !== null && event.cursor !== undefined && event.cursor <= replayedTo) continue;
       if (replayed.has(keyOf(event.entry))) continue;
       client.deliver(event);
     }

@@ -46,6 +46,7 @@ export class TrailBuilder {
    * queries answer (partially) from the start.
    */
   async build(): Promise<void> {
+    this.state.followedSince = Date.now();
     const files = this.state.listFiles();
     const manifest = this.cache ? await this.cache.load() : null;
     const records = manifest?.segments ?? [];
@@ -87,7 +88,7 @@ export class TrailBuilder {
     while (this.running.size > 0 && !this.state.closed) await Promise.allSettled([...this.running]);
   }
 
-  private track(build: Promise<void>): void {
+  private track(build: Promise<void>): Promise<void> {
     const tracked = build
       .catch(() => {})
       .finally(() => {
@@ -95,6 +96,7 @@ export class TrailBuilder {
         this.state.dirty = true;
       });
     this.running.add(tracked);
+    return tracked;
   }
 
   /** Whether a cached segment is this file as it was indexed: same size (or grown), same head and tail bytes. */
@@ -235,13 +237,17 @@ export class TrailBuilder {
     );
   }
 
-  /** Builds a `.gz` segment on a worker: its line store and its chunks, shown all at once when done. */
-  startGzipBuild(segment: Segment): void {
+  /**
+   * Builds a `.gz` segment on a worker: its line store and its chunks, shown
+   * all at once when done (`onBuilt` is called right then, in the same turn);
+   * the promise resolves after that, or once the build failed.
+   */
+  startGzipBuild(segment: Segment, onBuilt?: () => void): Promise<void> {
     const epoch = segment.epoch;
     const storePath = this.cache?.writable ? this.cache.newPath("s", ".lines") : this.temporaryStorePath();
     segment.building++;
     this.storesInProgress.add(storePath);
-    this.track(
+    return this.track(
       (async () => {
         const chunks: Chunk[] = [];
         try {
@@ -266,6 +272,11 @@ export class TrailBuilder {
           }
           this.state.generation++;
           this.state.enforceLimit();
+          try {
+            onBuilt?.();
+          } catch {
+            // Telling live views is not the build's concern: the index stands.
+          }
         } catch (error) {
           if (segment.epoch === epoch) segment.error = error instanceof Error ? error.message : String(error);
           const replaced = this.state.replacing.get(segment);

@@ -13,6 +13,8 @@ const TAIL_READ_BYTES = 1024 * 1024;
 const TAIL_READ_LIMIT = 64 * 1024 * 1024;
 /** Listings a still-linked file may be absent from before it is forgotten (readdir can miss a file being renamed). */
 const MISSING_LISTINGS_BEFORE_FORGET = 3;
+/** Entries of a newly found `.gz` segment told at once. */
+const TELL_BATCH = 1000;
 
 /**
  * Follows the files of a trail once its first build is done: appends (read
@@ -84,14 +86,21 @@ export class TrailFollower {
         this.state.byKey.set(segment.key, segment);
         fresh.push(segment);
       }
-      segment.name = file.name;
-      segment.path = file.path;
-      segment.live = file.live;
+      // (A plain file compressed before it could be opened is taken as its `.gz`: keep that one's name.)
+      if (segment.key === file.key) {
+        segment.name = file.name;
+        segment.path = file.path;
+        segment.live = file.live;
+      }
       segment.missing = 0;
       if (!seen.has(segment)) order.push(segment);
       seen.add(segment);
     }
     // A `.gz` segment that appeared for a plain one that is gone replaces it once built: the plain one serves until then.
+    // One rotated while followed whose plain form was never read here (rotated and compressed between two passes)
+    // holds entries nobody was told of: they are told once it is built, before anything newer is read, so that each
+    // writer's order holds. (One rotated before, copied in from an archive, is history: indexed, not told.)
+    const gzips: Array<{ segment: Segment; announce: boolean }> = [];
     for (const segment of fresh) {
       if (segment.kind !== "gzip") continue;
       const plainName = segment.name.slice(0, -3);
@@ -101,7 +110,7 @@ export class TrailFollower {
         order.splice(order.indexOf(segment), 0, plain);
         seen.add(plain);
       }
-      this.builder.startGzipBuild(segment);
+      gzips.push({ segment, announce: !plain && notify && this.state.rotatedWhileFollowed(segment) });
     }
     // Sizes taken newest segment first, read up to them oldest first: a writer that wrote to a
     // rotated segment and then to the next one has both lines read, in that order, in this pass.
@@ -115,7 +124,8 @@ export class TrailFollower {
         // unreadable: skipped below
       }
     }
-    for (const segment of this.state.segments) {
+    // (A copy: forgetting one takes it out of the list, which would skip the next.)
+    for (const segment of [...this.state.segments]) {
       if (seen.has(segment) || [...this.state.replacing.values()].includes(segment)) continue;
       // A listing taken during a rename may miss a file that is still there:
       // forgetting it would index it again as new. Forget only what was deleted
@@ -140,8 +150,19 @@ export class TrailFollower {
       }
     }
     this.state.segments.splice(0, this.state.segments.length, ...order);
+    // Built once in their place among the segments: what they hold is counted, and told, where it belongs.
+    const announced = new Map<Segment, Promise<void>>();
+    for (const { segment, announce } of gzips) {
+      const build = this.builder.startGzipBuild(segment, announce ? () => this.tellBuilt(segment) : undefined);
+      if (announce) announced.set(segment, build);
+    }
     for (const segment of order) {
       if (this.state.closed) return;
+      const build = announced.get(segment);
+      if (build) {
+        await build;
+        continue;
+      }
       if (segment.kind !== "plain" || segment.fd < 0) continue;
       const size = sizes.get(segment);
       if (size === undefined) continue;
@@ -153,7 +174,10 @@ export class TrailFollower {
         this.state.generation++;
       }
       if (size <= segment.plannedEnd) continue;
-      if (size - segment.plannedEnd > TAIL_READ_LIMIT || (fresh.includes(segment) && !segment.live && size > TAIL_READ_BYTES))
+      // A large segment met already rotated is built on the workers, unless it was rotated while followed
+      // (it holds lines written since the last pass, to be told).
+      const copiedIn = fresh.includes(segment) && !segment.live && !this.state.rotatedWhileFollowed(segment);
+      if (size - segment.plannedEnd > TAIL_READ_LIMIT || (copiedIn && size > TAIL_READ_BYTES))
         this.builder.planRanges(segment, segment.plannedEnd, size);
       else await this.readAppended(segment, notify, slicer, size);
     }
@@ -232,6 +256,34 @@ export class TrailFollower {
       await slicer.pause();
     }
     this.state.dirty = true;
+  }
+
+  /**
+   * Tells listeners the entries of a `.gz` segment (those still kept), in
+   * batches; called as its build places them in the index, so that no replay
+   * reads them from the index before they are told.
+   */
+  private tellBuilt(segment: Segment): void {
+    if (this.listeners.size === 0 || segment.error !== null || this.state.closed || !this.state.segments.includes(segment)) return;
+    let cursor = this.state.cursorBase + this.state.entriesThrough(segment) - this.state.keptIn(segment);
+    for (const view of segment.views()) {
+      for (let from = this.state.trimmed.get(view) ?? 0; from < view.count; from += TELL_BATCH) {
+        const indexes = Array.from({ length: Math.min(TELL_BATCH, view.count - from) }, (_, k) => from + k);
+        // An entry unreadable now (its store changed under us) is left out; the others keep their cursors.
+        let run: TrailEntry[] = [];
+        for (const read of segment.readEntries(view, indexes)) {
+          if (read) {
+            run.push(read.entry);
+            cursor++;
+            continue;
+          }
+          if (run.length > 0) this.tell(run, cursor);
+          run = [];
+          cursor++;
+        }
+        if (run.length > 0) this.tell(run, cursor);
+      }
+    }
   }
 
   private tell(entries: TrailEntry[], cursor: number): void {

@@ -1,5 +1,6 @@
-import { fstatSync, openSync, statSync } from "node:fs";
-import { listTrailSegments } from "../../trail/segments.js";
+import { fstatSync, openSync, type Stats, statSync } from "node:fs";
+import { join } from "node:path";
+import { listTrailSegments, segmentRotatedAt } from "../../trail/segments.js";
 import { Chunk, type ChunkView, type HintLists, learnHints } from "./Chunk.js";
 import { closeQuietly, Segment } from "./Segment.js";
 
@@ -62,6 +63,8 @@ export class TrailState {
    */
   dropped = 0;
   closed = false;
+  /** When the first build listed the files: a segment rotated since holds lines written while the trail was followed. */
+  followedSince = Number.POSITIVE_INFINITY;
   /** Something changed since the cache was written. */
   dirty = false;
 
@@ -70,6 +73,12 @@ export class TrailState {
     readonly baseName: string,
     readonly options: TrailIndexOptions,
   ) {}
+
+  /** Whether a segment was rotated (named) after the first build listed the files: not one copied in from elsewhere. */
+  rotatedWhileFollowed(segment: Segment): boolean {
+    const rotatedAt = segmentRotatedAt(this.baseName, segment.name);
+    return rotatedAt !== undefined && rotatedAt >= this.followedSince;
+  }
 
   /** The hints, as a build job takes them. */
   hintLists(): HintLists {
@@ -97,6 +106,13 @@ export class TrailState {
     return count;
   }
 
+  /** Entries of one segment kept: indexed, not forgotten. */
+  keptIn(segment: Segment): number {
+    let count = 0;
+    for (const view of segment.views()) count += view.count - (this.trimmed.get(view) ?? 0);
+    return count;
+  }
+
   /** Entries kept: indexed, not forgotten. */
   get count(): number {
     let count = 0;
@@ -119,15 +135,38 @@ export class TrailState {
     return parts;
   }
 
+  /**
+   * The trail's files now, oldest first, each with the inode it holds. The
+   * listing never shows a file without every older one still on disk: a
+   * follower that read a newer file first would stream a writer's lines out
+   * of order (its last lines in the rotated file after its next ones in the
+   * new live file). The folder is read after the live file is stat'ed, so a
+   * rotation in between shows as the segment the live file became, never as
+   * the next live file alone; a plain segment compressed between the folder
+   * listing and its stat is taken in its `.gz` form.
+   */
   listFiles(): ListedFile[] {
+    const live = statQuietly(join(this.dir, this.baseName));
     const files: ListedFile[] = [];
-    for (const { name, path, live, compressed } of listTrailSegments(this.dir, this.baseName)) {
-      try {
-        const stat = statSync(path);
-        if (stat.isFile()) files.push({ name, path, live, compressed, key: `${stat.dev}:${stat.ino}`, size: stat.size });
-      } catch {
-        // renamed or removed between the listing and now: the next pass sees it
+    const keys = new Set<string>();
+    for (const listed of listTrailSegments(this.dir, this.baseName)) {
+      let { name, path, compressed } = listed;
+      let stat = listed.live ? live : statQuietly(path);
+      // Compressed since the folder was read: its `.gz` was written before the plain file went.
+      const gzip = stat || compressed || listed.live ? undefined : statQuietly(`${path}.gz`);
+      if (gzip) {
+        name = `${name}.gz`;
+        path = `${path}.gz`;
+        compressed = true;
+        stat = gzip;
       }
+      // Gone since the folder was read (pruned, or a live file removed): nothing newer depends on it.
+      if (!stat?.isFile()) continue;
+      const key = `${stat.dev}:${stat.ino}`;
+      // The live file stat'ed before the listing and rotated since: it is listed under its segment's name already.
+      if (keys.has(key)) continue;
+      keys.add(key);
+      files.push({ name, path, live: listed.live, compressed, key, size: stat.size });
     }
     return files;
   }
@@ -140,7 +179,21 @@ export class TrailState {
       return segment;
     }
     const fd = openFile(file.path, file.key);
-    if (fd === null) return null;
+    if (fd === null) {
+      // A rotated segment compressed since it was listed: its `.gz` holds the same lines (skipping it would let newer files be read first).
+      if (file.live) return null;
+      const gzip = statQuietly(`${file.path}.gz`);
+      if (!gzip?.isFile()) return null;
+      const name = `${file.name}.gz`;
+      return this.createSegment({
+        name,
+        path: `${file.path}.gz`,
+        live: false,
+        compressed: true,
+        key: `${gzip.dev}:${gzip.ino}`,
+        size: gzip.size,
+      });
+    }
     const segment = new Segment(file.name, file.path, file.key, "plain", fd);
     segment.maxLineBytes = this.options.maxLineBytes;
     segment.fileSize = file.size;
@@ -227,6 +280,14 @@ export class TrailState {
     const chunk = new Chunk(open.seal());
     learnHints(this.hints, chunk.data);
     segment.insert(chunk);
+  }
+}
+
+function statQuietly(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 
