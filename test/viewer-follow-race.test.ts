@@ -40,9 +40,16 @@ describe("trail follower: a rotation between the folder listing and the stats", 
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** A source over `dir` (built, no persisted index, on this thread) and what its live feed tells. */
-  async function follow(dir: string): Promise<{ source: JsonlTrailSource; told: Array<[string, number]> }> {
-    const source = new JsonlTrailSource({ logDir: dir, indexDir: false, indexThreads: 0, pollIntervalMs: 60_000 });
+  /**
+   * A trail whose live file holds w1-0, a source over it (built, no persisted
+   * index, on this thread), and what its live feed tells.
+   */
+  async function follow() {
+    const t = viewerTempDir();
+    cleanups.push(t.cleanup);
+    const live = join(t.dir, "audit.jsonl");
+    writeTrail(live, [line("w1-0")]);
+    const source = new JsonlTrailSource({ logDir: t.dir, indexDir: false, indexThreads: 0, pollIntervalMs: 60_000 });
     cleanups.push(() => source.close());
     await source.ready();
     const told: Array<[string, number]> = [];
@@ -52,84 +59,74 @@ describe("trail follower: a rotation between the folder listing and the stats", 
         for (const [i, entry] of entries.entries()) told.push([String(entry.request_id), cursor! - (entries.length - 1 - i)]);
       }
     })().catch(() => {});
-    return { source, told };
+    /** Rotates the live file as a writer does; the segment's path. */
+    const rotate = () => {
+      const segment = join(t.dir, segmentName());
+      renameSync(live, segment);
+      return segment;
+    };
+    /** Refreshes until `count` entries were told (and once more, for any that should not be). */
+    const waitTold = async (count: number) => {
+      await source.refresh();
+      await source.refresh();
+      await eventually(() => told.length >= count, 5000, `${count} live entries`);
+      await source.refresh();
+      return told;
+    };
+    return { dir: t.dir, live, source, rotate, told: waitTold };
+  }
+
+  /** Compresses a segment as the background compression does: the `.gz` first, then the plain file goes. */
+  function compress(segment: string): void {
+    writeFileSync(`${segment}.gz`, gzipSync(readFileSync(segment)));
+    unlinkSync(segment);
   }
 
   it("streams the lines of a live file rotated under the listing before those of the next live file", async () => {
-    const t = viewerTempDir();
-    cleanups.push(t.cleanup);
-    const live = join(t.dir, "audit.jsonl");
-    writeTrail(live, [line("w1-0")]);
-    const { source, told } = await follow(t.dir);
+    const { dir, live, source, rotate, told } = await follow();
     // Between two passes: a writer rotates, writes w1-1 to the new live file; it rotates again
     // right after the next pass has read the folder, and the writer goes on in the newest file.
-    renameSync(live, join(t.dir, segmentName()));
+    rotate();
     writeTrail(live, [line("w1-1")]);
-    between.dir = t.dir;
+    between.dir = dir;
     between.run = () => {
-      renameSync(live, join(t.dir, segmentName()));
+      rotate();
       writeTrail(live, [line("w1-2")]);
     };
-    await source.refresh();
-    expect(between.run).toBeNull();
-    await source.refresh();
-    await eventually(() => told.length >= 2, 5000, "two live entries");
-    await source.refresh();
-    expect(told).toEqual([
+    expect(await told(2)).toEqual([
       ["w1-1", 2],
       ["w1-2", 3],
     ]);
+    expect(between.run).toBeNull();
     expect((await source.since("audit", 0, 10)).entries.map((e) => e.request_id)).toEqual(["w1-0", "w1-1", "w1-2"]);
   });
 
   it("streams a segment compressed between the listing and its stat, before the newer live file", async () => {
-    const t = viewerTempDir();
-    cleanups.push(t.cleanup);
-    const live = join(t.dir, "audit.jsonl");
-    writeTrail(live, [line("w1-0")]);
-    const { source, told } = await follow(t.dir);
+    const { dir, live, source, rotate, told } = await follow();
     // Between two passes: w1-1 goes to a file that is rotated at once, then w1-2 to the next live file;
     // the background compression replaces the rotated segment right after the next pass read the folder.
-    renameSync(live, join(t.dir, segmentName()));
+    rotate();
     writeTrail(live, [line("w1-1")]);
-    const rotated = join(t.dir, segmentName());
-    renameSync(live, rotated);
+    const rotated = rotate();
     writeTrail(live, [line("w1-2")]);
-    between.dir = t.dir;
-    between.run = () => {
-      writeFileSync(`${rotated}.gz`, gzipSync(readFileSync(rotated)));
-      unlinkSync(rotated);
-    };
-    await source.refresh();
-    expect(between.run).toBeNull();
-    await source.refresh();
-    await eventually(() => told.length >= 2, 5000, "two live entries");
-    await source.refresh();
-    expect(told).toEqual([
+    between.dir = dir;
+    between.run = () => compress(rotated);
+    expect(await told(2)).toEqual([
       ["w1-1", 2],
       ["w1-2", 3],
     ]);
+    expect(between.run).toBeNull();
     expect((await source.since("audit", 0, 10)).entries.map((e) => e.request_id)).toEqual(["w1-0", "w1-1", "w1-2"]);
   });
 
   it("streams a segment rotated and compressed between two passes before the newer live file", async () => {
-    const t = viewerTempDir();
-    cleanups.push(t.cleanup);
-    const live = join(t.dir, "audit.jsonl");
-    writeTrail(live, [line("w1-0")]);
-    const { source, told } = await follow(t.dir);
+    const { live, rotate, told } = await follow();
     // The follower never sees w1-1's file plain: it is rotated and compressed before the next pass.
-    renameSync(live, join(t.dir, segmentName()));
+    rotate();
     writeTrail(live, [line("w1-1"), line("w1-2")]);
-    const rotated = join(t.dir, segmentName());
-    renameSync(live, rotated);
-    writeFileSync(`${rotated}.gz`, gzipSync(readFileSync(rotated)));
-    unlinkSync(rotated);
+    compress(rotate());
     writeTrail(live, [line("w1-3")]);
-    await source.refresh();
-    await eventually(() => told.length >= 3, 5000, "three live entries");
-    await source.refresh();
-    expect(told).toEqual([
+    expect(await told(3)).toEqual([
       ["w1-1", 2],
       ["w1-2", 3],
       ["w1-3", 4],
@@ -137,38 +134,25 @@ describe("trail follower: a rotation between the folder listing and the stats", 
   });
 
   it("streams a large segment rotated between two passes (never seen live) before the newer live file", async () => {
-    const t = viewerTempDir();
-    cleanups.push(t.cleanup);
-    const live = join(t.dir, "audit.jsonl");
-    writeTrail(live, [line("w1-0")]);
-    const { source, told } = await follow(t.dir);
+    const { live, rotate, told } = await follow();
     // More than the follower reads of a file it meets already rotated (1 MiB): written, rotated, then the next file.
-    renameSync(live, join(t.dir, segmentName()));
+    rotate();
     writeTrail(
       live,
       Array.from({ length: 5000 }, (_, i) => line(`w1-${i + 1}`)),
     );
-    const rotated = join(t.dir, segmentName());
-    renameSync(live, rotated);
-    expect(statSync(rotated).size).toBeGreaterThan(1024 * 1024);
+    expect(statSync(rotate()).size).toBeGreaterThan(1024 * 1024);
     writeTrail(live, [line("w1-5001")]);
-    await source.refresh();
-    await eventually(() => told.length >= 5001, 5000, "5001 live entries");
-    await source.refresh();
-    expect(told).toEqual(Array.from({ length: 5001 }, (_, i) => [`w1-${i + 1}`, i + 2]));
+    expect(await told(5001)).toEqual(Array.from({ length: 5001 }, (_, i) => [`w1-${i + 1}`, i + 2]));
   });
 
   it("indexes a compressed segment copied in from an archive without telling it as new", async () => {
-    const t = viewerTempDir();
-    cleanups.push(t.cleanup);
-    writeTrail(join(t.dir, "audit.jsonl"), [line("w1-0")]);
-    const { source, told } = await follow(t.dir);
+    const { dir, live, source, told } = await follow();
     const archived = [line("old-0"), line("old-1")].map((entry) => `${JSON.stringify(entry)}\n`).join("");
-    writeFileSync(join(t.dir, `${rotatedSegmentName("audit.jsonl", Date.UTC(2025, 0, 1))}.gz`), gzipSync(archived));
-    writeTrail(join(t.dir, "audit.jsonl"), [line("w1-0"), line("w1-1")]);
+    writeFileSync(join(dir, `${rotatedSegmentName("audit.jsonl", Date.UTC(2025, 0, 1))}.gz`), gzipSync(archived));
+    writeTrail(live, [line("w1-0"), line("w1-1")]);
     await source.refresh();
     await eventually(async () => (await source.count("audit", {})).total === 4, 5000, "the archive indexed");
-    await source.refresh();
-    expect(told.map(([id]) => id)).toEqual(["w1-1"]);
+    expect((await told(1)).map(([id]) => id)).toEqual(["w1-1"]);
   });
 });
