@@ -73,6 +73,79 @@ export function timestampMillis(text: string): number {
   return Date.UTC(year, month - 1, day, hour, minute, second, Math.floor(millis)) - offset * 60_000;
 }
 
+const byteDigit = (bytes: Uint8Array, at: number): number => {
+  const code = bytes[at]! - 48;
+  return code >= 0 && code <= 9 ? code : Number.NaN;
+};
+
+const byteTwo = (bytes: Uint8Array, at: number): number => byteDigit(bytes, at) * 10 + byteDigit(bytes, at + 1);
+
+/**
+ * timestampMillis of the ASCII text in bytes[start, end), read from the bytes
+ * (making a string costs more than parsing it). The common shapes only:
+ * others are made a string for timestampMillis.
+ */
+export function timestampMillisOfBytes(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  const separator = bytes[start + 10];
+  if (
+    length < 20 ||
+    bytes[start + 4] !== 45 ||
+    bytes[start + 7] !== 45 ||
+    bytes[start + 13] !== 58 ||
+    bytes[start + 16] !== 58 ||
+    (separator !== 84 && separator !== 32 && separator !== 116)
+  ) {
+    return timestampMillis(Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString("latin1"));
+  }
+  const year = byteTwo(bytes, start) * 100 + byteTwo(bytes, start + 2);
+  const month = byteTwo(bytes, start + 5);
+  const day = byteTwo(bytes, start + 8);
+  const hour = byteTwo(bytes, start + 11);
+  const minute = byteTwo(bytes, start + 14);
+  const second = byteTwo(bytes, start + 17);
+  let at = start + 19;
+  let millis = 0;
+  if (bytes[at] === 46 || bytes[at] === 44) {
+    at++;
+    let scale = 100;
+    const first = at;
+    while (at < end) {
+      const d = byteDigit(bytes, at);
+      if (Number.isNaN(d)) break;
+      if (scale >= 1) millis += d * scale;
+      scale /= 10;
+      at++;
+    }
+    if (at === first) return Number.NaN;
+  }
+  if (
+    Number.isNaN(year + month + day + hour + minute + second) ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    hour > 24 ||
+    minute > 59 ||
+    second > 60
+  ) {
+    return Number.NaN;
+  }
+  if (at === end) return new Date(year, month - 1, day, hour, minute, second, Math.floor(millis)).getTime();
+  const zone = bytes[at];
+  if ((zone === 90 || zone === 122) && at + 1 === end) return Date.UTC(year, month - 1, day, hour, minute, second, Math.floor(millis));
+  if (zone !== 43 && zone !== 45) return Number.NaN;
+  const offsetHours = at + 2 < end ? byteTwo(bytes, at + 1) : Number.NaN;
+  let offsetMinutes = 0;
+  if (at + 3 === end) offsetMinutes = 0;
+  else if (bytes[at + 3] === 58 && at + 6 === end) offsetMinutes = byteTwo(bytes, at + 4);
+  else if (at + 5 === end) offsetMinutes = byteTwo(bytes, at + 3);
+  else return Number.NaN;
+  const offset = (offsetHours * 60 + offsetMinutes) * (zone === 45 ? -1 : 1);
+  if (Number.isNaN(offset)) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, Math.floor(millis)) - offset * 60_000;
+}
+
 function fallback(text: string): number {
   // Only ISO-like dates: Date.parse also accepts "1" or "March 7", which no trail writes.
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return Number.NaN;

@@ -1,7 +1,8 @@
-import { timestampMillis } from "../../internal/timestampMillis.js";
+import { timestampMillis, timestampMillisOfBytes } from "../../internal/timestampMillis.js";
 import { ipv4Number } from "../IpRange.js";
 import type { TrailEntry } from "../TrailSource.js";
-import { addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText, someScalarText } from "./text.js";
+import { asciiText, bytesEqualText, FALSE, NULL, NUMBER, OBJECT, PLAIN, ScannedLine, TEXT, TRUE } from "./LineScanner.js";
+import { addTrigramBytes, addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText, someScalarText } from "./text.js";
 
 /**
  * A chunk: the index of a run of consecutive lines of one segment, in
@@ -102,6 +103,52 @@ function fitsTemplate(text: string, template: string): boolean {
       t++;
       i++;
       while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+      continue;
+    }
+    if (template.charCodeAt(t) !== c) return false;
+    t++;
+    i++;
+  }
+  return t === template.length;
+}
+
+/** hashText of the ASCII text in buffer[start, end). */
+function hashBytes(buffer: Buffer, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buffer[i]!, 0x01000193);
+  const folded = (hash ^ (hash >>> 16)) & 0xffff;
+  return folded === 0 ? 1 : folded;
+}
+
+/** templateHash of the ASCII text in buffer[start, end). */
+function templateHashBytes(buffer: Buffer, start: number, end: number): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x2545f491;
+  let digits = false;
+  for (let i = start; i < end; i++) {
+    let c = buffer[i]!;
+    if (c >= 48 && c <= 57) {
+      if (digits) continue;
+      digits = true;
+      c = 0x11;
+    } else digits = false;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 13;
+  }
+  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
+}
+
+/** fitsTemplate of the ASCII text in buffer[start, end). */
+function fitsTemplateBytes(buffer: Buffer, start: number, end: number, template: string): boolean {
+  let t = 0;
+  for (let i = start; i < end; ) {
+    const c = buffer[i]!;
+    if (c >= 48 && c <= 57) {
+      if (template.charCodeAt(t) !== 0x11) return false;
+      t++;
+      i++;
+      while (i < end && buffer[i]! >= 48 && buffer[i]! <= 57) i++;
       continue;
     }
     if (template.charCodeAt(t) !== c) return false;
@@ -357,6 +404,10 @@ class FieldBuilder implements FieldView {
   private numbers = new Map<number, number>();
   /** Value mode: recently seen ids by a cheap key of their text. */
   private readonly recent = new Uint32Array(RECENT_SLOTS);
+  /** Value mode, addBytes(): ids by the FNV-1a hash of their bytes (open addressing, 0 empty), and each id's hash. */
+  private byteTable: Int32Array = new Int32Array(64);
+  private byteTableCount = 0;
+  private readonly byteHashes: number[] = [];
   private names: string[] = [""];
   private folded: string[] = [""];
   private bytes = 0;
@@ -402,6 +453,70 @@ class FieldBuilder implements FieldView {
     this.add(i, String(value));
     // Still exact values (the add did not turn the field into templates): remembered by number.
     if (this.mode === VALUE_MODE) this.numbers.set(value, this.ids[i]!);
+  }
+
+  /**
+   * add() of the ASCII text in buffer[start, end) (not empty): the values
+   * met again are found from the bytes; a new one is made a string for add().
+   */
+  addBytes(i: number, buffer: Buffer, start: number, end: number): void {
+    let id: number;
+    const last = this.last;
+    if (this.mode === TEMPLATE_MODE) {
+      if (last > 0 && fitsTemplateBytes(buffer, start, end, this.names[last]!)) id = last;
+      else {
+        const known = this.templates.get(templateHashBytes(buffer, start, end));
+        if (known === undefined || !fitsTemplateBytes(buffer, start, end, this.names[known]!)) {
+          this.add(i, asciiText(buffer, start, end));
+          return;
+        }
+        id = known;
+      }
+    } else if (last > 0 && bytesEqualText(buffer, start, end, this.names[last]!)) id = last;
+    else {
+      // By a hash of the bytes, in a table of the ASCII values seen through here (add() keeps its own map).
+      let hash = 0x811c9dc5;
+      for (let k = start; k < end; k++) hash = Math.imul(hash ^ buffer[k]!, 0x01000193);
+      let table = this.byteTable;
+      const mask = table.length - 1;
+      let slot = hash & mask;
+      for (let found = table[slot]!; found !== 0; found = table[slot]!) {
+        if (bytesEqualText(buffer, start, end, this.names[found]!)) {
+          this.last = found;
+          this.ids[i] = found;
+          return;
+        }
+        slot = (slot + 1) & mask;
+      }
+      this.add(i, asciiText(buffer, start, end));
+      if (this.mode !== VALUE_MODE) return;
+      // Not in the table: it is now (add() found or made its id).
+      if (++this.byteTableCount * 2 > table.length) {
+        table = this.growByteTable();
+        slot = hash & (table.length - 1);
+        while (table[slot] !== 0) slot = (slot + 1) & (table.length - 1);
+      }
+      table[slot] = this.ids[i]!;
+      this.byteHashes[this.ids[i]!] = hash;
+      return;
+    }
+    this.last = id;
+    this.ids[i] = id;
+  }
+
+  /** The table twice as large, its ids placed again by their hashes. */
+  private growByteTable(): Int32Array {
+    const old = this.byteTable;
+    const table = new Int32Array(old.length * 2);
+    const mask = table.length - 1;
+    for (const id of old) {
+      if (id === 0) continue;
+      let slot = this.byteHashes[id]! & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = id;
+    }
+    this.byteTable = table;
+    return table;
   }
 
   /** Sets entry i's value; may turn the field into templates, or raw from the next entry. */
@@ -556,6 +671,60 @@ class FieldBuilder implements FieldView {
   }
 }
 
+/** ipv4Number of the ASCII text in buffer[start, end): digits and dots read from the bytes, other text made a string for it. */
+function ipv4NumberOfBytes(buffer: Buffer, start: number, end: number): number {
+  let value = 0;
+  let octet = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = buffer[i]!;
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return -1;
+      octet = Math.max(0, octet) * 10 + (c - 48);
+    } else if (c === 46) {
+      if (octet < 0 || octet > 255 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = -1;
+      digits = 0;
+    } else return ipv4Number(asciiText(buffer, start, end));
+  }
+  if (dots !== 3 || octet < 0 || octet > 255) return -1;
+  return value * 256 + octet;
+}
+
+/** What addLine() does with a top-level member besides its field: entry-wide columns. */
+const NO_ROLE = 0;
+const TIMESTAMP_ROLE = 1;
+const SUCCESS_ROLE = 2;
+const IP_ROLE = 3;
+/** HASH_ROLE + k: HASHED_FIELDS[k]. */
+const HASH_ROLE = 4;
+const ROLES = new Map<string, number>([
+  ["timestamp", TIMESTAMP_ROLE],
+  ["success", SUCCESS_ROLE],
+  ["ip", IP_ROLE],
+  ...HASHED_FIELDS.map((name, k): [string, number] => [name, HASH_ROLE + k]),
+]);
+/** The scanner's line: one per thread, read right after each scan. */
+const SCANNED = new ScannedLine();
+
+/** The value of a scanned member that is not PLAIN, as JSON.parse gives it. */
+function scalarOf(line: ScannedLine, m: number): unknown {
+  switch (line.kind[m]) {
+    case TEXT:
+      return line.texts[m];
+    case NUMBER:
+      return line.numbers[m];
+    case TRUE:
+      return true;
+    case FALSE:
+      return false;
+    default:
+      return null;
+  }
+}
+
 /**
  * Builds a chunk entry by entry (from a build job, or the live end of a
  * segment). It answers queries while it grows, like a sealed Chunk.
@@ -583,6 +752,8 @@ export class ChunkBuilder implements ChunkView {
   private readonly nested = new Map<string, Map<string, FieldBuilder | null>>();
   private readonly lastKeys: string[] = [];
   private readonly lastFields: Array<FieldBuilder | null> = [];
+  /** addLine(): the field of each nested key met, by its scanner slot's id (sparse). */
+  private readonly nestedBySlot: Array<FieldBuilder | null | undefined> = [];
   private capacity = 1024;
 
   constructor(
@@ -690,6 +861,131 @@ export class ChunkBuilder implements ChunkView {
     }
   }
 
+  /**
+   * Adds the entry of the line buffer[start, end) (valid UTF-8), read by
+   * the lean scanner, with the same result as add() of its JSON.parse;
+   * false (nothing added) when the line is not of the shape it reads.
+   */
+  addLine(offset: number, buffer: Buffer, start: number, end: number): boolean {
+    const line = SCANNED;
+    if (!line.scan(buffer, start, end)) return false;
+    if (this.count === this.capacity) this.grow();
+    const i = this.count++;
+    this.offsets[i] = offset - this.start;
+    this.time[i] = Number.NaN;
+    this.success[i] = 2;
+    const hashes = this.hashes;
+    hashes.entity_id[i] = 0;
+    hashes.reference_no[i] = 0;
+    hashes.request_id[i] = 0;
+    hashes.id[i] = 0;
+    const keys = this.lastKeys;
+    const fieldsByPosition = this.lastFields;
+    const count = line.count;
+    for (let m = 0, position = 0; m < count; position++) {
+      const kind = line.kind[m]!;
+      const slot = line.keys[m]!;
+      const key = slot.text;
+      let role = slot.tag;
+      if (role < 0) {
+        role = ROLES.get(key) ?? NO_ROLE;
+        slot.tag = role;
+      }
+      if (role !== NO_ROLE) this.addRole(i, role, buffer, line, m);
+      if (kind === NULL) {
+        m++;
+        continue;
+      }
+      if (kind !== OBJECT) {
+        let field: FieldBuilder | null;
+        if (keys[position] === key) field = fieldsByPosition[position]!;
+        else {
+          field = this.byPath.get(key) ?? this.newField(key);
+          keys[position] = key;
+          fieldsByPosition[position] = field;
+        }
+        this.addScalar(i, field, buffer, line, m);
+        m++;
+        continue;
+      }
+      let subs = this.nested.get(key);
+      if (subs === undefined) {
+        subs = new Map();
+        this.nested.set(key, subs);
+      }
+      const parent = m++;
+      for (; m < count && line.parent[m] === parent; m++) {
+        // What subs.get() gives for this key, remembered by its slot.
+        const sub = line.keys[m]!;
+        let field = this.nestedBySlot[sub.id];
+        if (field === undefined) {
+          field = subs.get(sub.text);
+          if (field === undefined) {
+            field = this.newField(`${key}.${sub.text}`);
+            subs.set(sub.text, field);
+          }
+          this.nestedBySlot[sub.id] = field;
+        }
+        if (line.kind[m] !== NULL) this.addScalar(i, field, buffer, line, m);
+      }
+    }
+    return true;
+  }
+
+  /** What the entry-wide columns (time, success, hashes, address) take of member m. */
+  private addRole(i: number, role: number, buffer: Buffer, line: ScannedLine, m: number): void {
+    const kind = line.kind[m]!;
+    if (role === SUCCESS_ROLE) {
+      this.success[i] = kind === TRUE ? 1 : kind === FALSE ? 0 : 2;
+      return;
+    }
+    if (role === TIMESTAMP_ROLE) {
+      if (kind === PLAIN) this.time[i] = timestampMillisOfBytes(buffer, line.valueStart[m]!, line.valueEnd[m]!);
+      else if (kind === TEXT) this.time[i] = timestampMillis(line.texts[m]!);
+      return;
+    }
+    if (role === IP_ROLE) {
+      if (kind === NULL || kind === OBJECT) return;
+      let v4: number;
+      if (kind === PLAIN) {
+        const start = line.valueStart[m]!;
+        const end = line.valueEnd[m]!;
+        if (start === end) return;
+        v4 = ipv4NumberOfBytes(buffer, start, end);
+      } else {
+        const text = scalarText(scalarOf(line, m));
+        if (text === undefined) return;
+        v4 = ipv4Number(text);
+      }
+      if (v4 > 0) this.ip[i] = v4;
+      else this.ipKept.push(i);
+      return;
+    }
+    const column = this.hashes[HASHED_FIELDS[role - HASH_ROLE]!];
+    if (kind === PLAIN) {
+      const start = line.valueStart[m]!;
+      const end = line.valueEnd[m]!;
+      column[i] = start === end ? 0 : hashBytes(buffer, start, end);
+    } else if (kind !== NULL && kind !== OBJECT) column[i] = hashOf(scalarOf(line, m));
+  }
+
+  /** A scalar member's value into its field (or the raw filter). */
+  private addScalar(i: number, field: FieldBuilder | null, buffer: Buffer, line: ScannedLine, m: number): void {
+    const kind = line.kind[m]!;
+    if (kind === PLAIN) {
+      const start = line.valueStart[m]!;
+      const end = line.valueEnd[m]!;
+      if (start === end) return;
+      if (field === null || i >= field.rawFrom) this.addRawBytes(i, buffer, start, end);
+      else field.addBytes(i, buffer, start, end);
+    } else if (kind === NUMBER) this.addNumber(i, field, line.numbers[m]!);
+    else if (kind === TEXT) {
+      const text = line.texts[m]!;
+      if (text !== "") this.addText(i, field, text);
+    } else if (kind === TRUE) this.addText(i, field, "true");
+    else if (kind === FALSE) this.addText(i, field, "false");
+  }
+
   /** A new field column, or null past MAX_FIELDS (its values are then raw). */
   private newField(path: string): FieldBuilder | null {
     if (this.fields.length >= MAX_FIELDS && !FILTER_FIELD_SET.has(path)) return null;
@@ -731,6 +1027,18 @@ export class ChunkBuilder implements ChunkView {
     }
     this.rawBlocks[block] = 1;
     addTrigrams(this.rawBloom, block * BLOOM_BYTES, foldAscii(text));
+  }
+
+  /** addRaw() of the ASCII text in buffer[start, end). */
+  private addRawBytes(i: number, buffer: Buffer, start: number, end: number): void {
+    const block = i >> BLOCK_SHIFT;
+    const blocks = (this.capacity + (1 << BLOCK_SHIFT) - 1) >> BLOCK_SHIFT;
+    if (this.rawBloom === null || this.rawBlocks === null) {
+      this.rawBloom = new Uint8Array(blocks * BLOOM_BYTES);
+      this.rawBlocks = new Uint8Array(blocks);
+    }
+    this.rawBlocks[block] = 1;
+    addTrigramBytes(this.rawBloom, block * BLOOM_BYTES, buffer, start, end);
   }
 
   private grow(): void {

@@ -89,6 +89,7 @@ function sinkFor(builder: ChunkBuilder, maxBytes: number) {
     malformed: () => {
       builder.malformed++;
     },
+    line: (offset: number, buffer: Buffer, start: number, end: number) => builder.addLine(offset, buffer, start, end),
     get full() {
       return builder.count >= CHUNK_MAX_ENTRIES || (builder.count > 0 && builder.end - builder.start >= maxBytes);
     },

@@ -8,6 +8,12 @@ export interface LineSink {
   /** `line` is the line's text without newline, carriage return or byte order mark (what entryIdOf reads). */
   entry(offset: number, entry: TrailEntry, line: string): void;
   malformed(): void;
+  /**
+   * Takes the line buffer[start, end) (valid UTF-8, without newline, carriage
+   * return or byte order mark) without parsing it, when it can: false leaves
+   * it to JSON.parse and entry().
+   */
+  line?(offset: number, buffer: Buffer, start: number, end: number): boolean;
   /** When true, reading stops before the next line (which is left unconsumed). */
   readonly full?: boolean;
 }
@@ -48,6 +54,7 @@ function parseLine(chunk: Buffer, start: number, end: number, base: number, chec
     sink.malformed();
     return;
   }
+  if (sink.line?.(base + lineStart, chunk, start, stop)) return;
   let entry: unknown;
   const text = chunk.toString("utf8", start, stop);
   try {

@@ -116,6 +116,23 @@ export function addTrigrams(bloom: Uint8Array, base: number, folded: string): vo
   }
 }
 
+/** addTrigrams of the ASCII text in buffer[start, end), folded as foldAscii does. */
+export function addTrigramBytes(bloom: Uint8Array, base: number, buffer: Uint8Array, start: number, end: number): void {
+  if (end - start < 3) return;
+  const fold = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
+  let a = Math.imul(fold(buffer[start]!), 0x9e3779b1);
+  let b = fold(buffer[start + 1]!);
+  for (let at = start + 2; at < end; at++) {
+    const c = fold(buffer[at]!);
+    let hash = Math.imul(a ^ b, 0x85ebca77);
+    hash = Math.imul(hash ^ c, 0xc2b2ae3d);
+    const bit = (hash ^ (hash >>> 15)) & (BLOOM_BITS - 1);
+    bloom[base + (bit >> 3)]! |= 1 << (bit & 7);
+    a = Math.imul(b, 0x9e3779b1);
+    b = c;
+  }
+}
+
 /** Whether the filter at `base` may hold every trigram of `folded` (always true for text shorter than 3). */
 export function mayContain(bloom: Uint8Array, base: number, bits: number[]): boolean {
   for (const bit of bits) if ((bloom[base + (bit >> 3)]! & (1 << (bit & 7))) === 0) return false;
