@@ -2,6 +2,7 @@ import { timestampMillis, timestampMillisOfBytes } from "../../internal/timestam
 import { ipv4Number } from "../IpRange.js";
 import type { TrailEntry } from "../TrailSource.js";
 import { asciiText, bytesEqualText, FALSE, NULL, NUMBER, OBJECT, PLAIN, ScannedLine, TEXT, TRUE } from "./LineScanner.js";
+import { NameBytes } from "./NameBytes.js";
 import { addTrigramBytes, addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText, someScalarText } from "./text.js";
 
 /**
@@ -112,10 +113,8 @@ function fitsTemplate(text: string, template: string): boolean {
   return t === template.length;
 }
 
-/** hashText of the ASCII text in buffer[start, end). */
-function hashBytes(buffer: Buffer, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buffer[i]!, 0x01000193);
+/** hashText's result from the FNV-1a hash of the text. */
+function foldHash(hash: number): number {
   const folded = (hash ^ (hash >>> 16)) & 0xffff;
   return folded === 0 ? 1 : folded;
 }
@@ -139,24 +138,6 @@ function templateHashBytes(buffer: Buffer, start: number, end: number): number {
   return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
 }
 
-/** fitsTemplate of the ASCII text in buffer[start, end). */
-function fitsTemplateBytes(buffer: Buffer, start: number, end: number, template: string): boolean {
-  let t = 0;
-  for (let i = start; i < end; ) {
-    const c = buffer[i]!;
-    if (c >= 48 && c <= 57) {
-      if (template.charCodeAt(t) !== 0x11) return false;
-      t++;
-      i++;
-      while (i < end && buffer[i]! >= 48 && buffer[i]! <= 57) i++;
-      continue;
-    }
-    if (template.charCodeAt(t) !== c) return false;
-    t++;
-    i++;
-  }
-  return t === template.length;
-}
 
 /** /16 blocks a chunk counts its addresses in, at most (past that, an address filter scans the column). */
 const IP_BLOCKS_CAP = 4096;
@@ -409,6 +390,8 @@ class FieldBuilder implements FieldView {
   private byteTableCount = 0;
   private readonly byteHashes: number[] = [];
   private names: string[] = [""];
+  /** The names as bytes, for addBytes(). */
+  private nameBytes = new NameBytes();
   private folded: string[] = [""];
   private bytes = 0;
 
@@ -419,6 +402,7 @@ class FieldBuilder implements FieldView {
     private readonly onRemap: () => void,
   ) {
     this.ids = new Uint32Array(capacity);
+    this.nameBytes.push("");
   }
 
   get nameCount(): number {
@@ -456,32 +440,32 @@ class FieldBuilder implements FieldView {
   }
 
   /**
-   * add() of the ASCII text in buffer[start, end) (not empty): the values
-   * met again are found from the bytes; a new one is made a string for add().
+   * add() of the ASCII text in buffer[start, end) (not empty; `hash` its
+   * FNV-1a): the values met again are found from the bytes; a new one is
+   * made a string for add().
    */
-  addBytes(i: number, buffer: Buffer, start: number, end: number): void {
+  addBytes(i: number, buffer: Buffer, start: number, end: number, hash: number): void {
     let id: number;
     const last = this.last;
+    const nameBytes = this.nameBytes;
     if (this.mode === TEMPLATE_MODE) {
-      if (last > 0 && fitsTemplateBytes(buffer, start, end, this.names[last]!)) id = last;
+      if (last > 0 && nameBytes.fits(last, buffer, start, end)) id = last;
       else {
         const known = this.templates.get(templateHashBytes(buffer, start, end));
-        if (known === undefined || !fitsTemplateBytes(buffer, start, end, this.names[known]!)) {
+        if (known === undefined || !nameBytes.fits(known, buffer, start, end)) {
           this.add(i, asciiText(buffer, start, end));
           return;
         }
         id = known;
       }
-    } else if (last > 0 && bytesEqualText(buffer, start, end, this.names[last]!)) id = last;
+    } else if (last > 0 && nameBytes.equals(last, buffer, start, end)) id = last;
     else {
-      // By a hash of the bytes, in a table of the ASCII values seen through here (add() keeps its own map).
-      let hash = 0x811c9dc5;
-      for (let k = start; k < end; k++) hash = Math.imul(hash ^ buffer[k]!, 0x01000193);
+      // By the hash of the bytes, in a table of the values seen through here (add() keeps its own map).
       let table = this.byteTable;
       const mask = table.length - 1;
       let slot = hash & mask;
       for (let found = table[slot]!; found !== 0; found = table[slot]!) {
-        if (bytesEqualText(buffer, start, end, this.names[found]!)) {
+        if (nameBytes.equals(found, buffer, start, end)) {
           this.last = found;
           this.ids[i] = found;
           return;
@@ -536,6 +520,7 @@ class FieldBuilder implements FieldView {
             id = this.names.length;
             this.map.set(template, id);
             this.names.push(template);
+            this.nameBytes.push(template);
             this.bytes += template.length;
           }
           this.templates.set(hash, id);
@@ -553,6 +538,7 @@ class FieldBuilder implements FieldView {
           id = this.names.length;
           this.map.set(text, id);
           this.names.push(text);
+          this.nameBytes.push(text);
           this.bytes += text.length;
         }
         this.recent[slot] = id;
@@ -589,6 +575,8 @@ class FieldBuilder implements FieldView {
     this.last = 0;
     for (let id = 1; id < names.length; id++) this.templates.set(templateHash(names[id]!), id);
     this.names = names;
+    this.nameBytes = new NameBytes();
+    for (const name of names) this.nameBytes.push(name);
     this.folded = [""];
     this.bytes = bytes;
     this.mode = TEMPLATE_MODE;
@@ -965,7 +953,7 @@ export class ChunkBuilder implements ChunkView {
     if (kind === PLAIN) {
       const start = line.valueStart[m]!;
       const end = line.valueEnd[m]!;
-      column[i] = start === end ? 0 : hashBytes(buffer, start, end);
+      column[i] = start === end ? 0 : foldHash(line.valueHash[m]!);
     } else if (kind !== NULL && kind !== OBJECT) column[i] = hashOf(scalarOf(line, m));
   }
 
@@ -977,7 +965,7 @@ export class ChunkBuilder implements ChunkView {
       const end = line.valueEnd[m]!;
       if (start === end) return;
       if (field === null || i >= field.rawFrom) this.addRawBytes(i, buffer, start, end);
-      else field.addBytes(i, buffer, start, end);
+      else field.addBytes(i, buffer, start, end, line.valueHash[m]!);
     } else if (kind === NUMBER) this.addNumber(i, field, line.numbers[m]!);
     else if (kind === TEXT) {
       const text = line.texts[m]!;

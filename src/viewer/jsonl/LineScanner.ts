@@ -66,6 +66,8 @@ export class ScannedLine {
   /** PLAIN: the bytes inside the quotes; NUMBER: its text. */
   readonly valueStart = new Int32Array(MAX_MEMBERS);
   readonly valueEnd = new Int32Array(MAX_MEMBERS);
+  /** PLAIN: the FNV-1a hash of its bytes. */
+  readonly valueHash = new Int32Array(MAX_MEMBERS);
   /** The member holding this one (-1: top level). */
   readonly parent = new Int16Array(MAX_MEMBERS);
   readonly numbers = new Float64Array(MAX_MEMBERS);
@@ -189,6 +191,7 @@ export class ScannedLine {
     let at = from;
     let escaped = false;
     let wide = false;
+    let hash = 0x811c9dc5;
     for (;;) {
       if (at >= end) return -1;
       const c = buffer[at]!;
@@ -200,10 +203,12 @@ export class ScannedLine {
         continue;
       }
       if (c >= 0x7f) wide = true;
+      hash = Math.imul(hash ^ c, 0x01000193);
       at++;
     }
     this.valueStart[m] = from;
     this.valueEnd[m] = at;
+    this.valueHash[m] = hash;
     if (!escaped && !wide) {
       this.kind[m] = PLAIN;
       return at + 1;
