@@ -120,9 +120,12 @@ export class ScannedLine {
       if (!key.usable || key.stamp === stamp) return -1;
       key.stamp = stamp;
       previous = key;
-      at = skipSpace(buffer, at + key.bytes.length + 1, end);
+      // Separators without spaces (as JSON.stringify writes) are taken without calling skipSpace.
+      at += key.bytes.length + 1;
+      if (buffer[at] !== 0x3a) at = skipSpace(buffer, at, end);
       if (at >= end || buffer[at] !== 0x3a) return -1;
-      at = skipSpace(buffer, at + 1, end);
+      at++;
+      if (SPACE[buffer[at]!] === 1) at = skipSpace(buffer, at, end);
       if (at >= end) return -1;
       this.count = m + 1;
       this.keys[m] = key;
@@ -139,10 +142,11 @@ export class ScannedLine {
         at = this.object(buffer, at + 1, end, m, key);
       } else return -1;
       if (at < 0) return -1;
-      at = skipSpace(buffer, at, end);
+      if (SPACE[buffer[at]!] === 1) at = skipSpace(buffer, at, end);
       if (at >= end) return -1;
       if (buffer[at] === 0x2c) {
-        at = skipSpace(buffer, at + 1, end);
+        at++;
+        if (SPACE[buffer[at]!] === 1) at = skipSpace(buffer, at, end);
         continue;
       }
       return buffer[at] === 0x7d ? at + 1 : -1;
@@ -154,10 +158,11 @@ export class ScannedLine {
     let hash = 0x811c9dc5;
     let at = from;
     for (;;) {
-      if (at >= end) return null;
       const c = buffer[at]!;
-      if (c === 0x22) break;
-      if (c < 0x20 || c >= 0x7f || c === 0x5c) return null;
+      if (SPECIAL[c] !== 0) {
+        if (at >= end || c !== 0x22) return null;
+        break;
+      }
       hash = Math.imul(hash ^ c, 0x01000193);
       at++;
     }
@@ -193,8 +198,14 @@ export class ScannedLine {
     let wide = false;
     let hash = 0x811c9dc5;
     for (;;) {
-      if (at >= end) return -1;
+      // One table look-up per ordinary byte; a read past the buffer (undefined) is special too.
       const c = buffer[at]!;
+      if (SPECIAL[c] === 0) {
+        hash = Math.imul(hash ^ c, 0x01000193);
+        at++;
+        continue;
+      }
+      if (at >= end) return -1;
       if (c === 0x22) break;
       if (c < 0x20) return -1;
       if (c === 0x5c) {
@@ -202,10 +213,12 @@ export class ScannedLine {
         at += 2;
         continue;
       }
-      if (c >= 0x7f) wide = true;
+      wide = true;
       hash = Math.imul(hash ^ c, 0x01000193);
       at++;
     }
+    // An escape just before the line's end skipped past it.
+    if (at >= end) return -1;
     this.valueStart[m] = from;
     this.valueEnd[m] = at;
     this.valueHash[m] = hash;
@@ -264,6 +277,11 @@ export class ScannedLine {
     return at;
   }
 }
+
+/** Bytes a string or key stops at: the quote, the backslash, control characters and all past ASCII's printable ones. */
+const SPECIAL = new Uint8Array(256).map((_, c) => (c === 0x22 || c === 0x5c || c < 0x20 || c >= 0x7f ? 1 : 0));
+/** JSON's whitespace. */
+const SPACE = new Uint8Array(256).map((_, c) => (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a ? 1 : 0));
 
 const TRUE_BYTES = [0x74, 0x72, 0x75, 0x65];
 const FALSE_BYTES = [0x66, 0x61, 0x6c, 0x73, 0x65];
