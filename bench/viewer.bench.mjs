@@ -273,14 +273,36 @@ try {
   }
   console.log(table(rows));
   console.log(
-    `\na light request (first page) while heavy work runs: its latency, against the heavy work's duration (target: < 50 ms behind it)\n`,
+    `\na light request (first page) while heavy work runs: its latency, against the heavy work's duration (target: < 50 ms behind it);\nloop delay: how late the viewer's event loop ran its timers meanwhile (monitorEventLoopDelay: the thread busy, or waiting for a core)\n`,
   );
   // The baseline: the same light request with nothing else running, in the same process.
   const idle = cold.blocked["nothing (idle)"];
-  const blocked = [["while", "light requests", "light median ms", "light p95 ms", "light max ms", "median / idle", "heavy ms"]];
+  const blocked = [
+    [
+      "while",
+      "light requests",
+      "light median ms",
+      "light p99 ms",
+      "light max ms",
+      "median / idle",
+      "loop delay p99 ms",
+      "loop delay max ms",
+      "heavy ms",
+    ],
+  ];
   for (const [name, b] of Object.entries(cold.blocked)) {
     const ratio = idle && b.median !== null && idle.median > 0 ? `${(b.median / idle.median).toFixed(1)}x` : "-";
-    blocked.push([name, String(b.count), fmt(b.median), fmt(b.p95), fmt(b.max), ratio, b.heavyMs === null ? "-" : fmt(b.heavyMs)]);
+    blocked.push([
+      name,
+      String(b.count),
+      fmt(b.median),
+      fmt(b.p99),
+      fmt(b.max),
+      ratio,
+      fmt(b.loopP99),
+      fmt(b.loopMax),
+      b.heavyMs === null ? "-" : fmt(b.heavyMs),
+    ]);
   }
   console.log(table(blocked));
 } finally {

@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startViewer } from "../../dist/viewer/index.js";
 
 // The client's first fetch loads its HTTP stack: done before the clock starts, so that it is not counted as the viewer's.
@@ -25,13 +26,27 @@ const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 };
+/** The event loop's delays (the viewer's thread, whatever holds it) over a phase, as monitorEventLoopDelay measures them. */
+let loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+const takeLoopDelay = () => {
+  loopDelay.disable();
+  const taken = { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 };
+  loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  return taken;
+};
 const summary = (latencies, heavyMs) => {
   const sorted = [...latencies].sort((a, b) => a - b);
+  const loop = takeLoopDelay();
   return {
     count: sorted.length,
     median: median(sorted),
     p95: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))],
+    p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))],
     max: sorted.at(-1),
+    loopP99: loop.p99,
+    loopMax: loop.max,
     heavyMs,
   };
 };
@@ -97,6 +112,7 @@ while (!ready) {
 }
 await running.viewer.ready;
 const readyMs = performance.now() - start;
+const buildLoop = takeLoopDelay();
 const readyCpu = process.cpuUsage(startCpu);
 const readyCpuMs = (readyCpu.user + readyCpu.system) / 1000;
 global.gc?.();
@@ -136,18 +152,28 @@ for (const { name, path, variants, stats } of queries) {
   };
 }
 
-const blocked = { "the index build (cold start)": summary(duringBuild, phase === "cold" ? readyMs : null) };
+const blocked = {
+  "the index build (cold start)": {
+    ...summary(duringBuild, phase === "cold" ? readyMs : null),
+    loopP99: buildLoop.p99,
+    loopMax: buildLoop.max,
+  },
+};
 if (phase === "cold") {
   const idle = [];
+  takeLoopDelay();
   for (let i = 0; i < 20; i++) idle.push((await timed(base + LIGHT)).ms);
   blocked["nothing (idle)"] = summary(idle, null);
   // A cold search that reads lines (digits), never asked before.
+  takeLoopDelay();
   const search = await lightWhile(base, download(`${base}api/entries?q=${encodeURIComponent("sa-2026-0099")}`));
   blocked["a cold search (digits, lines checked)"] = summary(search.latencies, search.result);
   // A cold free-text search answered by the dictionaries.
+  takeLoopDelay();
   const text = await lightWhile(base, download(`${base}api/entries?q=${encodeURIComponent("Ayeyar LOGISTICS")}`));
   blocked["a cold search (words)"] = summary(text.latencies, text.result);
   // An export of every sales entry, read to the end.
+  takeLoopDelay();
   const exported = await lightWhile(base, download(`${base}api/export?format=jsonl&module=sales`));
   blocked["an export (module=sales, JSONL)"] = summary(exported.latencies, exported.result);
 }

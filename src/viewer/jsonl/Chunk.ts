@@ -1,7 +1,7 @@
 import { timestampMillis, timestampMillisOfBytes } from "../../internal/timestampMillis.js";
 import { ipv4Number } from "../IpRange.js";
 import type { TrailEntry } from "../TrailSource.js";
-import { asciiText, bytesEqualText, FALSE, NULL, NUMBER, OBJECT, PLAIN, ScannedLine, TEXT, TRUE } from "./LineScanner.js";
+import { asciiText, FALSE, NULL, NUMBER, OBJECT, PLAIN, ScannedLine, TEXT, TRUE } from "./LineScanner.js";
 import { NameBytes } from "./NameBytes.js";
 import { addTrigramBytes, addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText, someScalarText } from "./text.js";
 
@@ -137,7 +137,6 @@ function templateHashBytes(buffer: Buffer, start: number, end: number): number {
   }
   return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
 }
-
 
 /** /16 blocks a chunk counts its addresses in, at most (past that, an address filter scans the column). */
 const IP_BLOCKS_CAP = 4096;

@@ -293,7 +293,6 @@ function literal(buffer: Buffer, at: number, end: number, bytes: number[]): bool
   return true;
 }
 
-
 /** JSON's whitespace (a line holds no newline). */
 function skipSpace(buffer: Buffer, at: number, end: number): number {
   while (at < end) {
@@ -304,15 +303,7 @@ function skipSpace(buffer: Buffer, at: number, end: number): number {
   return at;
 }
 
-
 /** The text of ASCII bytes (Buffer's own latin1Slice: toString's checks cost as much as the copy). */
 export function asciiText(buffer: Buffer, start: number, end: number): string {
   return (buffer as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
-}
-
-/** Whether buffer[start, end) holds exactly the characters of `text` (ASCII bytes). */
-export function bytesEqualText(buffer: Buffer, start: number, end: number, text: string): boolean {
-  if (end - start !== text.length) return false;
-  for (let k = 0; k < text.length; k++) if (buffer[start + k] !== text.charCodeAt(k)) return false;
-  return true;
 }
