@@ -56,6 +56,10 @@ export class TrailBuilder {
       this.state.segments.push(segment);
       this.state.byKey.set(segment.key, segment);
     }
+    // What recognising and planning read of each file (its head, its end, where ranges end) is read on the
+    // thread pool first: the reads on the event loop below then find it in the page cache, not on the disk.
+    await Promise.all(this.state.segments.map((segment) => prefetchPlanned(segment)));
+    if (this.state.closed) return;
     const loads: Array<() => Promise<void>> = [];
     let kept = 0;
     for (let s = this.state.segments.length - 1; s >= 0; s--) {
@@ -303,6 +307,18 @@ export class TrailBuilder {
     await Promise.allSettled([...this.running]);
     for (const path of this.temporaryStores.splice(0)) await rm(path, { force: true }).catch(() => {});
   }
+}
+
+/** Bytes read after each planned range end: the line that crosses it. */
+const BOUNDARY_BYTES = 64 * 1024;
+
+/** prefetch() of what build() reads of a plain segment: its head, its end, and after each CHUNK_BYTES. */
+async function prefetchPlanned(segment: Segment): Promise<void> {
+  if (segment.kind !== "plain") return;
+  const size = segment.fileSize;
+  const reads = [segment.prefetch(0, Math.min(size, HEAD_BYTES)), segment.prefetch(Math.max(0, size - TAIL_BYTES), size)];
+  for (let at = CHUNK_BYTES; at < size; at += CHUNK_BYTES) reads.push(segment.prefetch(at, Math.min(size, at + BOUNDARY_BYTES)));
+  await Promise.all(reads);
 }
 
 /** Digests of a file's first 4 KiB and last 64 KiB. */

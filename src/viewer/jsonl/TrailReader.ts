@@ -5,6 +5,7 @@ import type { EntriesSince, TrailEntry, TrailScope, TrailStats } from "../TrailS
 import { Chunk, type ChunkStats, type ChunkView, countChunk, hashText } from "./Chunk.js";
 import type { JobPool } from "./JobPool.js";
 import { EntryTests, PartFilter } from "./PartFilter.js";
+import { lineEnd } from "./Segment.js";
 import { SLICE_MS, Slicer } from "./Slicer.js";
 import { TextMatcher, type TextMatches } from "./TextMatcher.js";
 import type { TrailBuilder } from "./TrailBuilder.js";
@@ -14,6 +15,26 @@ import type { Part, TrailState } from "./TrailState.js";
 interface Ref {
   part: Part;
   i: number;
+}
+
+/**
+ * Reads the lines of a batch off the event loop first (an export reads
+ * thousands of lines the page cache may not hold): runs of nearby lines
+ * of one chunk as one read each, all at once.
+ */
+async function prefetch(refs: Ref[]): Promise<void> {
+  const reads: Array<Promise<void>> = [];
+  for (let k = 0; k < refs.length; ) {
+    const { part } = refs[k]!;
+    let low = refs[k]!.i;
+    let high = low;
+    for (k++; k < refs.length && refs[k]!.part === part && Math.abs(refs[k]!.i - refs[k - 1]!.i) <= 64; k++) {
+      low = Math.min(low, refs[k]!.i);
+      high = Math.max(high, refs[k]!.i);
+    }
+    reads.push(part.segment.prefetch(part.view.start + part.view.offsets[low]!, lineEnd(part.view, high)));
+  }
+  await Promise.all(reads);
 }
 
 /** The stats of a growing chunk, remembered until it grows. */
@@ -139,6 +160,7 @@ export class TrailReader {
           return pending.length < batchSize;
         });
         if (pending.length >= batchSize) {
+          await prefetch(pending);
           if (signal?.aborted || generation !== this.state.generation) return;
           const batch = this.readRefs(pending);
           pending = [];
@@ -148,6 +170,7 @@ export class TrailReader {
       }
       await slicer.pause();
     }
+    if (pending.length > 0) await prefetch(pending);
     if (pending.length > 0 && !signal?.aborted && generation === this.state.generation) yield this.readRefs(pending);
   }
 
