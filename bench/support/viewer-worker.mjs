@@ -97,6 +97,8 @@ const startCpu = process.cpuUsage();
 // Reads are not recorded: the viewer would append to (and at its size, rotate) the very trail being measured.
 const running = await startViewer({ logDir: dir, port: 0, realtime: false, indexDir, auditReads: false });
 const base = running.url;
+// The build's loop delay from when the viewer serves (its start before that answers no one).
+takeLoopDelay();
 let ready = false;
 running.viewer.ready.then(() => {
   ready = true;
