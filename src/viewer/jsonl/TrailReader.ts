@@ -149,6 +149,8 @@ export class TrailReader {
     const tests = new EntryTests(filter);
     const text = await this.textBits(tests, parts, slicer);
     let pending: Ref[] = [];
+    // The batch found before the one being found: its lines are read off the event loop meanwhile (prefetch).
+    let previous: { refs: Ref[]; fetched: Promise<void> } | null = null;
     for (const part of parts) {
       const compiled = new PartFilter(part.view, tests, text?.get(part.view)?.bits ?? null, sealedStats(part.view));
       let high = part.view.count;
@@ -160,18 +162,26 @@ export class TrailReader {
           return pending.length < batchSize;
         });
         if (pending.length >= batchSize) {
-          await prefetch(pending);
-          if (signal?.aborted || generation !== this.state.generation) return;
-          const batch = this.readRefs(pending);
+          const next = { refs: pending, fetched: prefetch(pending) };
           pending = [];
-          yield batch;
-          await slicer.yield();
+          if (previous) {
+            await previous.fetched;
+            if (signal?.aborted || generation !== this.state.generation) return;
+            yield this.readRefs(previous.refs);
+            await slicer.yield();
+          }
+          previous = next;
         }
       }
       await slicer.pause();
     }
-    if (pending.length > 0) await prefetch(pending);
-    if (pending.length > 0 && !signal?.aborted && generation === this.state.generation) yield this.readRefs(pending);
+    const last = pending.length > 0 ? { refs: pending, fetched: prefetch(pending) } : null;
+    for (const batch of [previous, last]) {
+      if (!batch) continue;
+      await batch.fetched;
+      if (signal?.aborted || generation !== this.state.generation) return;
+      yield this.readRefs(batch.refs);
+    }
   }
 
   /**
