@@ -12,7 +12,7 @@
 //   node bench/viewer.bench.mjs --entries 200000 --runs 5  (quicker)
 //   options: --compressed (gzip the rotated segments), --naive-runs N (0: skip), --keep, --dir DIR (an existing trail)
 import { execFileSync } from "node:child_process";
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -22,6 +22,8 @@ import { createGunzip, createGzip } from "node:zlib";
 import { entryIdOf } from "../dist/entry/entryId.js";
 import { timestampMillis } from "../dist/internal/timestampMillis.js";
 import { listTrailSegments } from "../dist/trail/segments.js";
+import { CHUNK_MAX_ENTRIES, ChunkBuilder, learnHints } from "../dist/viewer/jsonl/Chunk.js";
+import { parseLines } from "../dist/viewer/jsonl/lines.js";
 import { TRAIL_SPAN_MS, TRAIL_START, writeBenchTrail } from "./support/viewer-trail.mjs";
 
 const { values } = parseArgs({
@@ -233,9 +235,57 @@ try {
   }
   const naiveMs = naive.passes.length ? naive.passes.sort((a, b) => a - b)[Math.floor(naive.passes.length / 2)] : null;
 
+  // The build's work per entry on this thread, its CPU time: lines read by the lean scanner against every
+  // line through JSON.parse (as the index was built before), alternated after one pass each, on the newest
+  // segment's first 64 MB.
+  const perEntry = { lean: [], parsed: [] };
+  {
+    const newest = listTrailSegments(dir, "audit.jsonl").at(-1);
+    const bytes = readFileSync(newest.path).subarray(0, 64 * 1024 * 1024);
+    const usable = bytes.subarray(0, bytes.lastIndexOf(10) + 1);
+    // What the fields turned into (raw, templates), learned as a build thread learns it from its earlier chunks.
+    const hints = { raw: new Set(), template: new Set() };
+    const pass = (lean) => {
+      const cpu = process.cpuUsage();
+      let builder = new ChunkBuilder(0, hints);
+      let entries = 0;
+      const sink = {
+        entry: (offset, entry) => builder.add(offset, entry),
+        malformed: () => {},
+        line: lean ? (offset, buffer, start, end) => builder.addLine(offset, buffer, start, end) : undefined,
+        get full() {
+          return builder.count >= CHUNK_MAX_ENTRIES;
+        },
+      };
+      for (let at = 0; at < usable.length; ) {
+        const consumed = parseLines(usable.subarray(at), usable.length - at, at, true, sink);
+        at += consumed;
+        if (builder.full || at >= usable.length) {
+          entries += builder.count;
+          builder.end = at;
+          learnHints(hints, builder.seal());
+          builder = new ChunkBuilder(at, hints);
+        }
+      }
+      const used = process.cpuUsage(cpu);
+      return ((used.user + used.system) * 1000) / entries;
+    };
+    // One pass of each first, for the compiler and the hints.
+    pass(true);
+    pass(false);
+    for (let run = 0; run < 3; run++) {
+      perEntry.lean.push(pass(true));
+      perEntry.parsed.push(pass(false));
+    }
+  }
+  const medianOf = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
   console.log(`\nmachine: ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)} at the end of the run`);
   console.log(
     `index build (no persisted index): ${(cold.buildMs / 1000).toFixed(1)} s, CPU ${(cold.readyCpuMs / 1000).toFixed(1)} s (worker threads included); first answer ${fmt(cold.first.atMs)} ms after start`,
+  );
+  console.log(
+    `index build work per entry, one thread, CPU (median of 3): ${(medianOf(perEntry.lean) / 1000).toFixed(2)} µs with the lean scanner, ${(medianOf(perEntry.parsed) / 1000).toFixed(2)} µs with JSON.parse of every line (${(medianOf(perEntry.parsed) / medianOf(perEntry.lean)).toFixed(2)}x)`,
   );
   console.log(
     `restart on the persisted index: full answers after ${fmt(warm.readyMs)} ms, CPU ${fmt(warm.readyCpuMs)} ms; first answer ${fmt(warm.first.atMs)} ms after start`,
