@@ -266,10 +266,10 @@ export class Segment {
   }
 }
 
-/** Content offset just past the line of entry i (where the next line starts, or the chunk's end). */
 /** Bytes read at once by prefetch(). */
 const PREFETCH_BYTES = 1024 * 1024;
 
+/** Content offset just past the line of entry i (where the next line starts, or the chunk's end). */
 export function lineEnd(view: ChunkView, i: number): number {
   return i + 1 < view.count ? view.start + view.offsets[i + 1]! : view.end;
 }
