@@ -165,4 +165,22 @@ describe("OTLP outage", () => {
     expect(readFileSync(join(dir, "app.log"), "utf8")).toMatch(/gave up after 300 ms with 20 records pending/);
     expect(rawLines(join(dir, "audit.jsonl"))).toHaveLength(20);
   });
+
+  it("makes a second shutdown() wait for the first to end (a signal handler and the app's own close)", async () => {
+    receiver.mode = "hang";
+    const l = open({ timeoutMillis: 30_000, exportTimeoutMillis: 30_000, flushTimeoutMillis: 1_500 });
+    for (let i = 0; i < 5; i++) l.log(`closing ${i}`);
+    await eventually(() => receiver.rejected > 0, 15_000, "the hanging request");
+    const ended: string[] = [];
+    const first = l.shutdown().then(() => ended.push("first"));
+    const second = l.shutdown().then(() => ended.push("second"));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The export still hangs: neither call has returned.
+    expect(ended).toEqual([]);
+    await Promise.all([first, second]);
+    logger = undefined;
+    expect(ended).toEqual(["first", "second"]);
+    // What the first shutdown wrote (the give-up report) is in app.log by the time the second returns.
+    expect(readFileSync(join(dir, "app.log"), "utf8")).toMatch(/gave up after 1500 ms with 5 records pending/);
+  });
 });

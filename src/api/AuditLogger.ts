@@ -92,6 +92,7 @@ export class AuditLogger {
   private readonly fullAttributes: boolean;
   private emittedSinceFlush = false;
   private closed = false;
+  private shutdownDone?: Promise<void>;
   /** Set once shutdown has written the writer's last checkpoint: nothing more reaches the sinks. */
   private sinksClosed = false;
   /** Its START (or CONFIGURE) entry: written before the first entry, so the trail tells which configuration wrote what follows. */
@@ -411,8 +412,13 @@ export class AuditLogger {
   }
 
   /** Flushes and closes the trail files; later log calls throw AuditWriteError. */
-  async shutdown(): Promise<void> {
-    if (this.closed) return;
+  shutdown(): Promise<void> {
+    // A second call (a signal handler and the app's own close, say) waits for the same shutdown to end.
+    this.shutdownDone ??= this.close();
+    return this.shutdownDone;
+  }
+
+  private async close(): Promise<void> {
     // The STOP entry goes first, while log calls still work; then log calls fail. A pruning under way
     // still finishes (its announcement reaches every sink), then the writer's last checkpoint goes out
     // while OTLP still runs.
