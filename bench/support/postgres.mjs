@@ -5,6 +5,7 @@
 //
 //   const server = await benchPostgres();   // { adminUrl, source, version, close() }
 //   const db = await server.createDatabase("auditx_bench");  // URL of a fresh database; dropped by close()
+//   const kept = await server.createDatabase("auditx_view", { keep: true });  // left in place for the next run
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { startPostgres } from "./postgres-server.mjs";
@@ -69,16 +70,30 @@ export async function benchPostgres({ log = (line) => console.log(line) } = {}) 
     source,
     dataDir,
     version: rows[0].version,
-    async createDatabase(prefix) {
-      const name = `${prefix}_${randomBytes(4).toString("hex")}`;
+    /** A fresh database named `prefix`_<random>, dropped by close(); with `keep`, named `prefix` exactly and left in place. */
+    async createDatabase(prefix, { keep = false } = {}) {
+      const name = keep ? prefix : `${prefix}_${randomBytes(4).toString("hex")}`;
       await query(adminUrl, `CREATE DATABASE ${name}`);
+      if (!keep) created.push(name);
+      return databaseUrl(adminUrl, name);
+    },
+    /** The URL of the database `name` when it exists (a store kept by an earlier run), else null. */
+    async keptDatabase(name) {
+      const { rows } = await query(adminUrl, `SELECT 1 FROM pg_database WHERE datname = '${name}'`);
+      return rows.length > 0 ? databaseUrl(adminUrl, name) : null;
+    },
+    /** A copy of the database at `url` (its files copied: no other session may be connected to it), dropped by close(). */
+    async copyDatabase(url, prefix) {
+      const source = decodeURIComponent(new URL(url).pathname.slice(1));
+      const name = `${prefix}_${randomBytes(4).toString("hex")}`;
+      await query(adminUrl, `CREATE DATABASE ${name} TEMPLATE ${source} STRATEGY FILE_COPY`);
       created.push(name);
       return databaseUrl(adminUrl, name);
     },
     async dropDatabase(url) {
       const name = decodeURIComponent(new URL(url).pathname.slice(1));
       await query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      created.splice(created.indexOf(name), 1);
+      if (created.includes(name)) created.splice(created.indexOf(name), 1);
     },
     async close() {
       for (const name of created.splice(0)) await query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);

@@ -169,6 +169,17 @@ function cidrOf(text: string): string | null {
   return `${ipv6Text(address.value & mask)}/${total}`;
 }
 
+/**
+ * An entry's address in a CIDR block, as a range of the ip_addr index: the
+ * planner turns `<<=` into that range only for a constant block, never for a
+ * parameter (a generic plan would read every row), so the range's ends are
+ * written out: the block's network and its last address at full length (the
+ * ends PostgreSQL's own range for `<<=` uses).
+ */
+function ipBlockTest(block: string): string {
+  return `(ip_addr >= network(${block}::cidr) AND ip_addr <= set_masklen(broadcast(${block}::cidr), -1) AND ip_addr <<= ${block}::cidr)`;
+}
+
 /** The exact-match test of a column: whole values, ignoring case or not. */
 function exactTest(column: string, values: string[], ignoreCase: boolean): ColumnTest {
   const folded = ignoreCase ? values.map(foldAscii) : values;
@@ -221,7 +232,7 @@ function conditionsOf(trail: TrailName, resolved: ResolvedFilter, options: Condi
   }
   if (resolved.scopeCompanies !== undefined) where.clauses.push(`company_id = ANY(${where.param(resolved.scopeCompanies)}::text[])`);
   if (resolved.ipBlocks !== null) {
-    where.clauses.push(`(${resolved.ipBlocks.map((block) => `ip_addr <<= ${where.param(block)}::cidr`).join(" OR ")})`);
+    where.clauses.push(`(${resolved.ipBlocks.map((block) => ipBlockTest(where.param(block))).join(" OR ")})`);
   }
   if (filter.id !== undefined) {
     if (UUID.test(filter.id)) where.clauses.push(`id = ${where.param(filter.id.toLowerCase())}::uuid`);
