@@ -83,6 +83,8 @@ describe("the viewer over the PostgreSQL store", () => {
   let dbUrl = "";
   let overFolder: RunningViewer;
   let overStore: RunningViewer;
+  /** Every combination of filters read through its indexes' bitmaps, as a large store reads those found together seldom. */
+  let overStoreSparse: RunningViewer;
   let written: AuditLogger;
 
   beforeAll(async () => {
@@ -114,11 +116,13 @@ describe("the viewer over the PostgreSQL store", () => {
     await shipper.close();
     overFolder = await startTestViewer({ logDir: sales.dir });
     overStore = await startTestViewer({ store: { postgres: dbUrl } });
+    overStoreSparse = await startTestViewer({ store: { postgres: dbUrl, sparseMinEntries: 0 } });
   });
 
   afterAll(async () => {
     await overFolder?.close();
     await overStore?.close();
+    await overStoreSparse?.close();
     await written?.shutdown();
     sales.cleanup();
     stock.cleanup();
@@ -194,15 +198,22 @@ describe("the viewer over the PostgreSQL store", () => {
 
   it.each(QUERIES)("answers /api/entries?%s exactly as the JSONL source does", async (query) => {
     // The store holds two services; the folder one: the service filter makes them the same trail.
-    const [folder, store] = await Promise.all([
+    const [folder, store, sparse] = await Promise.all([
       getJson(`${overFolder.url}api/entries?${query}`),
       getJson(`${overStore.url}api/entries?service=sales-api${query ? `&${query}` : ""}`),
+      getJson(`${overStoreSparse.url}api/entries?service=sales-api${query ? `&${query}` : ""}`),
     ]);
     expect(folder.status).toBe(200);
     expect(store.status).toBe(200);
     expect(store.body.total).toBe(folder.body.total);
     expect(store.body.items).toEqual(folder.body.items);
     expect(store.body.partial).toBeUndefined();
+    expect([sparse.status, sparse.body.total, sparse.body.partial, sparse.body.items]).toEqual([
+      200,
+      folder.body.total,
+      undefined,
+      folder.body.items,
+    ]);
   });
 
   it.each([
@@ -237,6 +248,9 @@ describe("the viewer over the PostgreSQL store", () => {
       store: { postgres: dbUrl, countScanRows: 40, exactCountLimit: 30, textCountLimit: 20, textWindow: 25 },
     });
     const narrow = await startTestViewer({ store: { postgres: dbUrl, exactCountLimit: 30 } });
+    const cappedSparse = await startTestViewer({
+      store: { postgres: dbUrl, countScanRows: 40, exactCountLimit: 30, textCountLimit: 20, textWindow: 25, sparseMinEntries: 0 },
+    });
     try {
       for (const query of [
         "user=Bob&module=inventory",
@@ -249,11 +263,17 @@ describe("the viewer over the PostgreSQL store", () => {
         "q=REF-12",
         "q=steel&source=security",
       ]) {
-        const [folder, store] = await Promise.all([
+        const [folder, store, sparse] = await Promise.all([
           getJson(`${overFolder.url}api/entries?${query}`),
           getJson(`${capped.url}api/entries?service=sales-api&${query}`),
+          getJson(`${cappedSparse.url}api/entries?service=sales-api&${query}`),
         ]);
         expect(store.body.items, query).toEqual(folder.body.items);
+        expect([sparse.body.total, sparse.body.partial, sparse.body.items], query).toEqual([
+          store.body.total,
+          store.body.partial,
+          store.body.items,
+        ]);
         // A lower bound: the limit, or what the pages up to this one hold when that is more. Free text looks for
         // as many matches as the page needs, so up to the page's end its total is exact.
         const offset = Number(/offset=(\d+)/.exec(query)?.[1] ?? 0);
@@ -275,6 +295,7 @@ describe("the viewer over the PostgreSQL store", () => {
     } finally {
       await capped.close();
       await narrow.close();
+      await cappedSparse.close();
     }
   });
 

@@ -52,6 +52,13 @@ export interface PostgresTrailSourceOptions {
    * ("1,000+" on the page).
    */
   exactCountLimit?: number;
+  /**
+   * Several filters found together in fewer entries than a page and its
+   * count need, while the narrowest has more than this many (default
+   * 2,000), are read through the bitmaps of all their indexes, planned for
+   * the values asked: walking the narrowest's entries would read each of them.
+   */
+  sparseMinEntries?: number;
   /** Free-text totals are exact up to this many matches (default 1,000: "1,000+" past it), each match being read to be checked. */
   textCountLimit?: number;
   /** Free text first looks among this many of the newest entries the other filters keep (default 20,000). */
@@ -278,6 +285,15 @@ function statementName(text: string): string {
 const utcDay = (millis: number) => Math.floor(millis / DAY_MS) * DAY_MS;
 const isoDay = (millis: number) => new Date(millis).toISOString().slice(0, 10);
 
+/** The counted filter with the fewest entries, of several: the one a query goes through. */
+interface Narrowest {
+  column: string;
+  /** Its entries (of the trail, with the success filter's result). */
+  entries: number;
+  /** The matches expected were the filters independent: its entries times each other filter's share of the trail. */
+  expected: number;
+}
+
 /** Where an entry is: its time (the partition) and id. */
 interface MatchKey {
   ts: Date;
@@ -305,6 +321,7 @@ export class PostgresTrailSource implements TrailSource {
   private readonly countScanRows: number;
   private readonly textCountLimit: number;
   private readonly textWindow: number;
+  private readonly sparseMinEntries: number;
   private closed = false;
 
   constructor(private readonly options: PostgresTrailSourceOptions) {
@@ -315,6 +332,7 @@ export class PostgresTrailSource implements TrailSource {
     this.countScanRows = Math.max(1, Math.floor(options.countScanRows ?? 20_000));
     this.textCountLimit = Math.max(1, Math.floor(options.textCountLimit ?? 1000));
     this.textWindow = Math.max(1, Math.floor(options.textWindow ?? 20_000));
+    this.sparseMinEntries = Math.max(0, Math.floor(options.sparseMinEntries ?? 2000));
     this.pool = new pg.Pool({
       ...clientConfig(options.postgres, {
         applicationName: "auditx-viewer",
@@ -451,7 +469,7 @@ export class PostgresTrailSource implements TrailSource {
    * through its index and checks the others on its rows, where the planner
    * would build bitmaps of every filter's entries and intersect them.
    */
-  private async narrowest(trail: TrailName, resolved: ResolvedFilter): Promise<{ column: string; entries: number } | undefined> {
+  private async narrowest(trail: TrailName, resolved: ResolvedFilter): Promise<Narrowest | undefined> {
     const counted = countedTestsOf(resolved).filter((test) => test.counted);
     if (counted.length < 2 || hasLookup(resolved)) return undefined;
     const where = new Conditions();
@@ -461,6 +479,8 @@ export class PostgresTrailSource implements TrailSource {
         ? `(dim = ${dim} AND lower(value COLLATE "C") = ANY(${where.param(prefixes)}::text[]))`
         : `(dim = ${dim} AND value = ANY(${where.param(prefixes)}::text[]))`;
     });
+    // And every entry (dim ''): each filter's share of the trail.
+    options.push(`(dim = '' AND value = '')`);
     where.clauses.push(`(${options.join(" OR ")})`);
     if (trail === "security") where.clauses.push("security");
     const column = resolved.filter.success === undefined ? "entries" : resolved.filter.success ? "entries - failures" : "failures";
@@ -469,12 +489,46 @@ export class PostgresTrailSource implements TrailSource {
       where.params,
     );
     const entries = new Map((rows as Array<{ dim: string; n: string }>).map((row) => [row.dim, Number(row.n)]));
-    let narrowest: { column: string; entries: number } | undefined;
+    let narrowest: Narrowest | undefined;
     for (const { column: name } of counted) {
       const n = entries.get(name) ?? 0;
-      if (!narrowest || n < narrowest.entries) narrowest = { column: name, entries: n };
+      if (!narrowest || n < narrowest.entries) narrowest = { column: name, entries: n, expected: n };
+    }
+    // The matches to expect if the filters were independent: the narrowest's entries times each other's share.
+    const all = entries.get("") ?? 0;
+    if (narrowest) {
+      for (const { column: name } of counted) {
+        if (name !== narrowest.column) narrowest.expected *= all > 0 ? Math.min(1, (entries.get(name) ?? 0) / all) : 0;
+      }
     }
     return narrowest;
+  }
+
+  /**
+   * Whether the walk through the narrowest filter would read all its entries
+   * for few matches (the other filters keep fewer than `wanted` of them):
+   * then its index and the others' are better read as bitmaps, ANDed, and
+   * only the rows in all of them read (see sparseMatches).
+   */
+  private isSparse(through: Narrowest, wanted: number): boolean {
+    return through.entries > this.sparseMinEntries && through.expected < wanted;
+  }
+
+  /**
+   * The newest `limit` matches (time and id) of several counted filters that
+   * are seldom found together, planned for these very values: the planner
+   * then ANDs the bitmaps of the filters' indexes (the failures' partial
+   * index for failed entries), and reads only the rows every bitmap holds,
+   * where the walk would read each entry of the narrowest filter.
+   */
+  private async sparseMatches(trail: TrailName, resolved: ResolvedFilter, limit: number): Promise<MatchKey[]> {
+    const where = conditionsOf(trail, resolved);
+    const { rows } = await this.throughIndex(
+      `SELECT ts, id::text AS id FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(limit)}`,
+      where.params,
+      { bitmaps: true, custom: true },
+    );
+    return (rows as MatchKey[]).map((row) => ({ id: row.id, ts: row.ts }));
   }
 
   /**
@@ -482,14 +536,18 @@ export class PostgresTrailSource implements TrailSource {
    * one's index: one walk finds the page's matches and, past countScanRows
    * entries, counts up to exactCountLimit of them.
    */
-  private async throughQuery(
-    trail: TrailName,
-    resolved: ResolvedFilter,
-    page: PageRequest,
-    through: { column: string; entries: number },
-  ): Promise<EntryPage> {
+  private async throughQuery(trail: TrailName, resolved: ResolvedFilter, page: PageRequest, through: Narrowest): Promise<EntryPage> {
     if (through.entries === 0) return { items: [], total: 0, partial: false };
     const end = page.offset + page.limit;
+    const cap = this.exactCountLimit;
+    if (this.isSparse(through, Math.max(cap + 1, end))) {
+      // Every match when the narrowest is small enough to count exactly, else up to the cap (as the walk).
+      const exact = through.entries <= this.countScanRows;
+      const keys = await this.sparseMatches(trail, resolved, exact ? through.entries : Math.max(cap + 1, end));
+      const items = await this.entriesOf(keys.slice(page.offset, end));
+      if (exact || keys.length <= cap) return { items, total: keys.length, partial: false };
+      return { items, total: Math.max(cap, page.offset + items.length), partial: true };
+    }
     if (through.entries <= this.countScanRows) {
       const [rows, total] = await Promise.all([
         this.walk(trail, resolved, through.column, end, SELECT_ENTRY),
@@ -497,7 +555,6 @@ export class PostgresTrailSource implements TrailSource {
       ]);
       return { items: rows.slice(page.offset).map(rowDict), total, partial: false };
     }
-    const cap = this.exactCountLimit;
     const keys = await this.walk(trail, resolved, through.column, Math.max(cap + 1, end));
     const items = await this.entriesOf(keys.slice(page.offset, end));
     if (keys.length <= cap) return { items, total: keys.length, partial: false };
@@ -512,11 +569,13 @@ export class PostgresTrailSource implements TrailSource {
    * index and test every row. Sequential scans (and bitmaps, unless allowed)
    * are ruled out for it, in a transaction of its own.
    */
-  private async throughIndex(text: string, params: unknown[], bitmaps: boolean): Promise<pg.QueryResult> {
+  private async throughIndex(text: string, params: unknown[], { bitmaps = false, custom = false } = {}): Promise<pg.QueryResult> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(`BEGIN READ ONLY; SET LOCAL enable_seqscan = off${bitmaps ? "" : "; SET LOCAL enable_bitmapscan = off"}`);
+      await client.query(
+        `BEGIN READ ONLY; SET LOCAL enable_seqscan = off${bitmaps ? "" : "; SET LOCAL enable_bitmapscan = off"}${custom ? "; SET LOCAL plan_cache_mode = force_custom_plan" : ""}`,
+      );
       const result = await client.query({ name: statementName(text), text, values: params });
       await client.query("COMMIT");
       return result;
@@ -570,7 +629,6 @@ export class PostgresTrailSource implements TrailSource {
                              ORDER BY ${indexedExpression(through)} DESC, ts DESC, id DESC LIMIT ${limit}::int) e
         ORDER BY e.ts DESC, e.id DESC LIMIT ${limit}::int`,
       where.params,
-      false,
     );
     return rows;
   }
@@ -584,7 +642,7 @@ export class PostgresTrailSource implements TrailSource {
       `SELECT count(*)::bigint AS n FROM unnest(${values}::text[]) AS v(value)
         CROSS JOIN LATERAL (SELECT 1 FROM ${this.names.entries} ${where.where}) e`,
       where.params,
-      true,
+      { bitmaps: true },
     );
     return Number(rows[0].n);
   }
@@ -673,15 +731,20 @@ export class PostgresTrailSource implements TrailSource {
     return this.countOf(trail, resolved);
   }
 
-  private async countOf(trail: TrailName, resolved: ResolvedFilter, through?: { column: string; entries: number }): Promise<EntryCount> {
+  private async countOf(trail: TrailName, resolved: ResolvedFilter, through?: Narrowest): Promise<EntryCount> {
     if (daysAnswer(resolved)) return { total: await this.countFromDays(trail, resolved, resolved.tests[0] ?? null), partial: false };
     if (hasText(resolved.filter)) return this.countText(trail, resolved);
     const narrowest = through ?? (await this.narrowest(trail, resolved));
     if (narrowest && narrowest.entries === 0) return { total: 0, partial: false };
+    const cap = this.exactCountLimit;
+    if (narrowest && this.isSparse(narrowest, cap + 1)) {
+      const exact = narrowest.entries <= this.countScanRows;
+      const n = (await this.sparseMatches(trail, resolved, exact ? narrowest.entries : cap + 1)).length;
+      return exact || n <= cap ? { total: n, partial: false } : { total: cap, partial: true };
+    }
     if (narrowest && narrowest.entries <= this.countScanRows) {
       return { total: await this.countThrough(trail, resolved, narrowest.column), partial: false };
     }
-    const cap = this.exactCountLimit;
     const n = narrowest
       ? (await this.walk(trail, resolved, narrowest.column, cap + 1)).length
       : await this.countUpTo(trail, resolved, cap + 1);
