@@ -649,6 +649,15 @@ export class PostgresTrailSource implements TrailSource {
 
   private async page(trail: TrailName, resolved: ResolvedFilter, page: PageRequest): Promise<TrailEntry[]> {
     const where = conditionsOf(trail, resolved);
+    if (resolved.ipBlocks !== null) {
+      // The ip_addr index holds each match's time and id but is not in time order: the page's keys come from it
+      // alone (all of a block's matches sorted, no row read), then only the page's rows are read.
+      const keys = await this.sql(
+        `SELECT ts, id FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
+        where.params,
+      );
+      return this.entriesOf(keys.rows as MatchKey[]);
+    }
     const { rows } = await this.sql(
       `SELECT ${SELECT_ENTRY} FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(page.limit)} OFFSET ${where.param(page.offset)}`,
       where.params,
