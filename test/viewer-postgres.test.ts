@@ -229,8 +229,13 @@ describe("the viewer over the PostgreSQL store", () => {
     "source=security",
     "from=2026-07-02T10:17:00Z&to=2026-07-09T03:00:00Z&success=true",
     "source=security&from=2026-07-03T00:00:00Z&to=2026-07-04T05:07:00Z",
+    // One counted filter: whole UTC days from the per-day counts (buckets=5 and 10: 2-day and 1-day buckets), the
+    // part-days at the range's edges from the rows.
+    "module=service&from=2026-07-02T10:17:00Z&to=2026-07-09T03:00:00Z",
+    "level=error,critical&success=false&to=2026-07-06T12:00:00Z",
+    "source=security&user=o&from=2026-07-03T00:00:00Z",
   ])("answers /api/histogram?%s exactly as the JSONL source does", async (query) => {
-    for (const layout of ["buckets=40", "buckets=200&tz_offset=390", "buckets=500&tz_offset=-210"]) {
+    for (const layout of ["buckets=40", "buckets=200&tz_offset=390", "buckets=500&tz_offset=-210", "buckets=5", "buckets=10"]) {
       const [folder, store] = await Promise.all([
         getJson(`${overFolder.url}api/histogram?${layout}&${query}`),
         getJson(`${overStore.url}api/histogram?service=sales-api&${layout}&${query}`),

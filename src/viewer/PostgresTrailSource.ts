@@ -821,7 +821,8 @@ export class PostgresTrailSource implements TrailSource {
    * Matching entries per stretch of time, laid out by histogramLayout over the
    * filter's time range or the matching entries' first and last times. A
    * filter of time, result and trail alone is summed from the quarter-hour
-   * slots (buckets of whole quarter hours, in any time zone); others group
+   * slots (buckets of whole quarter hours, in any time zone), one counted
+   * filter from the per-day counts (buckets of whole UTC days); others group
    * the matching rows by bucket.
    */
   async histogram(trail: TrailName, filter: EntryFilter, request: HistogramRequest): Promise<TimeHistogram> {
@@ -874,8 +875,53 @@ export class PostgresTrailSource implements TrailSource {
         return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial: false };
       }
     }
+    const counted = resolved.tests[0];
+    if (counted && daysAnswer(resolved) && layout.bucketMs % DAY_MS === 0 && layout.start % DAY_MS === 0) {
+      // One counted filter, buckets of whole UTC days: whole days from the per-day counts, the part-days at the range's
+      // edges from the rows.
+      const dayFrom = filter.from === undefined ? undefined : Math.ceil(filter.from / DAY_MS) * DAY_MS;
+      const dayEnd = filter.to === undefined ? undefined : Math.floor((filter.to + 1) / DAY_MS) * DAY_MS;
+      if (dayFrom === undefined || dayEnd === undefined || dayFrom < dayEnd) {
+        const edges: Array<Promise<Array<{ bucket: number; entries: string; failures: string }>>> = [];
+        if (filter.from !== undefined && dayFrom !== undefined && filter.from < dayFrom)
+          edges.push(this.bucketRows(trail, resolved, layout, { from: filter.from, to: dayFrom - 1 }));
+        if (filter.to !== undefined && dayEnd !== undefined && filter.to >= dayEnd)
+          edges.push(this.bucketRows(trail, resolved, layout, { from: dayEnd, to: filter.to }));
+        const [days, ...edgeRows] = await Promise.all([this.bucketDays(trail, resolved, counted, layout, dayFrom, dayEnd), ...edges]);
+        add(days);
+        for (const rows of edgeRows) add(rows);
+        return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial: false };
+      }
+    }
     add(await this.bucketRows(trail, resolved, layout));
     return { start: layout.start, bucketMs: layout.bucketMs, counts, failures, total, partial: false };
+  }
+
+  /** Per-day counts of one counted test summed per histogram bucket, for UTC days in [from, end); success and source as the filter says. */
+  private async bucketDays(
+    trail: TrailName,
+    resolved: ResolvedFilter,
+    counted: ColumnTest,
+    layout: HistogramLayout,
+    from: number | undefined,
+    end: number | undefined,
+  ): Promise<Array<{ bucket: number; entries: string; failures: string }>> {
+    const where = this.countsWhere(trail, counted);
+    if (from !== undefined) where.clauses.push(`day >= ${where.param(isoDay(from))}::date`);
+    if (end !== undefined) where.clauses.push(`day < ${where.param(isoDay(end))}::date`);
+    const success = resolved.filter.success;
+    const entries = success === undefined ? "sum(entries)" : success ? "sum(entries - failures)" : "sum(failures)";
+    const failures = success === true ? "0" : "sum(failures)";
+    const start = where.param(layout.start);
+    const width = where.param(layout.bucketMs);
+    // A date's epoch is its midnight, UTC.
+    const { rows } = await this.sql(
+      `SELECT floor((extract(epoch FROM day) * 1000 - ${start}::float8) / ${width}::float8)::int AS bucket,
+              ${entries}::bigint AS entries, ${failures}::bigint AS failures
+         FROM ${this.names.counts} ${where.where} GROUP BY 1 HAVING ${entries} > 0`,
+      where.params,
+    );
+    return rows;
   }
 
   /** Matching rows per histogram bucket (within `time` instead of the filter's range when given). */
