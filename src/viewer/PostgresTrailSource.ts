@@ -524,7 +524,7 @@ export class PostgresTrailSource implements TrailSource {
   private async sparseMatches(trail: TrailName, resolved: ResolvedFilter, limit: number): Promise<MatchKey[]> {
     const where = conditionsOf(trail, resolved);
     const { rows } = await this.throughIndex(
-      `SELECT ts, id::text AS id FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(limit)}`,
+      `SELECT ts, id FROM ${this.names.entries} ${where.where} ORDER BY ts DESC, id DESC LIMIT ${where.param(limit)}`,
       where.params,
       { bitmaps: true, custom: true },
     );
