@@ -463,10 +463,10 @@ async function benchLag(server, viewUrl) {
     const p50 = median(lags);
     const p99 = percentile(lags, 99);
     log(
-      `lag from an entry's time to its NOTIFY (after a 5 s warm-up, ${lags.length.toLocaleString("en")} entries): median ${p50} ms, p95 ${percentile(lags, 95)} ms, p99 ${p99} ms, max ${Math.max(...lags)} ms (target < 1000 ms)${p99 < 1000 ? "" : "  MISSED at p99"}`,
+      `lag from an entry's time to its NOTIFY (after a 5 s warm-up, ${lags.length.toLocaleString("en")} entries): median ${p50} ms, p95 ${percentile(lags, 95)} ms, p99 ${p99} ms, max ${lags.reduce((a, b) => Math.max(a, b), 0)} ms (target < 1000 ms)${p99 < 1000 ? "" : "  MISSED at p99"}`,
     );
     log(
-      `the shipper's own lag report, sampled every 0.5 s: median ${median(samples).toFixed(2)} s, max ${Math.max(...samples).toFixed(2)} s`,
+      `the shipper's own lag report, sampled every 0.5 s: median ${median(samples).toFixed(2)} s, max ${samples.reduce((a, b) => Math.max(a, b), 0).toFixed(2)} s`,
     );
   } finally {
     clearInterval(sampler);
