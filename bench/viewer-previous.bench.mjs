@@ -6,7 +6,7 @@
 //   git worktree add /tmp/prev <commit> && (cd /tmp/prev && npm ci && npx tsc -p .)
 //   npm run build && node bench/viewer-previous.bench.mjs --previous /tmp/prev/dist [--entries 1000000] [--runs 3]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +36,7 @@ const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length 
 const dir = mkdtempSync(join(tmpdir(), "auditx-viewer-previous-"));
 try {
   const trail = join(dir, "trail");
-  execFileSync("mkdir", ["-p", trail]);
+  mkdirSync(trail);
   writeBenchTrail(trail, entries, { numbered: true });
   const results = new Map(designs.map(([name]) => [name, []]));
   const loads = [];
@@ -56,7 +56,11 @@ try {
   const summary = Object.fromEntries(
     [...results].map(([name, list]) => [
       name,
-      { readyMs: median(list.map((r) => r.readyMs)), cpuMs: median(list.map((r) => r.cpuMs)), firstMs: median(list.map((r) => r.firstAnswerMs)) },
+      {
+        readyMs: median(list.map((r) => r.readyMs)),
+        cpuMs: median(list.map((r) => r.cpuMs)),
+        firstMs: median(list.map((r) => r.firstAnswerMs)),
+      },
     ]),
   );
   const { previous, current } = summary;
