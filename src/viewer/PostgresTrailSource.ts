@@ -139,6 +139,13 @@ interface ColumnTest {
 }
 
 /** A filter made ready for SQL: its column tests and IP blocks. */
+/** One histogram bucket's sums, as PostgreSQL returns bigints (text). */
+interface BucketRow {
+  bucket: number;
+  entries: string;
+  failures: string;
+}
+
 interface ResolvedFilter {
   filter: EntryFilter;
   tests: ColumnTest[];
@@ -843,7 +850,7 @@ export class PostgresTrailSource implements TrailSource {
     const counts = new Array<number>(layout.buckets).fill(0);
     const failures = new Array<number>(layout.buckets).fill(0);
     let total = 0;
-    const add = (rows: Array<{ bucket: number; entries: string; failures: string }>) => {
+    const add = (rows: BucketRow[]) => {
       for (const row of rows) {
         // Every matching entry is within [first, last], so in a bucket: the total is exact.
         total += Number(row.entries);
@@ -864,7 +871,7 @@ export class PostgresTrailSource implements TrailSource {
       const slotFrom = filter.from === undefined ? undefined : Math.ceil(filter.from / slotMs) * slotMs;
       const slotEnd = filter.to === undefined ? undefined : Math.floor((filter.to + 1) / slotMs) * slotMs;
       if (slotFrom === undefined || slotEnd === undefined || slotFrom < slotEnd) {
-        const edges: Array<Promise<Array<{ bucket: number; entries: string; failures: string }>>> = [];
+        const edges: Array<Promise<BucketRow[]>> = [];
         if (filter.from !== undefined && slotFrom !== undefined && filter.from < slotFrom)
           edges.push(this.bucketRows(trail, resolved, layout, { from: filter.from, to: slotFrom - 1 }));
         if (filter.to !== undefined && slotEnd !== undefined && filter.to >= slotEnd)
@@ -882,7 +889,7 @@ export class PostgresTrailSource implements TrailSource {
       const dayFrom = filter.from === undefined ? undefined : Math.ceil(filter.from / DAY_MS) * DAY_MS;
       const dayEnd = filter.to === undefined ? undefined : Math.floor((filter.to + 1) / DAY_MS) * DAY_MS;
       if (dayFrom === undefined || dayEnd === undefined || dayFrom < dayEnd) {
-        const edges: Array<Promise<Array<{ bucket: number; entries: string; failures: string }>>> = [];
+        const edges: Array<Promise<BucketRow[]>> = [];
         if (filter.from !== undefined && dayFrom !== undefined && filter.from < dayFrom)
           edges.push(this.bucketRows(trail, resolved, layout, { from: filter.from, to: dayFrom - 1 }));
         if (filter.to !== undefined && dayEnd !== undefined && filter.to >= dayEnd)
@@ -898,30 +905,19 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   /** Per-day counts of one counted test summed per histogram bucket, for UTC days in [from, end); success and source as the filter says. */
-  private async bucketDays(
+  private bucketDays(
     trail: TrailName,
     resolved: ResolvedFilter,
     counted: ColumnTest,
     layout: HistogramLayout,
     from: number | undefined,
     end: number | undefined,
-  ): Promise<Array<{ bucket: number; entries: string; failures: string }>> {
+  ): Promise<BucketRow[]> {
     const where = this.countsWhere(trail, counted);
     if (from !== undefined) where.clauses.push(`day >= ${where.param(isoDay(from))}::date`);
     if (end !== undefined) where.clauses.push(`day < ${where.param(isoDay(end))}::date`);
-    const success = resolved.filter.success;
-    const entries = success === undefined ? "sum(entries)" : success ? "sum(entries - failures)" : "sum(failures)";
-    const failures = success === true ? "0" : "sum(failures)";
-    const start = where.param(layout.start);
-    const width = where.param(layout.bucketMs);
     // A date's epoch is its midnight, UTC.
-    const { rows } = await this.sql(
-      `SELECT floor((extract(epoch FROM day) * 1000 - ${start}::float8) / ${width}::float8)::int AS bucket,
-              ${entries}::bigint AS entries, ${failures}::bigint AS failures
-         FROM ${this.names.counts} ${where.where} GROUP BY 1 HAVING ${entries} > 0`,
-      where.params,
-    );
-    return rows;
+    return this.bucketSums(this.names.counts, "day", where, resolved, layout);
   }
 
   /** Matching rows per histogram bucket (within `time` instead of the filter's range when given). */
@@ -930,7 +926,7 @@ export class PostgresTrailSource implements TrailSource {
     resolved: ResolvedFilter,
     layout: HistogramLayout,
     time?: { from?: number; to?: number },
-  ): Promise<Array<{ bucket: number; entries: string; failures: string }>> {
+  ): Promise<BucketRow[]> {
     const where = conditionsOf(trail, resolved, { time });
     const start = where.param(layout.start);
     const width = where.param(layout.bucketMs);
@@ -944,26 +940,37 @@ export class PostgresTrailSource implements TrailSource {
   }
 
   /** Slot sums per histogram bucket, for slots in [from, end); success and source as the filter says. */
-  private async bucketSlots(
+  private bucketSlots(
     trail: TrailName,
     resolved: ResolvedFilter,
     layout: HistogramLayout,
     from: number | undefined,
     end: number | undefined,
-  ): Promise<Array<{ bucket: number; entries: string; failures: string }>> {
+  ): Promise<BucketRow[]> {
     const where = new Conditions();
     if (trail === "security") where.clauses.push("security");
     if (from !== undefined) where.clauses.push(`slot >= ${where.param(new Date(from))}`);
     if (end !== undefined) where.clauses.push(`slot < ${where.param(new Date(end))}`);
+    return this.bucketSums(this.names.slots, "slot", where, resolved, layout);
+  }
+
+  /** Sums of a table of counts (per day or per slot) per histogram bucket: entries and failures as the filter's success says. */
+  private async bucketSums(
+    table: string,
+    timeColumn: "day" | "slot",
+    where: Conditions,
+    resolved: ResolvedFilter,
+    layout: HistogramLayout,
+  ): Promise<BucketRow[]> {
     const success = resolved.filter.success;
     const entries = success === undefined ? "sum(entries)" : success ? "sum(entries - failures)" : "sum(failures)";
     const failures = success === true ? "0" : "sum(failures)";
     const start = where.param(layout.start);
     const width = where.param(layout.bucketMs);
     const { rows } = await this.sql(
-      `SELECT floor((extract(epoch FROM slot) * 1000 - ${start}::float8) / ${width}::float8)::int AS bucket,
+      `SELECT floor((extract(epoch FROM ${timeColumn}) * 1000 - ${start}::float8) / ${width}::float8)::int AS bucket,
               ${entries}::bigint AS entries, ${failures}::bigint AS failures
-         FROM ${this.names.slots} ${where.where} GROUP BY 1 HAVING ${entries} > 0`,
+         FROM ${table} ${where.where} GROUP BY 1 HAVING ${entries} > 0`,
       where.params,
     );
     return rows;
