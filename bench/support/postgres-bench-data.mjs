@@ -7,43 +7,13 @@
 // also 6 services on 12 hosts, over one year.
 import pg from "pg";
 import { initStore, StoreNames, schemaStatements } from "../../dist/store/schema.js";
+import { ACTIONS, BRANCHES, MODULES, PARTIES, ROLES } from "./viewer-trail.mjs";
 
 export const DATA_START = Date.UTC(2025, 11, 1);
 export const DATA_SPAN_MS = 365 * 24 * 3600 * 1000;
 export const SERVICES = ["sales-api", "purchase-api", "inventory-api", "accounting-api", "crm-api", "hr-api"];
 
 const array = (values) => `ARRAY[${values.map((v) => `'${v}'`).join(",")}]`;
-const MODULES = ["sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "reporting", "system", "auth"];
-const ACTIONS = [
-  "CREATE",
-  "READ",
-  "UPDATE",
-  "DELETE",
-  "APPROVE",
-  "REJECT",
-  "VOID",
-  "POST",
-  "PAYMENT",
-  "REFUND",
-  "TRANSFER",
-  "ADJUST",
-  "LOGIN",
-  "LOGOUT",
-  "EXPORT",
-  "IMPORT",
-];
-const BRANCHES = ["BR-YGN", "BR-MDY", "BR-NPT", "BR-BGO", "BR-MLM", "BR-TGI", "BR-PTN", "BR-LSO", "BR-MGW", "BR-SGG", "BR-HPA", "BR-KTN"];
-const PARTIES = [
-  "Golden Trading Co.",
-  "Shwe Pyi Distribution",
-  "Ayeyar Logistics",
-  "Mandalay Hardware Ltd",
-  "Irrawaddy Foods",
-  "Royal Ruby Traders",
-  "Sunrise Pharma",
-  "Delta Agro Supply",
-];
-const ROLES = ["manager", "cashier", "accountant", "storekeeper", "admin", "auditor"];
 const ENTITIES = [
   "sales_invoice",
   "purchase_order",

@@ -3,8 +3,8 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
-const MODULES = ["sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "reporting", "system", "auth"];
-const ACTIONS = [
+export const MODULES = ["sales", "purchase", "inventory", "accounting", "service", "crm", "hr", "reporting", "system", "auth"];
+export const ACTIONS = [
   "CREATE",
   "READ",
   "UPDATE",
@@ -22,9 +22,22 @@ const ACTIONS = [
   "EXPORT",
   "IMPORT",
 ];
-const BRANCHES = ["BR-YGN", "BR-MDY", "BR-NPT", "BR-BGO", "BR-MLM", "BR-TGI", "BR-PTN", "BR-LSO", "BR-MGW", "BR-SGG", "BR-HPA", "BR-KTN"];
+export const BRANCHES = [
+  "BR-YGN",
+  "BR-MDY",
+  "BR-NPT",
+  "BR-BGO",
+  "BR-MLM",
+  "BR-TGI",
+  "BR-PTN",
+  "BR-LSO",
+  "BR-MGW",
+  "BR-SGG",
+  "BR-HPA",
+  "BR-KTN",
+];
 const COMPANIES = ["CO-001", "CO-002", "CO-003"];
-const PARTIES = [
+export const PARTIES = [
   "Golden Trading Co.",
   "Shwe Pyi Distribution",
   "Ayeyar Logistics",
@@ -34,7 +47,7 @@ const PARTIES = [
   "Sunrise Pharma",
   "Delta Agro Supply",
 ];
-const ROLES = ["manager", "cashier", "accountant", "storekeeper", "admin", "auditor"];
+export const ROLES = ["manager", "cashier", "accountant", "storekeeper", "admin", "auditor"];
 const ENTITIES = {
   sales: "sales_invoice",
   purchase: "purchase_order",
