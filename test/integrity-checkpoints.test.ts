@@ -7,10 +7,10 @@
  * chain across restarts, crashes included.
  */
 import { execFile } from "node:child_process";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { type AuditLogger, createLogger, verifyTrail } from "../src/index.js";
 import { DIST_INDEX, spawnFixture, tempDir } from "./support/core-trail.js";
 import { eventually } from "./support/eventually.js";
@@ -177,6 +177,7 @@ describe("checkpoints", () => {
       expect(fileLines(live()).some((line) => line.includes('"type":"checkpoint"'))).toBe(false);
       const copy = join(dir, "..", `${dir.split("/").at(-1)}-siem-copy.jsonl`);
       writeFileSync(copy, `${received.map((record) => record.body).join("\n")}\n`);
+      onTestFinished(() => rmSync(copy, { force: true }));
       try {
         // Someone removes the last lines and the checkpoints that vouched for them.
         writeLines(live(), fileLines(live()).slice(0, -10));

@@ -151,7 +151,7 @@ describe("OTLP outage", () => {
 
   it("returns from flush() and shutdown() within flushTimeoutMillis while the collector hangs", async () => {
     receiver.mode = "hang";
-    const l = open({ timeoutMillis: 30_000, exportTimeoutMillis: 30_000, flushTimeoutMillis: 300 });
+    const l = open({ timeoutMillis: 30_000, exportTimeoutMillis: 30_000, flushTimeoutMillis: 300, reportIntervalMillis: 100 });
     for (let i = 0; i < 20; i++) l.log(`hanging ${i}`);
     const started = Date.now();
     await l.flush();
@@ -162,8 +162,16 @@ describe("OTLP outage", () => {
     await l.shutdown();
     logger = undefined;
     expect(Date.now() - shutdownStarted).toBeLessThan(10_000);
-    expect(readFileSync(join(dir, "app.log"), "utf8")).toMatch(/gave up after 300 ms with 20 records pending/);
+    const appLog = readFileSync(join(dir, "app.log"), "utf8");
+    expect(appLog).toMatch(/gave up after 300 ms with 20 records pending/);
     expect(rawLines(join(dir, "audit.jsonl"))).toHaveLength(20);
+    // The export given up on ends later (the collector goes away): counted, but nothing is written after shutdown returned.
+    await receiver.stop();
+    await eventually(() => l.stats().otlp?.pending === 0, 15_000, "the hanging export to end");
+    expect(l.stats().otlp).toMatchObject({ exported: 0, failed: 20, pending: 0 });
+    // Past the report interval (100 ms), when a failure would be reported.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(readFileSync(join(dir, "app.log"), "utf8")).toBe(appLog);
   });
 
   it("makes a second shutdown() wait for the first to end (a signal handler and the app's own close)", async () => {

@@ -8,9 +8,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { AuditHub, createLogger } from "../src/index.js";
 import type { RunningViewer } from "../src/viewer/index.js";
 import { ROOT } from "./support/core-trail.js";
@@ -177,7 +177,9 @@ describe("scoped viewer keys", () => {
   });
 
   it("sees only its tenant's entries among the hub's recent ones", async () => {
-    const logger = createLogger({ logDir: viewerTempDir().dir, auditLifecycle: false });
+    const loggerDir = viewerTempDir();
+    onTestFinished(loggerDir.cleanup);
+    const logger = createLogger({ logDir: loggerDir.dir, auditLifecycle: false });
     logger.connectHub(hub);
     logger.log("recent CO-001", { companyId: "CO-001" });
     logger.log("recent CO-002", { companyId: "CO-002" });
@@ -309,6 +311,7 @@ describe("keys from a file and the environment (auditx ui)", () => {
   it("reads --keys-file and AUDITX_VIEWER_KEYS, keeps --api-key unscoped, and prints none of them", async () => {
     trail(temp.dir);
     const file = join(temp.dir, "..", `${temp.dir.split("/").at(-1)}-keys.json`);
+    onTestFinished(() => rmSync(file, { force: true }));
     writeFileSync(file, JSON.stringify({ keys: [{ id: "from-file", key: KEYS.tenant, companies: ["CO-001"] }] }));
     const env = {
       AUDITX_VIEWER_KEYS: JSON.stringify([{ id: "from-env", key: KEYS.tenantAudit, companies: ["CO-002"], sources: ["audit"] }]),
@@ -330,6 +333,7 @@ describe("keys from a file and the environment (auditx ui)", () => {
 
   it("refuses a broken key file with exit code 2, without showing its content", async () => {
     const file = join(temp.dir, "..", `${temp.dir.split("/").at(-1)}-bad.json`);
+    onTestFinished(() => rmSync(file, { force: true }));
     writeFileSync(file, `[{"id":"x","key":"${KEYS.admin}",}]`);
     const child = spawn(process.execPath, [join(ROOT, "dist", "cli", "main.js"), "ui", "--log-dir", temp.dir, "--keys-file", file], {
       stdio: ["ignore", "pipe", "pipe"],
