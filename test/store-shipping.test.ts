@@ -201,6 +201,43 @@ describe("shipping the trail into PostgreSQL", () => {
     expect(audit.stats().ship).toMatchObject({ lastError: null, lag: { records: 0, seconds: 0 }, backlog: { bytes: 0 } });
   });
 
+  it("counts as waiting, with its age, what is appended while a batch is being stored", async () => {
+    const db = await postgres.database();
+    const dir = folder();
+    const audit = logger({ logDir: dir });
+    for (let i = 0; i < 10; i++) audit.log(`first ${i}`);
+    const client = await db.connect();
+    await initStore(client);
+    // The store's table locked: the shipper's first batch waits in COPY while more is written.
+    await client.query("BEGIN");
+    await client.query("LOCK TABLE auditx.entries IN ACCESS EXCLUSIVE MODE");
+    const ship = shipper({ postgres: db.url, folders: [dir], settleMs: 0 });
+    await eventually(
+      async () =>
+        (await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'auditx.entries'::regclass AND NOT granted")).rows[0]
+          .n > 0,
+      30_000,
+      "the shipper's batch to wait for the lock",
+    );
+    for (let i = 0; i < 200; i++) audit.log(`meanwhile ${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    let seen = { records: 0, seconds: 0 };
+    const sampler = setInterval(() => {
+      const { lag } = ship.stats();
+      if (lag.records > seen.records) seen = lag;
+    }, 2);
+    try {
+      await client.query("COMMIT");
+      await eventually(() => ship.stats().shipped === 210 && ship.stats().lag.records === 0, 30_000, "everything shipped");
+    } finally {
+      clearInterval(sampler);
+    }
+    // Once the first batch is stored, the 200 lines written meanwhile are reported as waiting, with the age of the oldest.
+    expect(seen.records).toBe(200);
+    expect(seen.seconds).toBeGreaterThanOrEqual(0.5);
+    await expectStoredExactlyOnce(client, journalIds(dir).ids);
+  });
+
   it("ships rotated, renamed and compressed segments once each, following them by fingerprint", async () => {
     const db = await postgres.database();
     const dir = folder();

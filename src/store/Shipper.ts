@@ -418,9 +418,21 @@ export class Shipper {
   }
 
   private async refreshBacklog(folder: Folder): Promise<void> {
-    const journal = this.journalOf(folder);
-    await journal.scan();
+    await this.scanFolder(folder);
     await this.updateLag(folder);
+  }
+
+  /** Looks at the folder's segments (what was appended since, what vanished unshipped). */
+  private async scanFolder(folder: Folder): Promise<Journal> {
+    const journal = this.journalOf(folder);
+    const lost = await journal.scan();
+    for (const segment of lost) {
+      this.event(
+        "error",
+        `${folder.logDir}/${segment.name} was removed before it was shipped past byte ${segment.offset}: its later lines are not in the store`,
+      );
+    }
+    return journal;
   }
 
   private async updateLag(folder: Folder): Promise<void> {
@@ -433,14 +445,7 @@ export class Shipper {
 
   /** Ships what the folder's journal holds, a few batches at a time; returns whether anything moved. */
   private async shipFolder(folder: Folder): Promise<boolean> {
-    const journal = this.journalOf(folder);
-    const lost = await journal.scan();
-    for (const segment of lost) {
-      this.event(
-        "error",
-        `${folder.logDir}/${segment.name} was removed before it was shipped past byte ${segment.offset}: its later lines are not in the store`,
-      );
-    }
+    const journal = await this.scanFolder(folder);
     let moved = false;
     const read = () => journal.next(this.options.batchRows, this.options.batchBytes);
     folder.pending ??= await read();
@@ -471,6 +476,9 @@ export class Shipper {
       folder.pending = null;
       await journal.rewind();
     }
+    // What was appended while this pass shipped is waiting too: without a look now, the lag would read as
+    // none until the next pass had shipped it as well.
+    if (moved && !this.closed) await this.scanFolder(folder);
     await this.updateLag(folder);
     return moved;
   }
