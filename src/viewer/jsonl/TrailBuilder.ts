@@ -7,6 +7,7 @@ import type { ChunkRecord, SegmentRecord, TrailCache } from "./IndexCache.js";
 import type { JobPool } from "./JobPool.js";
 import { CHUNK_BYTES, digest, HEAD_BYTES, TAIL_BYTES } from "./jobs.js";
 import { closeQuietly, type Segment } from "./Segment.js";
+import { SLICE_MS, Slicer } from "./Slicer.js";
 import type { TrailState } from "./TrailState.js";
 
 /** Chunk files read from the cache at once. */
@@ -26,6 +27,8 @@ export class TrailBuilder {
   /** Line stores being written by builds: not stale, though no manifest names them yet. */
   readonly storesInProgress = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** The last plan of ranges asked for (plans run one after another). */
+  private planning: Promise<void> = Promise.resolve();
   /** Line stores of `.gz` segments when there is no cache folder: in the temporary folder, removed at dispose. */
   private readonly temporaryStores: string[] = [];
 
@@ -190,21 +193,45 @@ export class TrailBuilder {
   /**
    * Plans the build of [from, size) of a plain segment as ranges of about
    * CHUNK_BYTES cut at newlines, started newest first. A live segment's
-   * unterminated last line is left for later.
+   * unterminated last line is left for later. The planned end is set now;
+   * the cuts are found in slices (a read per cut: thousands for a trail of
+   * many gigabytes), so that requests are answered meanwhile.
    */
   planRanges(segment: Segment, from: number, size: number): void {
     const finished = !segment.live;
     const end = finished ? size : lastLineEnd(segment.fd, from, size);
     if (end <= from) return;
-    const ranges: Array<[number, number]> = [];
-    for (let start = from; start < end; ) {
-      let stop = Math.min(end, start + CHUNK_BYTES);
-      if (stop < end) stop = Math.min(end, nextLineStart(segment.fd, stop, end));
-      ranges.push([start, stop]);
-      start = stop;
-    }
     segment.plannedEnd = end;
-    for (let r = ranges.length - 1; r >= 0; r--) this.startRange(segment, ranges[r]![0], ranges[r]![1], finished || r < ranges.length - 1);
+    const epoch = segment.epoch;
+    const release = segment.hold();
+    segment.building++;
+    // One plan at a time, in the order asked (newest segments first): their jobs queue in that order.
+    const previous = this.planning;
+    const plan = this.track(
+      (async () => {
+        try {
+          await previous;
+          const slicer = new Slicer(SLICE_MS);
+          await slicer.yield();
+          if (this.state.closed || segment.epoch !== epoch) return;
+          const ranges: Array<[number, number]> = [];
+          for (let start = from; start < end; ) {
+            let stop = Math.min(end, start + CHUNK_BYTES);
+            if (stop < end) stop = Math.min(end, nextLineStart(segment.fd, stop, end));
+            ranges.push([start, stop]);
+            start = stop;
+            await slicer.pause();
+            if (this.state.closed || segment.epoch !== epoch) return;
+          }
+          for (let r = ranges.length - 1; r >= 0; r--)
+            this.startRange(segment, ranges[r]![0], ranges[r]![1], finished || r < ranges.length - 1);
+        } finally {
+          segment.building--;
+          release();
+        }
+      })(),
+    );
+    this.planning = plan;
   }
 
   /** Builds [start, end) of a plain segment on a worker, as one chunk or more. */
@@ -309,16 +336,26 @@ export class TrailBuilder {
   }
 }
 
-/** Bytes read after each planned range end: the line that crosses it. */
-const BOUNDARY_BYTES = 64 * 1024;
+/** Prefetch reads in flight at once per segment: the thread pool's size (more only queue, each a task of this thread to start). */
+const PREFETCH_READS = 4;
 
-/** prefetch() of what build() reads of a plain segment: its head, its end, and after each CHUNK_BYTES. */
+/**
+ * prefetch() of what build() reads of a plain segment: its head, its end,
+ * and the line that crosses each CHUNK_BYTES (a few reads at a time).
+ */
 async function prefetchPlanned(segment: Segment): Promise<void> {
   if (segment.kind !== "plain") return;
   const size = segment.fileSize;
-  const reads = [segment.prefetch(0, Math.min(size, HEAD_BYTES)), segment.prefetch(Math.max(0, size - TAIL_BYTES), size)];
-  for (let at = CHUNK_BYTES; at < size; at += CHUNK_BYTES) reads.push(segment.prefetch(at, Math.min(size, at + BOUNDARY_BYTES)));
-  await Promise.all(reads);
+  const reads: Array<[number, number]> = [
+    [0, Math.min(size, HEAD_BYTES)],
+    [Math.max(0, size - TAIL_BYTES), size],
+  ];
+  for (let at = CHUNK_BYTES; at < size; at += CHUNK_BYTES) reads.push([at, Math.min(size, at + LINE_PROBE_BYTES)]);
+  let next = 0;
+  const reader = async () => {
+    for (let read = reads[next++]; read; read = reads[next++]) await segment.prefetch(read[0], read[1]);
+  };
+  await Promise.all(Array.from({ length: PREFETCH_READS }, reader));
 }
 
 /** Digests of a file's first 4 KiB and last 64 KiB. */
@@ -348,13 +385,16 @@ function lastLineEnd(fd: number, from: number, size: number): number {
   return from;
 }
 
+/** Read for a line's end: most lines end within it (a longer one takes more reads). */
+const LINE_PROBE_BYTES = 4096;
+const lineProbe = Buffer.allocUnsafe(LINE_PROBE_BYTES);
+
 /** The offset just past the next newline at or after `position` (or `end`). */
 function nextLineStart(fd: number, position: number, end: number): number {
-  const buffer = Buffer.allocUnsafe(64 * 1024);
   for (let at = position; at < end; ) {
-    const read = readSync(fd, buffer, 0, Math.min(buffer.length, end - at), at);
+    const read = readSync(fd, lineProbe, 0, Math.min(lineProbe.length, end - at), at);
     if (read === 0) return end;
-    const newline = buffer.subarray(0, read).indexOf(10);
+    const newline = lineProbe.subarray(0, read).indexOf(10);
     if (newline >= 0) return at + newline + 1;
     at += read;
   }
