@@ -623,3 +623,50 @@ describe("the OTel record of an entry", () => {
     }
   });
 });
+
+describe("the line's text", () => {
+  // Values that need JSON escaping, and values that do not but are not ASCII.
+  const TRICKY = [
+    'say "hi"',
+    "back\\slash",
+    "tab\there\nnewline\u0000nul\u001fus",
+    "line\u2028separator",
+    "caf\u00e9 \u1019\u103c\u1014\u103a\u1019\u102c",
+    "emoji \u{1F9FE} pair",
+    "lone \uD800 surrogate",
+    "plain",
+  ];
+
+  for (const integrity of [false, true]) {
+    it(`is JSON.stringify of the entry's dict, byte for byte, for any text${integrity ? " (sealed lines)" : ""}`, async () => {
+      await logger.shutdown();
+      logger = createLogger({ auditLifecycle: false, logDir: dir, console: false, integrity, serviceName: 'svc "q"' });
+      const entries = TRICKY.map((text, index) =>
+        logger.logTransaction(text, {
+          module: text,
+          action: text,
+          user: text,
+          userRole: text,
+          companyId: text,
+          branchId: text,
+          entityType: text,
+          entityId: text,
+          referenceNo: text,
+          currency: text,
+          sessionId: text,
+          ip: text,
+          endpoint: text,
+          requestId: text,
+          method: index % 2 === 0 ? "post" : "PUT",
+          party: text,
+          metadata: { [text]: text, n: index },
+        }),
+      );
+      await logger.shutdown();
+      const lines = rawLines(join(dir, "audit.jsonl"));
+      expect(lines).toEqual(entries.map((entry) => JSON.stringify(entry.toDict())));
+      expect(entries[0]?.method).toBe("POST");
+      if (integrity) expect(entries.every((entry) => entry.hash !== "")).toBe(true);
+    });
+  }
+});

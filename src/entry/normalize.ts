@@ -129,11 +129,14 @@ function normalizeList(items: unknown[], limits: NormalizeLimits, ancestors: obj
   return result;
 }
 
+const ownProperty = Object.prototype.hasOwnProperty;
+
 /** The common case (a plain object literal), without the allocation of Object.entries. */
 function normalizePlain(object: Record<string, unknown>, limits: NormalizeLimits, ancestors: object[], into: JsonObject = {}): JsonObject {
   let kept = 0;
   for (const key in object) {
-    if (!Object.hasOwn(object, key)) continue;
+    // hasOwnProperty.call on the for-in object and key compiles to a map check; Object.hasOwn is a call per key.
+    if (!ownProperty.call(object, key)) continue;
     if (kept === limits.maxKeys) {
       into["…"] = "more keys left out";
       break;

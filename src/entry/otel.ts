@@ -27,13 +27,20 @@ export function streamOf(level: string): A.Stream {
   return isSecurityLevel(level) ? A.Stream.SECURITY : A.Stream.AUDIT;
 }
 
+// One frozen object per stream, shared by every record: the SDK copies attributes into its own record.
+const STREAM_ATTRIBUTES: Readonly<Record<A.Stream, LogAttributes>> = {
+  [A.Stream.AUDIT]: Object.freeze({ [A.ATTR_STREAM]: A.Stream.AUDIT }),
+  [A.Stream.SECURITY]: Object.freeze({ [A.ATTR_STREAM]: A.Stream.SECURITY }),
+  [A.Stream.APP]: Object.freeze({ [A.ATTR_STREAM]: A.Stream.APP }),
+};
+
 /**
  * The attributes a record needs when only auditx's trail reads it: its
  * stream. The trail takes the entry itself (RecordCarrier), so the full
  * mapping is paid only when OTLP or another processor reads attributes.
  */
 export function streamAttributes(stream: A.Stream): LogAttributes {
-  return { [A.ATTR_STREAM]: stream };
+  return STREAM_ATTRIBUTES[stream];
 }
 
 /**
