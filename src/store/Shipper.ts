@@ -418,7 +418,8 @@ export class Shipper {
   }
 
   private async refreshBacklog(folder: Folder): Promise<void> {
-    await this.scanFolder(folder);
+    // Not a shipping pass (standing by, or PostgreSQL away): the backlog only, vanished segments are told by the pass.
+    await this.journalOf(folder).scan();
     await this.updateLag(folder);
   }
 
