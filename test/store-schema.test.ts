@@ -150,6 +150,17 @@ describe("the store's schema", () => {
       "SELECT (SELECT c.relname FROM pg_class c WHERE c.oid = e.tableoid) AS part, count(*)::int AS n FROM auditx.entries e GROUP BY 1",
     );
     expect(stored).toEqual([{ part: "entries_2026_07", n: 2 }]);
+    // It may merge the free-text index's pending entries of the months it writes (the shipper's cleaner), and only so.
+    await owner.query("CREATE EXTENSION IF NOT EXISTS pgstattuple");
+    const pendingInJuly = async () =>
+      (
+        await owner.query(
+          "SELECT (pgstatginindex(i.indexrelid)).pending_tuples::int AS n FROM pg_index i JOIN pg_inherits h ON h.inhrelid = i.indexrelid WHERE h.inhparent = 'auditx.entries_search'::regclass AND i.indrelid = 'auditx.entries_2026_07'::regclass",
+        )
+      ).rows.map((row) => row.n);
+    expect((await pendingInJuly())[0]).toBeGreaterThan(0);
+    await asWriter.query(`SELECT ${names.of("clean_search_pending")}($1::timestamptz[])`, [[new Date(july).toISOString()]]);
+    expect(await pendingInJuly()).toEqual([0]);
 
     const refusedToWriter = async (sql: string) => {
       await expect(asWriter.query(sql)).rejects.toMatchObject({ code: "42501" });
@@ -160,6 +171,7 @@ describe("the store's schema", () => {
     await refusedToWriter("TRUNCATE auditx.entries");
     await refusedToWriter("DROP TABLE auditx.entries_2026_07");
     await refusedToWriter("UPDATE auditx.counts SET entries = 0");
+    await refusedToWriter("SELECT gin_clean_pending_list('auditx.entries_2026_07_search_idx')");
 
     // The owner too: the trail is append-only by trigger, whoever asks.
     await expect(owner.query("UPDATE auditx.entries SET description = 'rewritten'")).rejects.toThrow(/append-only: UPDATE/);

@@ -161,6 +161,13 @@ describe("shipping the trail into PostgreSQL", () => {
     expect(() => createLogger({ logDir: dir, ship: {} as never })).toThrow(AuditConfigError);
     expect(() => createLogger({ logDir: dir, ship: { postgres: "" } })).toThrow(/ship.postgres must be a postgresql:\/\/ URL/);
     expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, batchRows: 0 } })).toThrow(/ship.batchRows must be a number > 0/);
+    expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, connections: 0 } })).toThrow(
+      /ship.connections must be a whole number from 1 to 16/,
+    );
+    expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, connections: 2.5 } })).toThrow(/ship.connections/);
+    expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, cleanSearchIndex: "yes" as never } })).toThrow(
+      /ship.cleanSearchIndex must be true or false/,
+    );
     expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, schema: "Audit Trail" } })).toThrow(
       /ship.schema must be a lowercase SQL name/,
     );
@@ -236,6 +243,74 @@ describe("shipping the trail into PostgreSQL", () => {
     expect(seen.records).toBe(200);
     expect(seen.seconds).toBeGreaterThanOrEqual(0.5);
     await expectStoredExactlyOnce(client, journalIds(dir).ids);
+  });
+
+  it("stores a batch over two connections at once; when one share fails, the batch is sent again and each line is kept once", async () => {
+    const db = await postgres.database();
+    const dir = folder();
+    const audit = logger({ logDir: dir });
+    for (let i = 0; i < 2000; i++) audit.logTransaction(`Invoice ${i}`, { referenceNo: `SI-${i}`, amount: i });
+    const client = await db.connect();
+    await initStore(client);
+    await client.query("BEGIN");
+    await client.query("LOCK TABLE auditx.entries IN ACCESS EXCLUSIVE MODE");
+    const events: string[] = [];
+    const ship = shipper({
+      postgres: db.url,
+      folders: [dir],
+      settleMs: 0,
+      batchRows: 2000,
+      applicationName: "auditx-ship-shares",
+      onEvent: (event) => events.push(event.message),
+    });
+    // Both halves of the one batch wait in their COPY, each on a connection of its own (seen from another
+    // connection: inside its transaction, the locking one sees activity as it was when the transaction began).
+    const observer = await db.connect();
+    const waiting = async () =>
+      (
+        await observer.query(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'auditx-ship-shares' AND wait_event_type = 'Lock' ORDER BY pid",
+        )
+      ).rows.map((row: { pid: number }) => row.pid);
+    await eventually(async () => (await waiting()).length === 2, 30_000, "both shares to wait for the lock");
+    // One share's connection dies; the other commits its half once the lock is released.
+    const [, victim] = await waiting();
+    await client.query("SELECT pg_terminate_backend($1)", [victim]);
+    await client.query("COMMIT");
+    await eventually(() => ship.stats().shipped === 2000 && ship.stats().lag.records === 0, 30_000, "everything shipped");
+    // The half stored before the failure was sent again with the other and ignored.
+    expect(ship.stats().replayed).toBe(1000);
+    expect(events.some((message) => /terminat/i.test(message))).toBe(true);
+    await expectStoredExactlyOnce(client, journalIds(dir).ids);
+    expect(await countedTotal(client)).toBe(2000);
+  });
+
+  it("merges the free-text index's new entries on a connection of its own, so none are left pending once shipped", async () => {
+    const pendingAfterShipping = async (cleanSearchIndex: boolean) => {
+      const db = await postgres.database();
+      const dir = folder();
+      const audit = logger({ logDir: dir });
+      for (let i = 0; i < 300; i++) audit.logTransaction(`Invoice ${i} for Golden Trading`, { referenceNo: `SI-${i}`, amount: i });
+      const ship = shipper({ postgres: db.url, folders: [dir], settleMs: 0, cleanSearchIndex });
+      expect(await ship.drained(30_000)).toBe(true);
+      const client = await db.connect();
+      await client.query("CREATE EXTENSION IF NOT EXISTS pgstattuple");
+      const pending = async () =>
+        (
+          await client.query(
+            `SELECT coalesce(sum((pgstatginindex(i.indexrelid)).pending_tuples), 0)::int AS n
+               FROM pg_index i JOIN pg_inherits h ON h.inhrelid = i.indexrelid WHERE h.inhparent = 'auditx.entries_search'::regclass`,
+          )
+        ).rows[0].n;
+      if (cleanSearchIndex) await eventually(async () => (await pending()) === 0, 30_000, "the pending entries to be merged");
+      // Found through the index either way: pending entries are searched too.
+      const { rows } = await client.query("SELECT count(*)::int AS n FROM auditx.entries WHERE search LIKE '%golden trading%'");
+      expect(rows[0].n).toBe(300);
+      return pending();
+    };
+    // Without the cleaner, a batch this small stays in the pending list (under PostgreSQL's 4 MB): searches scan it.
+    expect(await pendingAfterShipping(false)).toBeGreaterThan(0);
+    expect(await pendingAfterShipping(true)).toBe(0);
   });
 
   it("ships rotated, renamed and compressed segments once each, following them by fingerprint", async () => {

@@ -29,6 +29,10 @@ export interface ShipOptions {
   batchRows?: number;
   /** How often the trail is looked at for new lines (default 200 ms). */
   pollIntervalMs?: number;
+  /** Connections that store each batch at once, a share of its rows each (default 2; at most 16). */
+  connections?: number;
+  /** Merge the free-text index's new entries on a connection of its own while the next batch is stored (default true). */
+  cleanSearchIndex?: boolean;
   /** How long shutdown() keeps shipping what is left before it lets go (default 2000 ms); the rest waits in the trail. */
   drainMs?: number;
 }
@@ -39,6 +43,8 @@ export interface ShipSettings {
   initSchema: boolean;
   batchRows: number | undefined;
   pollIntervalMs: number | undefined;
+  connections: number | undefined;
+  cleanSearchIndex: boolean;
   drainMs: number;
 }
 
@@ -127,6 +133,20 @@ function positive(name: string, value: unknown): number | undefined {
   return value;
 }
 
+function connectionCount(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 16) {
+    throw new AuditConfigError(`ship.connections must be a whole number from 1 to 16, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function flag(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new AuditConfigError(`ship.${name} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 /** Validates `ship` and applies its defaults; null when shipping is off. */
 export function resolveShipSettings(options: ShipOptions | undefined): ShipSettings | null {
   if (options === undefined) return null;
@@ -147,6 +167,8 @@ export function resolveShipSettings(options: ShipOptions | undefined): ShipSetti
     initSchema: options.initSchema ?? true,
     batchRows: positive("batchRows", options.batchRows),
     pollIntervalMs: positive("pollIntervalMs", options.pollIntervalMs),
+    connections: connectionCount(options.connections),
+    cleanSearchIndex: flag("cleanSearchIndex", options.cleanSearchIndex, true),
     drainMs,
   });
 }

@@ -22,6 +22,8 @@ Options:
   --no-init               do not create the store when it is missing (it is made by \`auditx pg init\`)
   --batch-rows N          most lines per COPY (default: 10000)
   --poll-ms N             look for new lines every N ms (default: 200)
+  --connections N         connections that store each batch at once, a share each (default: 2)
+  --no-clean-search       leave the free-text index's new entries to each batch (no connection of its own merging them)
   --status-every SECONDS  print the status every SECONDS (default: 10; 0: only at exit)
   --once                  ship what the folders hold, then exit (0 once everything is stored)
   --json                  status lines as JSON
@@ -56,6 +58,8 @@ export async function runShipCommand(args: string[]): Promise<number> {
         "no-init": { type: "boolean" },
         "batch-rows": { type: "string" },
         "poll-ms": { type: "string" },
+        connections: { type: "string" },
+        "no-clean-search": { type: "boolean" },
         "status-every": { type: "string" },
         once: { type: "boolean" },
         json: { type: "boolean" },
@@ -79,10 +83,13 @@ export async function runShipCommand(args: string[]): Promise<number> {
   }
   let batchRows: number | undefined;
   let pollIntervalMs: number | undefined;
+  let connections: number | undefined;
   let statusEvery: number;
   try {
     batchRows = whole("batch-rows", values["batch-rows"] as string | undefined, 1);
     pollIntervalMs = whole("poll-ms", values["poll-ms"] as string | undefined, 10);
+    connections = whole("connections", values.connections as string | undefined, 1);
+    if (connections !== undefined && connections > 16) throw new Error(`--connections: expected at most 16, got "${connections}"`);
     statusEvery = whole("status-every", values["status-every"] as string | undefined, 0) ?? 10;
   } catch (error) {
     process.stderr.write(`auditx ship: ${(error as Error).message}\n`);
@@ -100,6 +107,8 @@ export async function runShipCommand(args: string[]): Promise<number> {
     applicationName: values.name ? `auditx-ship ${values.name as string}` : undefined,
     batchRows,
     pollIntervalMs,
+    connections,
+    cleanSearchIndex: values["no-clean-search"] !== true,
     onEvent: (event) => {
       const line = json
         ? JSON.stringify({ time: new Date().toISOString(), event: event.level, message: event.message })

@@ -38,13 +38,14 @@ function monthOf(millis: number): number {
 }
 
 export class BatchWriter {
-  private readonly knownMonths = new Set<number>();
   private stagingReady = false;
 
   constructor(
     private readonly client: pg.Client,
     private readonly names: StoreNames,
     private readonly notify: boolean,
+    /** Months known to have their partition (shared by the writers of one shipper). */
+    private readonly knownMonths = new Set<number>(),
   ) {}
 
   /** Stores the rows; throws when the connection or the server fails (nothing of the batch is then stored). */

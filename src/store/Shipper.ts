@@ -13,10 +13,11 @@ import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
 import type pg from "pg";
 import type { ShipBacklog, ShipLag, ShipState, ShipStats } from "../api/shipping.js";
-import { BatchWriter } from "./BatchWriter.js";
+import { BatchWriter, type WrittenBatch } from "./BatchWriter.js";
 import { connectPostgres, describeTarget, holdProcess, type PostgresTarget, sqlState } from "./connect.js";
 import type { RowDefaults } from "./copyRow.js";
 import { Journal, type JournalBatch } from "./Journal.js";
+import { PENDING_LIST_LIMIT, SearchIndexCleaner } from "./SearchIndexCleaner.js";
 import { findCursorStores, ShipCursor } from "./ShipCursor.js";
 import { initStore, readStoreInfo, SCHEMA_VERSION, StoreNames } from "./schema.js";
 
@@ -41,6 +42,18 @@ export interface ShipperOptions {
   batchRows?: number;
   /** About the most bytes of lines per batch (default 16 MiB). */
   batchBytes?: number;
+  /**
+   * Connections that store a batch at once, each its share of the rows in a
+   * transaction of its own (default 2): PostgreSQL indexes a row on one core
+   * per connection, and the cursor moves only once every share is committed.
+   */
+  connections?: number;
+  /**
+   * Merge the free-text index's pending entries on a connection of its own
+   * while the next batch is stored, so that the storing connections only
+   * append to it (default true; one more connection).
+   */
+  cleanSearchIndex?: boolean;
   /** How often the folders are looked at when there is nothing to ship (default 200 ms). */
   pollIntervalMs?: number;
   /** Longest wait between reconnect attempts while PostgreSQL is away (default 10 s). */
@@ -91,6 +104,8 @@ interface Folder {
 const STANDBY_RETRY_MS = 2000;
 /** Batches one folder ships before the next folder gets its turn. */
 const BATCHES_PER_TURN = 8;
+/** A batch is shared between connections only in shares of at least this many rows (a transaction has a cost of its own). */
+const MIN_ROWS_PER_SHARE = 200;
 
 export class Shipper {
   readonly names: StoreNames;
@@ -108,8 +123,13 @@ export class Shipper {
   private readonly loopDone: Promise<void>;
   private retryDelay = 0;
   private lastReport = 0;
-  /** Writes batches over the current connection. */
-  private writer: BatchWriter | null = null;
+  /** Write batches, one per connection (the first over `client`). */
+  private writers: BatchWriter[] = [];
+  /** Connections beside `client` that only store batches. */
+  private extraClients: pg.Client[] = [];
+  /** Merges the free-text index's pending entries while batches are stored (null: not in this store, or off). */
+  private cleaner: SearchIndexCleaner | null = null;
+  private cleanerTold = false;
   private readonly counters = { shipped: 0, skipped: 0, replayed: 0, batches: 0 };
   private lastBatchLagSeconds: number | null = null;
   private lastShippedAt: string | null = null;
@@ -130,6 +150,8 @@ export class Shipper {
       initSchema: options.initSchema ?? true,
       batchRows: Math.max(1, Math.floor(options.batchRows ?? 10_000)),
       batchBytes: Math.max(64 * 1024, Math.floor(options.batchBytes ?? 16 * 1024 * 1024)),
+      connections: Math.min(16, Math.max(1, Math.floor(options.connections ?? 2))),
+      cleanSearchIndex: options.cleanSearchIndex ?? true,
       pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 200),
       maxRetryDelayMs: Math.max(100, options.maxRetryDelayMs ?? 10_000),
       settleMs: Math.max(0, options.settleMs ?? 5000),
@@ -311,15 +333,24 @@ export class Shipper {
     await this.pause(this.retryDelay);
   }
 
-  private async connect(): Promise<void> {
-    this.state = "connecting";
-    const client = await connectPostgres(
+  private openConnection(): Promise<pg.Client> {
+    const client: Promise<pg.Client> = connectPostgres(
       this.options.postgres,
       { applicationName: this.applicationName, statementTimeoutMillis: 5 * 60_000 },
       (error) => {
-        if (this.client === client) this.lastError = error.message;
+        void client.then((connected) => {
+          if (this.client === connected || this.extraClients.includes(connected) || this.cleaner?.client === connected) {
+            this.lastError = error.message;
+          }
+        });
       },
     );
+    return client;
+  }
+
+  private async connect(): Promise<void> {
+    this.state = "connecting";
+    const client = await this.openConnection();
     try {
       let info = await readStoreInfo(client, this.names);
       if (!info) {
@@ -351,24 +382,97 @@ export class Shipper {
       }
       holdProcess(client, this.options.holdProcess);
       this.client = client;
-      this.writer = new BatchWriter(client, this.names, this.options.notify);
+      const knownMonths = new Set<number>();
+      this.writers = [new BatchWriter(client, this.names, this.options.notify, knownMonths)];
+      await this.openExtraConnections(knownMonths);
+      if (this.options.cleanSearchIndex) await this.openCleaner(client);
       if (this.lastError !== null) this.event("info", `connected to ${describeTarget(this.options.postgres)}`);
       this.lastError = null;
       // This month and the next exist before any batch needs them (making a partition locks the table a moment).
-      await this.writer.ensurePartitions([Date.now(), Date.now() + 31 * 24 * 3600 * 1000]);
+      await this.writers[0]?.ensurePartitions([Date.now(), Date.now() + 31 * 24 * 3600 * 1000]);
     } catch (error) {
+      const others = [...this.extraClients, ...(this.cleaner ? [this.cleaner.client] : [])];
       this.client = null;
-      this.writer = null;
-      await client.end().catch(() => undefined);
+      this.writers = [];
+      this.extraClients = [];
+      this.cleaner = null;
+      await Promise.all([client, ...others].map((connection) => connection.end().catch(() => undefined)));
       throw error;
+    }
+  }
+
+  /**
+   * The free-text index cleaner's connection, when the store has the
+   * function and this role may run it; the storing connections then leave
+   * the merging of the index's pending list to it.
+   */
+  private async openCleaner(client: pg.Client): Promise<void> {
+    const cleanFunction = `${this.names.of("clean_search_pending")}(timestamptz[])`;
+    const { rows } = await client.query(
+      "SELECT to_regprocedure($1) IS NOT NULL AND has_function_privilege(to_regprocedure($1), 'EXECUTE') AS usable",
+      [cleanFunction],
+    );
+    if (rows[0]?.usable !== true) {
+      if (!this.cleanerTold) {
+        this.event(
+          "info",
+          `the store has no ${cleanFunction} this role may run: each batch merges its free-text index entries itself (slower); \`auditx pg init --writer ROLE\` as the store's owner adds it`,
+        );
+      }
+      this.cleanerTold = true;
+      return;
+    }
+    let cleanerClient: pg.Client;
+    try {
+      cleanerClient = await this.openConnection();
+    } catch (error) {
+      this.event(
+        "warning",
+        `no connection for the free-text index cleaner (each batch merges its entries itself): ${(error as Error).message}`,
+        error,
+      );
+      return;
+    }
+    holdProcess(cleanerClient, false);
+    this.cleaner = new SearchIndexCleaner(cleanerClient, this.names, (error) => {
+      const message = `merging the free-text index's new entries failed: ${(error as Error).message}`;
+      if (message !== this.lastError) this.event("warning", message, error);
+    });
+    for (const connection of [client, ...this.extraClients]) await connection.query(`SET gin_pending_list_limit = '${PENDING_LIST_LIMIT}'`);
+  }
+
+  /** The connections beside the first; when the server refuses one (too many connections), batches go over fewer. */
+  private async openExtraConnections(knownMonths: Set<number>): Promise<void> {
+    for (let i = 1; i < this.options.connections; i++) {
+      let extra: pg.Client;
+      try {
+        extra = await this.openConnection();
+      } catch (error) {
+        this.event(
+          "warning",
+          `storing over ${this.writers.length} connection(s) instead of ${this.options.connections}: ${(error as Error).message}`,
+          error,
+        );
+        return;
+      }
+      holdProcess(extra, this.options.holdProcess);
+      this.extraClients.push(extra);
+      this.writers.push(new BatchWriter(extra, this.names, this.options.notify, knownMonths));
     }
   }
 
   private async disconnect(graceful: boolean): Promise<void> {
     const client = this.client;
+    const extras = this.extraClients;
+    const cleaner = this.cleaner;
     this.client = null;
-    this.writer = null;
+    this.writers = [];
+    this.extraClients = [];
+    this.cleaner = null;
     for (const folder of this.folders) folder.active = false;
+    // Stopping, the last batch's entries are merged into the free-text index before the connection goes.
+    if (cleaner && graceful) await cleaner.settled();
+    await Promise.all([...extras, ...(cleaner ? [cleaner.client] : [])].map((extra) => extra.end().catch(() => undefined)));
     if (!client) return;
     if (graceful) await this.report(client).catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -486,13 +590,47 @@ export class Shipper {
 
   // ---- storing a batch -------------------------------------------------------
 
-  /** Stores a batch; returns the rows PostgreSQL refused (skipped). */
+  /**
+   * Stores a batch, shared between the connections in contiguous shares,
+   * each one transaction; returns the rows PostgreSQL refused (skipped). When
+   * a share fails, the others may have committed: the batch is sent again
+   * whole, and the rows the store has are replayed harmlessly.
+   */
   private async store(batch: JournalBatch): Promise<number> {
     if (batch.rows.length === 0) return 0;
     const client = this.client as pg.Client;
-    holdProcess(client, true);
+    const writers = this.writers;
+    const connections = [client, ...this.extraClients];
+    const cleaner = this.cleaner;
+    // Its connection lost, the cleaner cannot keep the pending list short: connect again, all of it.
+    if (cleaner?.lostConnection) throw cleaner.lostConnection;
+    for (const connection of connections) holdProcess(connection, true);
     try {
-      const written = await (this.writer as BatchWriter).write(batch.rows);
+      const times = batch.rows.map((row) => row.ts);
+      // Partitions first, on one connection: two shares never race to make the same month.
+      await (writers[0] as BatchWriter).ensurePartitions(times);
+      const shares = Math.max(1, Math.min(writers.length, Math.floor(batch.rows.length / MIN_ROWS_PER_SHARE)));
+      const size = Math.ceil(batch.rows.length / shares);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: shares }, (_, i) => (writers[i] as BatchWriter).write(batch.rows.slice(i * size, (i + 1) * size))),
+      );
+      const written = { inserted: 0, replayed: 0, refused: [] as WrittenBatch["refused"] };
+      let failure: unknown = null;
+      for (const outcome of outcomes) {
+        if (outcome.status === "rejected") {
+          failure ??= outcome.reason;
+          continue;
+        }
+        written.inserted += outcome.value.inserted;
+        written.replayed += outcome.value.replayed;
+        written.refused.push(...outcome.value.refused);
+      }
+      if (failure !== null) {
+        // The shares that committed are stored: counted now, replayed (and not counted again) when the batch is sent again.
+        this.counters.shipped += written.inserted;
+        throw failure;
+      }
+      cleaner?.request(times);
       for (const { row, error } of written.refused) {
         this.event("error", `entry ${row.id} was refused by PostgreSQL and skipped: ${error.message}`, error);
       }
@@ -505,7 +643,8 @@ export class Shipper {
       this.lastBatchLagSeconds = Math.max(0, (Date.now() - oldest) / 1000);
       return written.refused.length;
     } finally {
-      if (this.client === client) holdProcess(client, this.options.holdProcess);
+      for (const connection of connections)
+        if (connection === this.client || this.extraClients.includes(connection)) holdProcess(connection, this.options.holdProcess);
     }
   }
 

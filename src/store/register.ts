@@ -24,6 +24,8 @@ class LazyShipper implements TrailShipper {
           initSchema: settings.initSchema,
           batchRows: settings.batchRows,
           pollIntervalMs: settings.pollIntervalMs,
+          connections: settings.connections,
+          cleanSearchIndex: settings.cleanSearchIndex,
           hostname: context.hostname,
           // The application decides when its process ends, not the shipper.
           holdProcess: false,

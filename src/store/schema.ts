@@ -215,6 +215,28 @@ export function schemaStatements(names: StoreNames, trgmSchema: string): string[
        END LOOP;
        RETURN made;
      END $fn$`,
+    // Free text's index takes new rows into a pending list (cheap), merged into the index later (the costly part).
+    // A shipper's connections that store rows leave that merge to this function, run on a connection of its own
+    // while the next batch is stored (SECURITY DEFINER: only the index's owner may clean it).
+    `CREATE OR REPLACE FUNCTION ${names.of("clean_search_pending")}(times timestamptz[]) RETURNS bigint
+       LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $fn$
+     DECLARE
+       search_index regclass;
+       cleaned bigint := 0;
+     BEGIN
+       FOR search_index IN
+         SELECT i.indexrelid::regclass
+           FROM pg_index i
+           JOIN pg_inherits h ON h.inhrelid = i.indexrelid AND h.inhparent = to_regclass('${names.of("entries_search")}')
+          WHERE i.indrelid IN (
+                  SELECT to_regclass(format('%I.%I', '${names.schemaName}', 'entries_' || to_char(t, 'YYYY_MM'))) FROM unnest(times) AS t
+                  UNION SELECT to_regclass('${names.of("entries_default")}'))
+          ORDER BY 1
+       LOOP
+         cleaned := cleaned + gin_clean_pending_list(search_index);
+       END LOOP;
+       RETURN cleaned;
+     END $fn$`,
     // What each shipper last reported: the viewer's malformed counts, and lag an operator can query.
     `CREATE TABLE IF NOT EXISTS ${shippers} (
        shipper text PRIMARY KEY,
@@ -250,12 +272,13 @@ export function schemaStatements(names: StoreNames, trgmSchema: string): string[
     `REVOKE ALL ON FUNCTION ${names.of("ensure_partitions")}(timestamptz[]) FROM PUBLIC`,
     `REVOKE ALL ON FUNCTION ${names.of("report_shipper")}(text, text, text, bigint, bigint, bigint, double precision, bigint) FROM PUBLIC`,
     `REVOKE ALL ON FUNCTION ${names.of("count_entries")}() FROM PUBLIC`,
+    `REVOKE ALL ON FUNCTION ${names.of("clean_search_pending")}(timestamptz[]) FROM PUBLIC`,
     `INSERT INTO ${meta} (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
   ];
 }
 
-/** Grants for a role that ships entries: INSERT and the two functions, nothing that reads or changes the trail. */
+/** Grants for a role that ships entries: INSERT and the store's functions, nothing that reads or changes the trail. */
 export function writerGrants(names: StoreNames, role: string): string[] {
   return [
     `GRANT USAGE ON SCHEMA ${names.schema} TO ${role}`,
@@ -263,6 +286,7 @@ export function writerGrants(names: StoreNames, role: string): string[] {
     `GRANT SELECT ON ${names.meta} TO ${role}`,
     `GRANT EXECUTE ON FUNCTION ${names.of("ensure_partitions")}(timestamptz[]) TO ${role}`,
     `GRANT EXECUTE ON FUNCTION ${names.of("report_shipper")}(text, text, text, bigint, bigint, bigint, double precision, bigint) TO ${role}`,
+    `GRANT EXECUTE ON FUNCTION ${names.of("clean_search_pending")}(timestamptz[]) TO ${role}`,
   ];
 }
 
