@@ -557,9 +557,9 @@ export class Shipper {
     for (let turn = 0; turn < BATCHES_PER_TURN && folder.pending && !this.closed; turn++) {
       const batch: JournalBatch = folder.pending;
       this.state = "shipping";
-      // While PostgreSQL stores this batch, the next is read and parsed: the two cores work at once.
-      const more = batch.rows.length === this.options.batchRows || batch.done;
-      const next = more && turn + 1 < BATCHES_PER_TURN ? read() : null;
+      // While PostgreSQL stores this batch, what follows it in the trail is read and parsed (a full batch, or the lines
+      // written since this one was read): the cores work at once, and a steady stream is not parsed and stored in turn.
+      const next = turn + 1 < BATCHES_PER_TURN ? read() : null;
       try {
         // Rows PostgreSQL refused are skipped like malformed lines: counted, reported, never retried forever.
         batch.skipped += await this.store(batch);
