@@ -459,18 +459,29 @@ describe("shipping the trail into PostgreSQL", () => {
     const dir = folder();
     const audit = logger({ logDir: dir });
     for (let i = 0; i < 100; i++) audit.log(`entry ${i}`);
-    const a = shipper({ postgres: db.url, folders: [dir] });
+    const a = shipper({ postgres: db.url, folders: [dir], applicationName: "auditx-ship-a" });
     await eventually(() => a.stats().state === "idle", 60_000, "the first shipper");
-    const b = shipper({ postgres: db.url, folders: [dir] });
+    const b = shipper({ postgres: db.url, folders: [dir], applicationName: "auditx-ship-b" });
     await eventually(() => b.stats().state === "standby", 30_000, "the second to stand by");
     for (let i = 100; i < 150; i++) audit.log(`entry ${i}`);
     await eventually(() => a.stats().shipped === 150, 30_000, "the active shipper");
     expect(b.stats()).toMatchObject({ shipped: 0, folders: [{ active: false }] });
+    // The one shipping holds its three connections (two storing, one merging the free-text index); the one standing by, one.
+    const client = await db.connect();
+    const connections = async () =>
+      Object.fromEntries(
+        (
+          await client.query(
+            "SELECT application_name AS name, count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'auditx-ship-_' GROUP BY 1",
+          )
+        ).rows.map((row: { name: string; n: number }) => [row.name, row.n]),
+      );
+    expect(await connections()).toEqual({ "auditx-ship-a": 3, "auditx-ship-b": 1 });
     await a.close();
     for (let i = 150; i < 180; i++) audit.log(`entry ${i}`);
     await eventually(() => b.stats().shipped === 30, 30_000, "the standby to take over");
     expect(b.stats().replayed).toBe(0);
-    const client = await db.connect();
+    expect(await connections()).toEqual({ "auditx-ship-b": 3 });
     await expectStoredExactlyOnce(client, journalIds(dir).ids);
   });
 

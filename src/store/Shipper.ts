@@ -130,6 +130,9 @@ export class Shipper {
   /** Merges the free-text index's pending entries while batches are stored (null: not in this store, or off). */
   private cleaner: SearchIndexCleaner | null = null;
   private cleanerTold = false;
+  /** Months whose partition exists, shared by this connection's writers. */
+  private knownMonths = new Set<number>();
+  private helpersOpened = false;
   private readonly counters = { shipped: 0, skipped: 0, replayed: 0, batches: 0 };
   private lastBatchLagSeconds: number | null = null;
   private lastShippedAt: string | null = null;
@@ -280,6 +283,7 @@ export class Shipper {
         if (this.options.exclusive) await this.claimFolders();
         else for (const folder of this.folders) folder.active = true;
         const anyActive = this.folders.some((folder) => folder.active);
+        if (anyActive) await this.openHelpers();
         if (!anyActive) this.state = "standby";
         else if (this.state !== "idle") this.state = "shipping";
         for (const folder of this.folders) {
@@ -382,10 +386,9 @@ export class Shipper {
       }
       holdProcess(client, this.options.holdProcess);
       this.client = client;
-      const knownMonths = new Set<number>();
-      this.writers = [new BatchWriter(client, this.names, this.options.notify, knownMonths)];
-      await this.openExtraConnections(knownMonths);
-      if (this.options.cleanSearchIndex) await this.openCleaner(client);
+      this.knownMonths = new Set<number>();
+      this.writers = [new BatchWriter(client, this.names, this.options.notify, this.knownMonths)];
+      this.helpersOpened = false;
       if (this.lastError !== null) this.event("info", `connected to ${describeTarget(this.options.postgres)}`);
       this.lastError = null;
       // This month and the next exist before any batch needs them (making a partition locks the table a moment).
@@ -442,6 +445,14 @@ export class Shipper {
   }
 
   /** The connections beside the first; when the server refuses one (too many connections), batches go over fewer. */
+  /** The storing and cleaning connections beside the first, once this shipper ships a folder (one standing by holds only the first). */
+  private async openHelpers(): Promise<void> {
+    if (this.helpersOpened || !this.client) return;
+    this.helpersOpened = true;
+    await this.openExtraConnections(this.knownMonths);
+    if (this.options.cleanSearchIndex) await this.openCleaner(this.client);
+  }
+
   private async openExtraConnections(knownMonths: Set<number>): Promise<void> {
     for (let i = 1; i < this.options.connections; i++) {
       let extra: pg.Client;
