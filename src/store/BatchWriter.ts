@@ -32,7 +32,8 @@ export function isDataError(error: unknown): boolean {
   return errorClass === "22" || (errorClass === "23" && state !== "23505") || errorClass === "54";
 }
 
-function monthOf(millis: number): number {
+/** A month as one number (year × 12 + month, UTC). */
+export function monthOf(millis: number): number {
   const date = new Date(millis);
   return date.getUTCFullYear() * 12 + date.getUTCMonth();
 }

@@ -11,6 +11,7 @@
  * each batch, at most one at a time, and one more when batches came meanwhile.
  */
 import type pg from "pg";
+import { monthOf } from "./BatchWriter.js";
 import { sqlState } from "./connect.js";
 import type { StoreNames } from "./schema.js";
 
@@ -22,11 +23,6 @@ export const PENDING_LIST_LIMIT = "64MB";
  * and searches scan about this much more of the list.
  */
 const CLEAN_INTERVAL_MS = 500;
-
-function monthOf(millis: number): number {
-  const date = new Date(millis);
-  return date.getUTCFullYear() * 12 + date.getUTCMonth();
-}
 
 /** A failure of the connection itself (not of the statement): the cleaner cannot go on over it. */
 function isConnectionFailure(error: unknown): boolean {

@@ -394,12 +394,10 @@ export class Shipper {
       // This month and the next exist before any batch needs them (making a partition locks the table a moment).
       await this.writers[0]?.ensurePartitions([Date.now(), Date.now() + 31 * 24 * 3600 * 1000]);
     } catch (error) {
-      const others = [...this.extraClients, ...(this.cleaner ? [this.cleaner.client] : [])];
+      // The other connections open later (openHelpers): this one is all there is to end.
       this.client = null;
       this.writers = [];
-      this.extraClients = [];
-      this.cleaner = null;
-      await Promise.all([client, ...others].map((connection) => connection.end().catch(() => undefined)));
+      await client.end().catch(() => undefined);
       throw error;
     }
   }
@@ -425,17 +423,10 @@ export class Shipper {
       this.cleanerTold = true;
       return;
     }
-    let cleanerClient: pg.Client;
-    try {
-      cleanerClient = await this.openConnection();
-    } catch (error) {
-      this.event(
-        "warning",
-        `no connection for the free-text index cleaner (each batch merges its entries itself): ${(error as Error).message}`,
-        error,
-      );
-      return;
-    }
+    const cleanerClient = await this.openHelperConnection(
+      "no connection for the free-text index cleaner (each batch merges its entries itself)",
+    );
+    if (!cleanerClient) return;
     holdProcess(cleanerClient, false);
     this.cleaner = new SearchIndexCleaner(cleanerClient, this.names, (error) => {
       const message = `merging the free-text index's new entries failed: ${(error as Error).message}`;
@@ -444,31 +435,34 @@ export class Shipper {
     for (const connection of [client, ...this.extraClients]) await connection.query(`SET gin_pending_list_limit = '${PENDING_LIST_LIMIT}'`);
   }
 
-  /** The connections beside the first; when the server refuses one (too many connections), batches go over fewer. */
   /** The storing and cleaning connections beside the first, once this shipper ships a folder (one standing by holds only the first). */
   private async openHelpers(): Promise<void> {
     if (this.helpersOpened || !this.client) return;
     this.helpersOpened = true;
-    await this.openExtraConnections(this.knownMonths);
+    await this.openExtraConnections();
     if (this.options.cleanSearchIndex) await this.openCleaner(this.client);
   }
 
-  private async openExtraConnections(knownMonths: Set<number>): Promise<void> {
+  /** A connection beside the first, or null (told as a warning) when the server refuses it: shipping goes on without. */
+  private async openHelperConnection(without: string): Promise<pg.Client | null> {
+    try {
+      return await this.openConnection();
+    } catch (error) {
+      this.event("warning", `${without}: ${(error as Error).message}`, error);
+      return null;
+    }
+  }
+
+  /** The storing connections beside the first; when the server refuses one (too many connections), batches go over fewer. */
+  private async openExtraConnections(): Promise<void> {
     for (let i = 1; i < this.options.connections; i++) {
-      let extra: pg.Client;
-      try {
-        extra = await this.openConnection();
-      } catch (error) {
-        this.event(
-          "warning",
-          `storing over ${this.writers.length} connection(s) instead of ${this.options.connections}: ${(error as Error).message}`,
-          error,
-        );
-        return;
-      }
+      const extra = await this.openHelperConnection(
+        `storing over ${this.writers.length} connection(s) instead of ${this.options.connections}`,
+      );
+      if (!extra) return;
       holdProcess(extra, this.options.holdProcess);
       this.extraClients.push(extra);
-      this.writers.push(new BatchWriter(extra, this.names, this.options.notify, knownMonths));
+      this.writers.push(new BatchWriter(extra, this.names, this.options.notify, this.knownMonths));
     }
   }
 
