@@ -4,7 +4,7 @@
  * compression, restarts, torn and malformed lines, and with PostgreSQL away.
  */
 import { execFile } from "node:child_process";
-import { appendFileSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -404,7 +404,8 @@ describe("shipping the trail into PostgreSQL", () => {
     expect(dicts[3]?.custom_field).toEqual({ deep: ["kept"] });
     // Lines without an id get the id every reader derives from the line.
     expect(rows[1].id).toBe(entryIdOf(JSON.parse(good(3)), good(3)));
-    // The skipped lines are counted in the cursor too, for the store's stats.
+    // The skipped lines are counted in the cursor too, for the store's stats (written once drained).
+    expect(await ship.drained()).toBe(true);
     const cursorFile = readdirSync(dir).find((name) => name.includes(".shipped-")) as string;
     expect(JSON.parse(readFileSync(join(dir, cursorFile), "utf8"))).toMatchObject({ shipped: 5, skipped: 5 });
   });
@@ -452,6 +453,31 @@ describe("shipping the trail into PostgreSQL", () => {
     const client = await db.connect();
     await expectStoredExactlyOnce(client, journalIds(dir).ids);
     expect(await countedTotal(client)).toBe(250);
+  });
+
+  it("a cursor it cannot write is reported once, shipping goes on, and it is written once it can be", async () => {
+    const db = await postgres.database();
+    const client = await db.connect();
+    await initStore(client);
+    const { rows: meta } = await client.query("SELECT value FROM auditx.meta WHERE key = 'store_id'");
+    const dir = folder();
+    // A directory where the cursor file goes: every write of the cursor fails (as on a full or read-only disk).
+    const cursorPath = join(dir, `audit.jsonl.shipped-${meta[0].value}.json`);
+    mkdirSync(join(cursorPath, "in-the-way"), { recursive: true });
+    const audit = logger({ logDir: dir });
+    for (let i = 0; i < 300; i++) audit.log(`entry ${i}`);
+    const events: string[] = [];
+    const ship = shipper({ postgres: db.url, folders: [dir], batchRows: 50, onEvent: (event) => events.push(event.message) });
+    await eventually(() => /the shipping cursor could not be written/.test(events.join("\n")), 60_000, "the failed write reported");
+    // Shipping goes on meanwhile (the store has every entry), and the failure is told once, not per batch.
+    await eventually(() => ship.stats().shipped === 300, 60_000, "the entries shipped meanwhile");
+    expect(events.filter((message) => message.includes("could not be written"))).toHaveLength(1);
+    rmSync(cursorPath, { recursive: true });
+    for (let i = 300; i < 350; i++) audit.log(`entry ${i}`);
+    expect(await ship.drained(60_000)).toBe(true);
+    expect(JSON.parse(readFileSync(cursorPath, "utf8"))).toMatchObject({ shipped: 350, skipped: 0 });
+    await expectStoredExactlyOnce(client, journalIds(dir).ids);
+    expect(await countedTotal(client)).toBe(350);
   });
 
   it("one shipper per folder ships, another stands by and takes over from the cursor", async () => {

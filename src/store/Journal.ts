@@ -412,6 +412,7 @@ export class Journal {
   }
 
   async close(): Promise<void> {
+    await this.cursor.saved();
     for (const tracked of this.tracked) await tracked.reader?.close().catch(() => undefined);
     this.tracked = [];
     this.byKey.clear();

@@ -5,9 +5,13 @@
  * the store, with the lines shipped and skipped. It is written (to a
  * temporary file, fsync'ed, renamed over the old one) only after the store
  * committed the lines before that offset; a crash in between only makes the
- * shipper send lines again, which the store's primary key ignores.
+ * shipper send lines again, which the store's primary key ignores. The write
+ * runs off the event loop (the shipper may live in the application's process,
+ * and an fsync can take a second on a busy disk); saves asked for meanwhile
+ * become one write after it.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 
 export const CURSOR_FORMAT = "auditx-ship-cursor/1";
@@ -64,11 +68,17 @@ export class ShipCursor {
   data: CursorFile;
   /** Set when the file existed but could not be read: shipping starts over (the store ignores what it has). */
   readonly unreadable: string | null = null;
+  /** The write under way, whether the cursor moved since it began, and the failure last reported. */
+  private writing: Promise<void> | null = null;
+  private movedSinceWrite = false;
+  private reportedFailure: string | null = null;
 
   constructor(
     logDir: string,
     trail: string,
     readonly storeId: string,
+    /** Told when a write fails (once per distinct failure until a write succeeds again). */
+    private readonly onWriteFailure: (error: Error) => void = () => undefined,
   ) {
     this.path = cursorPath(logDir, trail, storeId);
     const empty: CursorFile = {
@@ -114,21 +124,53 @@ export class ShipCursor {
     for (const key of keys) delete this.data.segments[key];
   }
 
-  /** Writes the cursor durably: temporary file, fsync, rename. */
+  /**
+   * Writes the cursor durably (temporary file, fsync, rename) in the
+   * background; a save asked for while one runs is merged into a write after
+   * it. A failed write is reported and the next save tries again: until then
+   * only a restart would send lines again, which the store turns away.
+   */
   save(): void {
-    this.data.updated = new Date().toISOString();
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    const fd = openSync(temporary, "w", 0o640);
+    if (this.writing) this.movedSinceWrite = true;
+    else this.writing = this.writeWhileMoved();
+  }
+
+  /** Resolves once every save asked for was written (or failed and was reported). */
+  async saved(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async writeWhileMoved(): Promise<void> {
     try {
-      writeSync(fd, `${JSON.stringify(this.data, null, 1)}\n`);
-      fsyncSync(fd);
+      do {
+        this.movedSinceWrite = false;
+        await this.write();
+      } while (this.movedSinceWrite);
+      this.reportedFailure = null;
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (failure.message !== this.reportedFailure) this.onWriteFailure(failure);
+      this.reportedFailure = failure.message;
     } finally {
-      closeSync(fd);
+      this.writing = null;
+    }
+  }
+
+  private async write(): Promise<void> {
+    this.data.updated = new Date().toISOString();
+    const text = `${JSON.stringify(this.data, null, 1)}\n`;
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    const handle = await open(temporary, "w", 0o640);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
     try {
-      renameSync(temporary, this.path);
+      await rename(temporary, this.path);
     } catch (error) {
-      rmSync(temporary, { force: true });
+      await rm(temporary, { force: true });
       throw error;
     }
   }

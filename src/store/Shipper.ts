@@ -256,7 +256,11 @@ export class Shipper {
         const timer = setTimeout(resolve, Math.min(500, Math.max(1, deadline - Date.now())));
         timer.unref();
       });
-      if (this.lastIdlePass > after && this.folders.every((folder) => folder.waiting === 0 && folder.pending === null)) return true;
+      if (this.lastIdlePass > after && this.folders.every((folder) => folder.waiting === 0 && folder.pending === null)) {
+        // Stored, and the cursors that say so written.
+        await Promise.all(this.folders.map((folder) => folder.journal?.cursor.saved()));
+        return true;
+      }
     }
     return false;
   }
@@ -505,7 +509,13 @@ export class Shipper {
     if (!folder.journal) {
       // Before the first connection the store is not known: the backlog is reckoned from the one cursor in the folder, if any.
       const storeId = this.storeId ?? findCursorStores(folder.logDir, this.options.trail)[0] ?? "unknown";
-      const cursor = new ShipCursor(folder.logDir, this.options.trail, storeId);
+      const cursor = new ShipCursor(folder.logDir, this.options.trail, storeId, (error) =>
+        this.event(
+          "error",
+          `${folder.logDir}: the shipping cursor could not be written (${error.message}); shipping goes on, and a restart before it is written sends the lines since its last write again (the store keeps each once)`,
+          error,
+        ),
+      );
       if (cursor.unreadable) {
         this.event(
           "warning",
