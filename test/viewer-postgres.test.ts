@@ -194,6 +194,10 @@ describe("the viewer over the PostgreSQL store", () => {
     "ip=0.0.0.0/0",
     "source=security&ip=10.0.0.0/8",
     "q=golden&ip=10.1.0.0/16",
+    // A whole request id, typed as free text (the store finds it through the request id's index).
+    "q=req-sales-api-300",
+    "q=REQ-Sales-API-300",
+    "q=req-sales-api-300&module=sales",
   ];
 
   it.each(QUERIES)("answers /api/entries?%s exactly as the JSONL source does", async (query) => {
@@ -214,6 +218,21 @@ describe("the viewer over the PostgreSQL store", () => {
       undefined,
       folder.body.items,
     ]);
+  });
+
+  it("leaves the machine identifiers out of free text, but finds a whole request id", async () => {
+    const [folder, store] = await Promise.all([
+      getJson(`${overFolder.url}api/entries?limit=100&q=req-sales-api-30`),
+      getJson(`${overStore.url}api/entries?limit=100&service=sales-api&q=req-sales-api-30`),
+    ]);
+    // The folder reads every value of the line: request ids 30 and 300-309 contain the text.
+    expect(folder.body.total).toBe(11);
+    // The store's search text leaves request ids out (as the entry's id): only the request whose id it is.
+    expect(store.body.items.map((entry: { request_id: string }) => entry.request_id)).toEqual(["req-sales-api-30"]);
+    // Nor is the entry's own id.
+    const [entry] = (await getJson(`${overStore.url}api/entries?limit=1&request_id=req-sales-api-30`)).body.items;
+    expect(entry.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await getJson(`${overStore.url}api/entries?q=${entry.id.slice(0, 13)}`)).body.total).toBe(0);
   });
 
   it.each([

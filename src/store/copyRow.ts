@@ -12,6 +12,7 @@ import { TRAIL_FIELDS } from "../entry/fields.js";
 import type { JsonObject } from "../entry/json.js";
 import { entryToDict } from "../entry/jsonl.js";
 import { DEFAULT_LIMITS, normalizeValue } from "../entry/normalize.js";
+import { foldAscii } from "../internal/foldAscii.js";
 import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { FIELD_COLUMNS, UNSEARCHED_FIELDS } from "./columns.js";
@@ -60,15 +61,6 @@ function copyJson(value: unknown): string {
       "\\ufffd",
     );
   return copyText(json);
-}
-
-/** Lowercases ASCII letters only: the viewer's case rule for filters and free text. */
-export function foldAscii(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 65 && c <= 90) return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
-  }
-  return text;
 }
 
 /** Appends every scalar value inside `value` (not the keys) to `out`. */

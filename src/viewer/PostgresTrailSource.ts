@@ -7,10 +7,10 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
+import { foldAscii } from "../internal/foldAscii.js";
 import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { CASE_INSENSITIVE_FILTERS, quoteColumn } from "../store/columns.js";
 import { clientConfig, connectPostgres, describeTarget, type PostgresTarget } from "../store/connect.js";
-import { foldAscii } from "../store/copyRow.js";
 import { DICT_COLUMNS, rowDict } from "../store/rowDict.js";
 import { COUNTED_COLUMNS, INDEXED_PREFIX, indexedExpression, readStoreInfo, SLOT_SECONDS, StoreNames } from "../store/schema.js";
 import type { EntryFilter } from "./EntryQuery.js";
@@ -117,6 +117,20 @@ class Conditions {
 
 function likePattern(text: string): string {
   return `%${foldAscii(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Free text as an SQL condition: the entry's folded values contain it, or,
+ * typed whole, it is the entry's request id. The search text leaves request
+ * ids out (machine identifiers, like the entry's id), so that one is found
+ * through the request id's own index: as written, or in lower or upper case.
+ */
+function textCondition(where: Conditions, q: string): string {
+  const contains = `search LIKE ${where.param(likePattern(q))}`;
+  const id = q.trim();
+  if (id === "" || /\s/.test(id) || !isWhole(id)) return contains;
+  const spellings = [...new Set([id, foldAscii(id), id.toUpperCase()])];
+  return `(${contains} OR ${indexedExpression("request_id")} = ANY(${where.param(spellings)}::text[]))`;
 }
 
 /**
@@ -261,7 +275,7 @@ function conditionsOf(trail: TrailName, resolved: ResolvedFilter, options: Condi
   const to = time ? time.to : filter.to;
   if (from !== undefined) where.clauses.push(`ts >= ${where.param(new Date(from))}`);
   if (to !== undefined) where.clauses.push(`ts <= ${where.param(new Date(to))}`);
-  if (hasText(filter) && !options.withoutText) where.clauses.push(`search LIKE ${where.param(likePattern(filter.q as string))}`);
+  if (hasText(filter) && !options.withoutText) where.clauses.push(textCondition(where, filter.q as string));
   return where;
 }
 
@@ -682,12 +696,12 @@ export class PostgresTrailSource implements TrailSource {
    */
   private async textMatches(trail: TrailName, resolved: ResolvedFilter, wanted: number): Promise<{ keys: MatchKey[]; complete: boolean }> {
     const rest = conditionsOf(trail, resolved, { withoutText: true });
-    const q = rest.param(likePattern(resolved.filter.q as string));
+    const hit = textCondition(rest, resolved.filter.q as string);
     const { rows } = await this.sql(
       `SELECT count(*)::int AS seen,
               (array_agg(ts ORDER BY ts DESC, id DESC) FILTER (WHERE hit))[1:${rest.param(wanted)}::int] AS times,
               (array_agg(id::text ORDER BY ts DESC, id DESC) FILTER (WHERE hit))[1:${rest.param(wanted)}::int] AS ids
-         FROM (SELECT ts, id, search LIKE ${q} AS hit FROM ${this.names.entries} ${rest.where}
+         FROM (SELECT ts, id, ${hit} AS hit FROM ${this.names.entries} ${rest.where}
                 ORDER BY ts DESC, id DESC LIMIT ${rest.param(this.textWindow)}) newest`,
       rest.params,
     );

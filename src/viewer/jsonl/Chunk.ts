@@ -1,9 +1,10 @@
+import { foldAscii } from "../../internal/foldAscii.js";
 import { timestampMillis, timestampMillisOfBytes } from "../../internal/timestampMillis.js";
 import { ipv4Number } from "../IpRange.js";
 import type { TrailEntry } from "../TrailSource.js";
 import { asciiText, FALSE, NULL, NUMBER, OBJECT, PLAIN, ScannedLine, TEXT, TRUE } from "./LineScanner.js";
 import { NameBytes } from "./NameBytes.js";
-import { addTrigramBytes, addTrigrams, BLOOM_BYTES, foldAscii, maskDigits, scalarText, someScalarText } from "./text.js";
+import { addTrigramBytes, addTrigrams, BLOOM_BYTES, maskDigits, scalarText, someScalarText } from "./text.js";
 
 /**
  * A chunk: the index of a run of consecutive lines of one segment, in

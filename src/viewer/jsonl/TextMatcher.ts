@@ -1,8 +1,9 @@
+import { foldAscii } from "../../internal/foldAscii.js";
 import { BLOCK_SHIFT, type ChunkView, TEMPLATE_MODE } from "./Chunk.js";
 import type { JobPool } from "./JobPool.js";
 import type { VerifyJob } from "./jobs.js";
 import type { Slicer } from "./Slicer.js";
-import { BLOOM_BYTES, foldAscii, hasControl, hasDigit, maskDigits, mayContain, trigramBits } from "./text.js";
+import { BLOOM_BYTES, hasControl, hasDigit, maskDigits, mayContain, trigramBits } from "./text.js";
 
 /** A chunk to search, with what a check of its lines needs. */
 export interface TextPart {

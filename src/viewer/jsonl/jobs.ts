@@ -7,13 +7,14 @@
 import { createHash } from "node:crypto";
 import { createReadStream, readSync } from "node:fs";
 import { createGunzip } from "node:zlib";
+import { foldAscii } from "../../internal/foldAscii.js";
 import { exceedsDepth } from "../viewableEntry.js";
 import { CHUNK_MAX_ENTRIES, ChunkBuilder, type ChunkData, type HintLists, hintSets, learnHints } from "./Chunk.js";
 import { type LineReader, LineStoreReader, LineStoreWriter, PlainReader } from "./LineStore.js";
 import { firstLine, overlongLine, parseLines } from "./lines.js";
 import type { Slicer } from "./Slicer.js";
 import { TextSearch } from "./TextSearch.js";
-import { foldAscii, valuesContain } from "./text.js";
+import { valuesContain } from "./text.js";
 
 const READ_BYTES = 4 * 1024 * 1024;
 /** Content bytes per chunk a job builds (a chunk also ends at CHUNK_MAX_ENTRIES). */

@@ -5,17 +5,10 @@
  * substring, case-insensitive for ASCII letters.
  */
 
+import { foldAscii } from "../../internal/foldAscii.js";
+
 /** Stands for one run of digits in a value's template. */
 export const PLACEHOLDER = "\u0011";
-
-/** Lower-cases ASCII letters only (other letters stay as written: the search's case rule). */
-export function foldAscii(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 65 && c <= 90) return text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
-  }
-  return text;
-}
 
 export function hasDigit(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
