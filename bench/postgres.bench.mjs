@@ -415,6 +415,21 @@ async function benchViewer(server) {
   return url;
 }
 
+/**
+ * How this host's kernel writes dirty pages back (Linux): by default it lets them gather for 30 s and writes them
+ * in one burst, which a database's WAL fsync then waits behind (README, "Shipping lag").
+ */
+function kernelWriteback() {
+  try {
+    const read = (name) => readFileSync(`/proc/sys/vm/${name}`, "utf8").trim();
+    const bytes = Number(read("dirty_background_bytes"));
+    const background = bytes > 0 ? `dirty_background_bytes ${bytes}` : `dirty_background_ratio ${read("dirty_background_ratio")}`;
+    return `kernel writeback: vm.${background}, dirty_expire_centisecs ${read("dirty_expire_centisecs")}`;
+  } catch {
+    return "kernel writeback: not Linux";
+  }
+}
+
 // ---- 3. shipping lag at a sustained rate ----------------------------------------
 
 function idMillis(hex) {
@@ -480,7 +495,7 @@ async function benchLag(server, viewUrl) {
 
 const server = await benchPostgres({ log });
 try {
-  log(`PostgreSQL ${server.version} (${server.source}); ${cpus().length} cores; load average at start ${load()}`);
+  log(`PostgreSQL ${server.version} (${server.source}); ${cpus().length} cores; load average at start ${load()}; ${kernelWriteback()}`);
   if (!values["skip-ship"]) await benchShipping(server);
   let viewUrl = null;
   if (!values["skip-view"]) viewUrl = await benchViewer(server);
