@@ -133,10 +133,13 @@ function positive(name: string, value: unknown): number | undefined {
   return value;
 }
 
+/** The most connections a shipper stores a batch over (each is a PostgreSQL backend). */
+export const MAX_SHIP_CONNECTIONS = 16;
+
 function connectionCount(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 16) {
-    throw new AuditConfigError(`ship.connections must be a whole number from 1 to 16, got ${JSON.stringify(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_SHIP_CONNECTIONS) {
+    throw new AuditConfigError(`ship.connections must be a whole number from 1 to ${MAX_SHIP_CONNECTIONS}, got ${JSON.stringify(value)}`);
   }
   return value;
 }

@@ -1,6 +1,6 @@
 /** `auditx ship`: the shipping sidecar, several log folders into one PostgreSQL store. */
 import { parseArgs } from "node:util";
-import type { ShipStats } from "../api/shipping.js";
+import { MAX_SHIP_CONNECTIONS, type ShipStats } from "../api/shipping.js";
 import { describeTarget, postgresTarget } from "../store/connect.js";
 import { Shipper } from "../store/Shipper.js";
 import { formatBytes, listOption } from "./options.js";
@@ -89,7 +89,9 @@ export async function runShipCommand(args: string[]): Promise<number> {
     batchRows = whole("batch-rows", values["batch-rows"] as string | undefined, 1);
     pollIntervalMs = whole("poll-ms", values["poll-ms"] as string | undefined, 10);
     connections = whole("connections", values.connections as string | undefined, 1);
-    if (connections !== undefined && connections > 16) throw new Error(`--connections: expected at most 16, got "${connections}"`);
+    if (connections !== undefined && connections > MAX_SHIP_CONNECTIONS) {
+      throw new Error(`--connections: expected at most ${MAX_SHIP_CONNECTIONS}, got "${connections}"`);
+    }
     statusEvery = whole("status-every", values["status-every"] as string | undefined, 0) ?? 10;
   } catch (error) {
     process.stderr.write(`auditx ship: ${(error as Error).message}\n`);

@@ -12,7 +12,7 @@ import { realpathSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
 import type pg from "pg";
-import type { ShipBacklog, ShipLag, ShipState, ShipStats } from "../api/shipping.js";
+import { MAX_SHIP_CONNECTIONS, type ShipBacklog, type ShipLag, type ShipState, type ShipStats } from "../api/shipping.js";
 import { BatchWriter, type WrittenBatch } from "./BatchWriter.js";
 import { connectPostgres, describeTarget, holdProcess, type PostgresTarget, sqlState } from "./connect.js";
 import type { RowDefaults } from "./copyRow.js";
@@ -153,7 +153,7 @@ export class Shipper {
       initSchema: options.initSchema ?? true,
       batchRows: Math.max(1, Math.floor(options.batchRows ?? 10_000)),
       batchBytes: Math.max(64 * 1024, Math.floor(options.batchBytes ?? 16 * 1024 * 1024)),
-      connections: Math.min(16, Math.max(1, Math.floor(options.connections ?? 2))),
+      connections: Math.min(MAX_SHIP_CONNECTIONS, Math.max(1, Math.floor(options.connections ?? 2))),
       cleanSearchIndex: options.cleanSearchIndex ?? true,
       pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 200),
       maxRetryDelayMs: Math.max(100, options.maxRetryDelayMs ?? 10_000),
