@@ -11,7 +11,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { describe, expect, it } from "vitest";
 import { TRAIL_FIELDS } from "../src/index.js";
-import { COPY_COLUMN_LIST } from "../src/store/columns.js";
+import { COPY_COLUMN_LIST, COPY_COLUMNS } from "../src/store/columns.js";
 import { copyRowOf } from "../src/store/copyRow.js";
 import { pruneStore } from "../src/store/retention.js";
 import { copyStatement, initStore, readStoreInfo, StoreNames } from "../src/store/schema.js";
@@ -55,6 +55,25 @@ async function copyDicts(client: pg.Client, dicts: Array<Record<string, unknown>
     stream.end(text);
   });
 }
+
+describe("a trail line as a row of the store", () => {
+  it("leaves the counted columns' whole values and the machine identifiers out of the search text, and keeps every other value", () => {
+    const dict = entryDict(Date.UTC(2026, 6, 2), 3, {
+      request_id: "req-77",
+      entity_type: "Customer",
+      entity_id: "CUST-0042",
+      metadata: { party: "Golden Trading Co.", note: "Credit Hold" },
+    });
+    const search = (row: Record<string, unknown>) => copyRowOf(row, JSON.stringify(row)).text.split("\t")[COPY_COLUMNS.indexOf("search")];
+    const values = (search(dict) as string).split("\u0001");
+    // Free text finds module, level, user, action, branch, company, entity type, service and host through the
+    // per-day counts and their indexes; the request id through its index.
+    expect(values).toEqual(["entry 3", "cust-0042", "si-3", "4.5", "mmk", "golden trading co.", "credit hold", "true"]);
+    // A value longer than its index's prefix is not whole there: it stays in the search text.
+    const longModule = `Module ${"x".repeat(240)}`;
+    expect(search({ ...dict, module: longModule })).toContain(longModule.toLowerCase());
+  });
+});
 
 describe("the store's schema", () => {
   const postgres = usePostgres();

@@ -239,8 +239,9 @@ describe("shipping the trail into PostgreSQL", () => {
     } finally {
       clearInterval(sampler);
     }
-    // Once the first batch is stored, the 200 lines written meanwhile are reported as waiting, with the age of the oldest.
-    expect(seen.records).toBe(200);
+    // Once the first batch is stored, the 200 lines written meanwhile are reported as waiting, with the age of the oldest
+    // (and the first batch's 10 until the server's WAL is on disk past its commit: the cursor waits for that).
+    expect([200, 210]).toContain(seen.records);
     expect(seen.seconds).toBeGreaterThanOrEqual(0.5);
     await expectStoredExactlyOnce(client, journalIds(dir).ids);
   });

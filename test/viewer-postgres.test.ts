@@ -198,6 +198,20 @@ describe("the viewer over the PostgreSQL store", () => {
     "q=req-sales-api-300",
     "q=REQ-Sales-API-300",
     "q=req-sales-api-300&module=sales",
+    // Free text in the counted columns (module, level, user, action, branch, company, entity type, host): the store
+    // finds their values through the per-day counts and each column's index, not in its search text.
+    "q=inventory",
+    "q=INVENT",
+    "q=critical",
+    "q=bob",
+    "q=o&module=sales",
+    "q=void",
+    "q=mdy",
+    "q=co-002",
+    "q=customer",
+    "q=host-a",
+    "q=bob&source=security",
+    "q=ygn&success=false",
   ];
 
   it.each(QUERIES)("answers /api/entries?%s exactly as the JSONL source does", async (query) => {

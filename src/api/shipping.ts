@@ -33,6 +33,14 @@ export interface ShipOptions {
   connections?: number;
   /** Merge the free-text index's new entries on a connection of its own while the next batch is stored (default true). */
   cleanSearchIndex?: boolean;
+  /**
+   * Each batch's COMMIT waits for the server's disk (and synchronous
+   * standbys) as its synchronous_commit says (default false: the batch's
+   * commit does not wait, and the shipping cursor moves past it only once the
+   * server's WAL is on disk past it, so a server crash loses nothing). Set it
+   * where the store fails over to a synchronous standby.
+   */
+  synchronousCommit?: boolean;
   /** How long shutdown() keeps shipping what is left before it lets go (default 2000 ms); the rest waits in the trail. */
   drainMs?: number;
 }
@@ -45,6 +53,7 @@ export interface ShipSettings {
   pollIntervalMs: number | undefined;
   connections: number | undefined;
   cleanSearchIndex: boolean;
+  synchronousCommit: boolean;
   drainMs: number;
 }
 
@@ -172,6 +181,7 @@ export function resolveShipSettings(options: ShipOptions | undefined): ShipSetti
     pollIntervalMs: positive("pollIntervalMs", options.pollIntervalMs),
     connections: connectionCount(options.connections),
     cleanSearchIndex: flag("cleanSearchIndex", options.cleanSearchIndex, true),
+    synchronousCommit: flag("synchronousCommit", options.synchronousCommit, false),
     drainMs,
   });
 }

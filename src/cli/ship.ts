@@ -24,6 +24,8 @@ Options:
   --poll-ms N             look for new lines every N ms (default: 200)
   --connections N         connections that store each batch at once, a share each (default: 2)
   --no-clean-search       leave the free-text index's new entries to each batch (no connection of its own merging them)
+  --synchronous-commit    each batch's COMMIT waits for the server's disk and synchronous standbys (default: the
+                          cursor waits for the disk instead; set it where the store fails over to a standby)
   --status-every SECONDS  print the status every SECONDS (default: 10; 0: only at exit)
   --once                  ship what the folders hold, then exit (0 once everything is stored)
   --json                  status lines as JSON
@@ -60,6 +62,7 @@ export async function runShipCommand(args: string[]): Promise<number> {
         "poll-ms": { type: "string" },
         connections: { type: "string" },
         "no-clean-search": { type: "boolean" },
+        "synchronous-commit": { type: "boolean" },
         "status-every": { type: "string" },
         once: { type: "boolean" },
         json: { type: "boolean" },
@@ -111,6 +114,7 @@ export async function runShipCommand(args: string[]): Promise<number> {
     pollIntervalMs,
     connections,
     cleanSearchIndex: values["no-clean-search"] !== true,
+    synchronousCommit: values["synchronous-commit"] === true,
     onEvent: (event) => {
       const line = json
         ? JSON.stringify({ time: new Date().toISOString(), event: event.level, message: event.message })

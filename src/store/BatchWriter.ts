@@ -22,6 +22,18 @@ export interface WrittenBatch {
   replayed: number;
   /** Rows PostgreSQL refused for their data, with why. */
   refused: Array<{ row: CopyRow; error: Error }>;
+  /**
+   * Committed without waiting for the disk: the WAL position past the
+   * batch's commits, which the server's flush position must reach before
+   * the batch is durable (null: the commits waited, or nothing was committed).
+   */
+  flushNeeded: bigint | null;
+}
+
+/** A WAL position as PostgreSQL writes it (`16/B374D848`), as a number. */
+export function walPosition(text: string): bigint {
+  const [high, low] = text.split("/");
+  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
 }
 
 /** Errors about the rows themselves (bad data, a value PostgreSQL cannot take): retrying cannot help, isolating the row can. */
@@ -47,11 +59,13 @@ export class BatchWriter {
     private readonly notify: boolean,
     /** Months known to have their partition (shared by the writers of one shipper). */
     private readonly knownMonths = new Set<number>(),
+    /** Commit without waiting for the WAL to reach the disk; the caller waits for durability (WrittenBatch.flushNeeded). */
+    private readonly asyncCommit = false,
   ) {}
 
   /** Stores the rows; throws when the connection or the server fails (nothing of the batch is then stored). */
   async write(rows: CopyRow[]): Promise<WrittenBatch> {
-    const written: WrittenBatch = { inserted: 0, replayed: 0, refused: [] };
+    const written: WrittenBatch = { inserted: 0, replayed: 0, refused: [], flushNeeded: null };
     if (rows.length === 0) return written;
     await this.ensurePartitions(rows.map((row) => row.ts));
     try {
@@ -82,7 +96,7 @@ export class BatchWriter {
   private async transaction(rows: CopyRow[], dedupe: boolean, written: WrittenBatch): Promise<number> {
     // Made outside the batch's transaction, which a refused row rolls back.
     if (dedupe) await this.prepareStaging();
-    await this.client.query("BEGIN");
+    await this.client.query(this.asyncCommit ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN");
     try {
       let inserted: number;
       if (dedupe) {
@@ -95,7 +109,14 @@ export class BatchWriter {
         inserted = await this.copy(copyStatement(this.names.entries), rows);
       }
       if (this.notify && inserted > 0) await this.announce(rows);
-      await this.client.query("COMMIT");
+      if (this.asyncCommit) {
+        // The position read after COMMIT is past its commit record.
+        const results = (await this.client.query("COMMIT; SELECT pg_current_wal_insert_lsn()::text AS lsn")) as unknown as pg.QueryResult[];
+        const position = walPosition(results[1]?.rows[0].lsn as string);
+        if (written.flushNeeded === null || position > written.flushNeeded) written.flushNeeded = position;
+      } else {
+        await this.client.query("COMMIT");
+      }
       written.replayed += rows.length - inserted;
       return inserted;
     } catch (error) {

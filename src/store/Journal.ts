@@ -63,6 +63,11 @@ interface Tracked {
   ino: number;
   mtimeMs: number;
   cursor: SegmentCursor;
+  /**
+   * Where reading goes on: past the cursor by the batches handed out and not
+   * committed yet (stored, but not yet known to be on the server's disk).
+   */
+  read: { offset: number; done: boolean };
   final: boolean;
   reader: LineReader | null;
   /** Lines counted in [cursor.offset, countedTo). */
@@ -180,7 +185,7 @@ export class Journal {
       const cursor = this.cursor.segment(key) ?? { name: segment.name, offset: 0, lines: 0, skipped: 0, done: false };
       cursor.name = segment.name;
       if (!tracked || tracked.segment.path !== segment.path || tracked.segment.compressed !== segment.compressed) {
-        // New, renamed or compressed: the reader reopens on the new file at the cursor's offset.
+        // New, renamed or compressed: the reader reopens on the new file where reading had got to.
         await tracked?.reader?.close().catch(() => undefined);
         tracked = {
           key,
@@ -189,6 +194,7 @@ export class Journal {
           ino: 0,
           mtimeMs: 0,
           cursor,
+          read: tracked?.read ?? { offset: cursor.offset, done: cursor.done },
           final,
           reader: null,
           pendingLines: tracked?.pendingLines ?? 0,
@@ -288,9 +294,9 @@ export class Journal {
 
   /** Whether a segment has lines to read or must still be marked finished. */
   private hasWork(tracked: Tracked): boolean {
-    if (tracked.cursor.done) return false;
+    if (tracked.read.done) return false;
     if (tracked.segment.compressed || tracked.final) return true;
-    return tracked.size > tracked.cursor.offset;
+    return tracked.size > tracked.read.offset;
   }
 
   /**
@@ -305,7 +311,7 @@ export class Journal {
         // The file must still be the one fingerprinted under this name; the reader then keeps it open across renames.
         const opened = await openSegment(tracked.segment.path, tracked.ino);
         if (!opened) continue;
-        tracked.reader = LineReader.open(opened.handle, tracked.segment.compressed, tracked.cursor.offset, this.maxLineBytes);
+        tracked.reader = LineReader.open(opened.handle, tracked.segment.compressed, tracked.read.offset, this.maxLineBytes);
       }
       const start = tracked.reader.offset;
       const chunk = await tracked.reader.next(maxRows, maxBytes, tracked.final);
@@ -320,6 +326,7 @@ export class Journal {
       }
       const done = tracked.final && chunk.exhausted;
       if (chunk.end === start && !done) continue;
+      tracked.read = { offset: chunk.end, done };
       return { key: tracked.key, segment: tracked.segment.name, rows, skipped, consumedLines, end: chunk.end, done };
     }
     return null;
@@ -354,6 +361,7 @@ export class Journal {
     for (const tracked of this.tracked) {
       await tracked.reader?.close().catch(() => undefined);
       tracked.reader = null;
+      tracked.read = { offset: tracked.cursor.offset, done: tracked.cursor.done };
     }
   }
 

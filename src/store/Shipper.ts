@@ -13,7 +13,7 @@ import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
 import type pg from "pg";
 import { MAX_SHIP_CONNECTIONS, type ShipBacklog, type ShipLag, type ShipState, type ShipStats } from "../api/shipping.js";
-import { BatchWriter, type WrittenBatch } from "./BatchWriter.js";
+import { BatchWriter, type WrittenBatch, walPosition } from "./BatchWriter.js";
 import { connectPostgres, describeTarget, holdProcess, type PostgresTarget, sqlState } from "./connect.js";
 import type { RowDefaults } from "./copyRow.js";
 import { Journal, type JournalBatch } from "./Journal.js";
@@ -54,6 +54,16 @@ export interface ShipperOptions {
    * append to it (default true; one more connection).
    */
   cleanSearchIndex?: boolean;
+  /**
+   * Each batch's COMMIT waits for the server to write it to disk (and to its
+   * synchronous standbys), as the server's own synchronous_commit says.
+   * Default false: batches commit without that wait, so a slow disk write
+   * holds no batch back, and the cursor moves past a batch only once the
+   * server's WAL has been written to disk past its commits, so a server
+   * crash still loses nothing (the lines since are sent again). Set it
+   * where the store fails over to a synchronous standby.
+   */
+  synchronousCommit?: boolean;
   /** How often the folders are looked at when there is nothing to ship (default 200 ms). */
   pollIntervalMs?: number;
   /** Longest wait between reconnect attempts while PostgreSQL is away (default 10 s). */
@@ -93,6 +103,8 @@ interface Folder {
   active: boolean;
   /** A batch read but not stored yet: retried as it is after a failure. */
   pending: JournalBatch | null;
+  /** Batches committed, in trail order, that the server's WAL flush has not reached yet: the cursor waits for them. */
+  unflushed: Array<{ batch: JournalBatch; flushNeeded: bigint }>;
   shipped: number;
   skipped: number;
   /** Lines waiting, and the entry time of the oldest (the lag in seconds is reckoned from it when asked). */
@@ -101,6 +113,8 @@ interface Folder {
   backlog: ShipBacklog;
 }
 
+/** How long stopping waits for the server's WAL writer to put committed batches on disk; later ones are sent again. */
+const FLUSH_WAIT_MS = 5000;
 const STANDBY_RETRY_MS = 2000;
 /** Batches one folder ships before the next folder gets its turn. */
 const BATCHES_PER_TURN = 8;
@@ -155,6 +169,7 @@ export class Shipper {
       batchBytes: Math.max(64 * 1024, Math.floor(options.batchBytes ?? 16 * 1024 * 1024)),
       connections: Math.min(MAX_SHIP_CONNECTIONS, Math.max(1, Math.floor(options.connections ?? 2))),
       cleanSearchIndex: options.cleanSearchIndex ?? true,
+      synchronousCommit: options.synchronousCommit ?? false,
       pollIntervalMs: Math.max(10, options.pollIntervalMs ?? 200),
       maxRetryDelayMs: Math.max(100, options.maxRetryDelayMs ?? 10_000),
       settleMs: Math.max(0, options.settleMs ?? 5000),
@@ -181,6 +196,7 @@ export class Shipper {
         journal: null,
         active: false,
         pending: null,
+        unflushed: [],
         shipped: 0,
         skipped: 0,
         waiting: 0,
@@ -391,7 +407,7 @@ export class Shipper {
       holdProcess(client, this.options.holdProcess);
       this.client = client;
       this.knownMonths = new Set<number>();
-      this.writers = [new BatchWriter(client, this.names, this.options.notify, this.knownMonths)];
+      this.writers = [new BatchWriter(client, this.names, this.options.notify, this.knownMonths, !this.options.synchronousCommit)];
       this.helpersOpened = false;
       if (this.lastError !== null) this.event("info", `connected to ${describeTarget(this.options.postgres)}`);
       this.lastError = null;
@@ -466,7 +482,7 @@ export class Shipper {
       if (!extra) return;
       holdProcess(extra, this.options.holdProcess);
       this.extraClients.push(extra);
-      this.writers.push(new BatchWriter(extra, this.names, this.options.notify, this.knownMonths));
+      this.writers.push(new BatchWriter(extra, this.names, this.options.notify, this.knownMonths, !this.options.synchronousCommit));
     }
   }
 
@@ -478,13 +494,21 @@ export class Shipper {
     this.writers = [];
     this.extraClients = [];
     this.cleaner = null;
-    for (const folder of this.folders) folder.active = false;
+    for (const folder of this.folders) {
+      if (graceful && client && folder.unflushed.length > 0) await this.commitOnFlush(client, folder).catch(() => undefined);
+      // Committed, but perhaps not on disk when the server stopped: sent again from the cursor (the store keeps each once).
+      if (folder.unflushed.length > 0) await this.forgetUnflushed(folder);
+    }
     // Stopping, the last batch's entries are merged into the free-text index before the connection goes.
     if (cleaner && graceful) await cleaner.settled();
     await Promise.all([...extras, ...(cleaner ? [cleaner.client] : [])].map((extra) => extra.end().catch(() => undefined)));
-    if (!client) return;
-    if (graceful) await this.report(client).catch(() => undefined);
-    await client.end().catch(() => undefined);
+    if (client && graceful) {
+      await this.report(client).catch(() => undefined);
+      // The cursors written before the folders' locks go with the connection: a shipper standing by starts from them.
+      await Promise.all(this.folders.map((folder) => folder.journal?.cursor.saved()));
+    }
+    for (const folder of this.folders) folder.active = false;
+    await client?.end().catch(() => undefined);
   }
 
   /** Takes the folders' advisory locks that are free; a folder whose lock another shipper holds stands by. */
@@ -567,6 +591,8 @@ export class Shipper {
   private async shipFolder(folder: Folder): Promise<boolean> {
     const journal = await this.scanFolder(folder);
     let moved = false;
+    // Batches committed on an earlier pass whose WAL has reached the disk since.
+    if (folder.unflushed.length > 0 && this.client) moved = await this.commitFlushed(this.client, folder, journal);
     const read = () => journal.next(this.options.batchRows, this.options.batchBytes);
     folder.pending ??= await read();
     for (let turn = 0; turn < BATCHES_PER_TURN && folder.pending && !this.closed; turn++) {
@@ -575,22 +601,25 @@ export class Shipper {
       // While PostgreSQL stores this batch, what follows it in the trail is read and parsed (a full batch, or the lines
       // written since this one was read): the cores work at once, and a steady stream is not parsed and stored in turn.
       const next = turn + 1 < BATCHES_PER_TURN ? read() : null;
+      let flushNeeded: bigint | null;
       try {
         // Rows PostgreSQL refused are skipped like malformed lines: counted, reported, never retried forever.
-        batch.skipped += await this.store(batch);
+        const stored = await this.store(batch);
+        batch.skipped += stored.refused;
+        flushNeeded = stored.flushNeeded;
       } catch (error) {
         // The batch stays pending; what was read after it is read again after it is stored.
         await next?.catch(() => null);
-        await journal.rewind();
+        if (folder.unflushed.length > 0) await this.forgetUnflushed(folder);
+        else await journal.rewind();
         throw error;
       }
-      journal.commit(batch);
-      folder.shipped += batch.rows.length;
-      folder.skipped += batch.skipped;
-      this.counters.skipped += batch.skipped;
       moved = true;
+      if (flushNeeded === null && folder.unflushed.length === 0) this.commitBatch(folder, journal, batch);
+      else folder.unflushed.push({ batch, flushNeeded: flushNeeded ?? 0n });
       folder.pending = next ? await next : null;
     }
+    if (folder.unflushed.length > 0 && this.client) moved = (await this.commitFlushed(this.client, folder, journal)) || moved;
     if (folder.pending && this.closed) {
       // Read ahead but not stored: read again from the cursor next time.
       folder.pending = null;
@@ -603,6 +632,43 @@ export class Shipper {
     return moved;
   }
 
+  /** Moves the folder's cursor past a stored batch (durable: its commits are on the server's disk). */
+  private commitBatch(folder: Folder, journal: Journal, batch: JournalBatch): void {
+    journal.commit(batch);
+    folder.shipped += batch.rows.length;
+    folder.skipped += batch.skipped;
+    this.counters.skipped += batch.skipped;
+  }
+
+  /** Commits, in trail order, the folder's batches the server's WAL flush has passed; returns whether any. */
+  private async commitFlushed(client: pg.Client, folder: Folder, journal: Journal): Promise<boolean> {
+    const { rows } = await client.query("SELECT pg_current_wal_flush_lsn()::text AS lsn");
+    const flushed = walPosition(rows[0].lsn as string);
+    let committed = false;
+    while (folder.unflushed.length > 0 && (folder.unflushed[0] as { flushNeeded: bigint }).flushNeeded <= flushed) {
+      this.commitBatch(folder, journal, (folder.unflushed.shift() as { batch: JournalBatch }).batch);
+      committed = true;
+    }
+    return committed;
+  }
+
+  /** Stopping: the batches commit as the server's WAL writer puts them on disk (within a few hundred ms), for up to FLUSH_WAIT_MS. */
+  private async commitOnFlush(client: pg.Client, folder: Folder): Promise<void> {
+    const deadline = Date.now() + FLUSH_WAIT_MS;
+    while (folder.journal && folder.unflushed.length > 0) {
+      await this.commitFlushed(client, folder, folder.journal);
+      if (folder.unflushed.length === 0 || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** The batches not known to be on the server's disk are read and sent again, from the cursor. */
+  private async forgetUnflushed(folder: Folder): Promise<void> {
+    folder.unflushed = [];
+    folder.pending = null;
+    await folder.journal?.rewind();
+  }
+
   // ---- storing a batch -------------------------------------------------------
 
   /**
@@ -611,8 +677,8 @@ export class Shipper {
    * a share fails, the others may have committed: the batch is sent again
    * whole, and the rows the store has are replayed harmlessly.
    */
-  private async store(batch: JournalBatch): Promise<number> {
-    if (batch.rows.length === 0) return 0;
+  private async store(batch: JournalBatch): Promise<{ refused: number; flushNeeded: bigint | null }> {
+    if (batch.rows.length === 0) return { refused: 0, flushNeeded: null };
     const client = this.client as pg.Client;
     const writers = this.writers;
     const connections = [client, ...this.extraClients];
@@ -629,7 +695,7 @@ export class Shipper {
       const outcomes = await Promise.allSettled(
         Array.from({ length: shares }, (_, i) => (writers[i] as BatchWriter).write(batch.rows.slice(i * size, (i + 1) * size))),
       );
-      const written = { inserted: 0, replayed: 0, refused: [] as WrittenBatch["refused"] };
+      const written = { inserted: 0, replayed: 0, refused: [] as WrittenBatch["refused"], flushNeeded: null as bigint | null };
       let failure: unknown = null;
       for (const outcome of outcomes) {
         if (outcome.status === "rejected") {
@@ -639,6 +705,8 @@ export class Shipper {
         written.inserted += outcome.value.inserted;
         written.replayed += outcome.value.replayed;
         written.refused.push(...outcome.value.refused);
+        const needed = outcome.value.flushNeeded;
+        if (needed !== null && (written.flushNeeded === null || needed > written.flushNeeded)) written.flushNeeded = needed;
       }
       if (failure !== null) {
         // The shares that committed are stored: counted now, replayed (and not counted again) when the batch is sent again.
@@ -656,7 +724,7 @@ export class Shipper {
       let oldest = Number.POSITIVE_INFINITY;
       for (const row of batch.rows) if (row.ts < oldest) oldest = row.ts;
       this.lastBatchLagSeconds = Math.max(0, (Date.now() - oldest) / 1000);
-      return written.refused.length;
+      return { refused: written.refused.length, flushNeeded: written.flushNeeded };
     } finally {
       for (const connection of connections)
         if (connection === this.client || this.extraClients.includes(connection)) holdProcess(connection, this.options.holdProcess);

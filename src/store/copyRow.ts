@@ -16,6 +16,7 @@ import { foldAscii } from "../internal/foldAscii.js";
 import { ipv6Text, parseIpAddress } from "../internal/ipAddress.js";
 import { timestampMillis } from "../internal/timestampMillis.js";
 import { FIELD_COLUMNS, UNSEARCHED_FIELDS } from "./columns.js";
+import { COUNTED_COLUMNS, INDEXED_PREFIX } from "./schema.js";
 
 export interface CopyRow {
   id: string;
@@ -31,6 +32,7 @@ export interface RowDefaults {
 }
 
 const TRAIL_FIELD_SET: ReadonlySet<string> = new Set(TRAIL_FIELDS);
+const COUNTED_FIELD_SET: ReadonlySet<string> = new Set(COUNTED_COLUMNS);
 const NULL = "\\N";
 /** The range of the integer status column. */
 const STATUS_MIN = -(2 ** 31);
@@ -75,11 +77,24 @@ function collectValues(value: unknown, out: string[]): void {
   if (text !== "") out.push(text);
 }
 
-/** The text free-text search matches: every value of the line but the hashes, folded, one separator between values. */
+/**
+ * The text free-text search matches: every value of the line but the
+ * machine identifiers, folded, one separator between values. The values of
+ * the counted columns (module, user, branch, service…) are left out too when
+ * whole in their index: free text finds them through the per-day counts and
+ * their own indexes, so the trigram index does not pay for the same few
+ * values on every row.
+ */
 function searchText(entry: AuditEntry, extra: JsonObject | null): string {
   const values: string[] = [];
   const dict = entryToDict(entry) as Record<string, unknown>;
-  for (const name in dict) if (!UNSEARCHED_FIELDS.has(name)) collectValues(dict[name], values);
+  for (const name in dict) {
+    if (UNSEARCHED_FIELDS.has(name)) continue;
+    const value = dict[name];
+    // A UTF-16 length under the index's prefix is a whole value there (it has at most as many code points).
+    if (typeof value === "string" && value.length < INDEXED_PREFIX && COUNTED_FIELD_SET.has(name)) continue;
+    collectValues(value, values);
+  }
   if (extra) collectValues(extra, values);
   return copyText(foldAscii(values.join(VALUE_SEPARATOR)));
 }

@@ -26,6 +26,7 @@ class LazyShipper implements TrailShipper {
           pollIntervalMs: settings.pollIntervalMs,
           connections: settings.connections,
           cleanSearchIndex: settings.cleanSearchIndex,
+          synchronousCommit: settings.synchronousCommit,
           hostname: context.hostname,
           // The application decides when its process ends, not the shipper.
           holdProcess: false,

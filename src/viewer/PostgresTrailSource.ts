@@ -124,13 +124,29 @@ function likePattern(text: string): string {
  * typed whole, it is the entry's request id. The search text leaves request
  * ids out (machine identifiers, like the entry's id), so that one is found
  * through the request id's own index: as written, or in lower or upper case.
+ * It leaves the counted columns' whole values out too (module, user,
+ * branch…): those holding the text were found in the per-day counts
+ * (`textValues`), and are matched through each column's index.
  */
-function textCondition(where: Conditions, q: string): string {
-  const contains = `search LIKE ${where.param(likePattern(q))}`;
+function textCondition(where: Conditions, q: string, textValues: readonly TextValues[]): string {
+  const pattern = where.param(likePattern(q));
+  const arms = [`search LIKE ${pattern}`];
   const id = q.trim();
-  if (id === "" || /\s/.test(id) || !isWhole(id)) return contains;
-  const spellings = [...new Set([id, foldAscii(id), id.toUpperCase()])];
-  return `(${contains} OR ${indexedExpression("request_id")} = ANY(${where.param(spellings)}::text[]))`;
+  if (id !== "" && !/\s/.test(id) && isWhole(id)) {
+    const spellings = [...new Set([id, foldAscii(id), id.toUpperCase()])];
+    arms.push(`${indexedExpression("request_id")} = ANY(${where.param(spellings)}::text[])`);
+  }
+  for (const { column, values } of textValues) {
+    if (values === null) arms.push(`lower(${quoteColumn(column)} COLLATE "C") LIKE ${pattern}`);
+    else if (values.length > 0) arms.push(`${indexedExpression(column)} = ANY(${where.param(values)}::text[])`);
+  }
+  return arms.length === 1 ? (arms[0] as string) : `(${arms.join(" OR ")})`;
+}
+
+/** A counted column's stored whole values that contain the free text, as its index holds them; null: too many to list. */
+interface TextValues {
+  column: string;
+  values: string[] | null;
 }
 
 /**
@@ -169,6 +185,8 @@ interface ResolvedFilter {
   impossible: boolean;
   /** The reader's tenants (its key's scope): only entries of these companies, compared as written. */
   scopeCompanies?: readonly string[];
+  /** Free text's values among the counted columns (none without free text). */
+  textValues: TextValues[];
 }
 
 /** The first INDEXED_PREFIX characters (code points, as PostgreSQL's left()) of a value. */
@@ -275,7 +293,7 @@ function conditionsOf(trail: TrailName, resolved: ResolvedFilter, options: Condi
   const to = time ? time.to : filter.to;
   if (from !== undefined) where.clauses.push(`ts >= ${where.param(new Date(from))}`);
   if (to !== undefined) where.clauses.push(`ts <= ${where.param(new Date(to))}`);
-  if (hasText(filter) && !options.withoutText) where.clauses.push(textCondition(where, filter.q as string));
+  if (hasText(filter) && !options.withoutText) where.clauses.push(textCondition(where, filter.q as string, resolved.textValues));
   return where;
 }
 
@@ -399,8 +417,16 @@ export class PostgresTrailSource implements TrailSource {
    * the per-day counts, within the filter's days), the IP blocks.
    */
   private async resolve(trail: TrailName, filter: EntryFilter): Promise<ResolvedFilter> {
-    const resolved: ResolvedFilter = { filter, tests: [], ipBlocks: null, impossible: false, scopeCompanies: filter.scope?.companyIds };
+    const resolved: ResolvedFilter = {
+      filter,
+      tests: [],
+      ipBlocks: null,
+      impossible: false,
+      scopeCompanies: filter.scope?.companyIds,
+      textValues: [],
+    };
     const contains: Array<Promise<void>> = [];
+    if (hasText(filter)) contains.push(this.textValuesOf(filter.q as string).then((found) => void (resolved.textValues = found)));
     for (const [key, column] of COLUMN_FILTERS) {
       const values = filter[key] as string[] | undefined;
       if (values === undefined || values.length === 0) continue;
@@ -470,6 +496,36 @@ export class PostgresTrailSource implements TrailSource {
     const folded = CASE_INSENSITIVE_FILTERS.has(test.column) ? values.map(foldAscii) : values;
     test.prefixes = [...new Set(folded)];
     test.counted = values.every(isWhole);
+  }
+
+  /**
+   * The counted columns' stored values that contain free text: every
+   * distinct (column, value) of the per-day counts, read one index probe each,
+   * kept when whole (shorter than the index's prefix: longer values are in the
+   * search text) and holding the text.
+   */
+  private async textValuesOf(q: string): Promise<TextValues[]> {
+    const { rows } = await this.sql(
+      `WITH RECURSIVE stored(dim, value) AS (
+         (SELECT dim, value FROM ${this.names.counts} WHERE dim > '' ORDER BY dim, value LIMIT 1)
+         UNION ALL
+         SELECT next.dim, next.value FROM stored s
+          CROSS JOIN LATERAL (SELECT c.dim, c.value FROM ${this.names.counts} c
+                               WHERE (c.dim, c.value) > (s.dim, s.value) ORDER BY c.dim, c.value LIMIT 1) next
+       )
+       SELECT dim, value FROM stored WHERE length(value) < ${INDEXED_PREFIX} AND lower(value COLLATE "C") LIKE $1`,
+      [likePattern(q)],
+    );
+    const byColumn = new Map<string, string[]>();
+    for (const { dim, value } of rows as Array<{ dim: string; value: string }>) {
+      const values = byColumn.get(dim) ?? [];
+      values.push(CASE_INSENSITIVE_FILTERS.has(dim) ? foldAscii(value) : value);
+      byColumn.set(dim, values);
+    }
+    return COUNTED_COLUMNS.map((column) => {
+      const values = [...new Set(byColumn.get(column) ?? [])];
+      return { column, values: values.length > MAX_CANDIDATES ? null : values };
+    });
   }
 
   async query(trail: TrailName, filter: EntryFilter, page: PageRequest): Promise<EntryPage> {
@@ -696,7 +752,7 @@ export class PostgresTrailSource implements TrailSource {
    */
   private async textMatches(trail: TrailName, resolved: ResolvedFilter, wanted: number): Promise<{ keys: MatchKey[]; complete: boolean }> {
     const rest = conditionsOf(trail, resolved, { withoutText: true });
-    const hit = textCondition(rest, resolved.filter.q as string);
+    const hit = textCondition(rest, resolved.filter.q as string, resolved.textValues);
     const { rows } = await this.sql(
       `SELECT count(*)::int AS seen,
               (array_agg(ts ORDER BY ts DESC, id DESC) FILTER (WHERE hit))[1:${rest.param(wanted)}::int] AS times,
