@@ -302,6 +302,8 @@ const QUERIES = [
     ].map((q) => `api/entries?q=${encodeURIComponent(q)}`),
   },
   { name: "q (rare text)", target: 1000, paths: variants((k) => `api/entries?q=${encodeURIComponent(`sess-0${4242 + k}`)}`) },
+  // A user's name typed as free text: found through the per-day counts and the user index (the search text leaves it out).
+  { name: "q (a user's name)", target: 1000, paths: variants((k) => `api/entries?q=USER${String(42 + k * 17).padStart(3, "0")}`) },
   { name: "stats", target: 100, paths: ["api/stats"] },
   {
     name: "user (exact)",

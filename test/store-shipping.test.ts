@@ -168,6 +168,9 @@ describe("shipping the trail into PostgreSQL", () => {
     expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, cleanSearchIndex: "yes" as never } })).toThrow(
       /ship.cleanSearchIndex must be true or false/,
     );
+    expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, synchronousCommit: 1 as never } })).toThrow(
+      /ship.synchronousCommit must be true or false/,
+    );
     expect(() => createLogger({ logDir: dir, ship: { postgres: db.url, schema: "Audit Trail" } })).toThrow(
       /ship.schema must be a lowercase SQL name/,
     );
@@ -540,7 +543,9 @@ describe("shipping the trail into PostgreSQL", () => {
       { log_dir: legacy, shipped: 30 },
       { log_dir: sales, shipped: 120 },
     ]);
-    // Run again: nothing new, nothing replayed.
+    // Run again, each COMMIT waiting for the disk: only what is new, nothing replayed.
+    for (let i = 120; i < 130; i++) audit.logTransaction(`Invoice ${i}`, { referenceNo: `SI-${i}` });
+    await audit.flush();
     const again = await run(process.execPath, [
       CLI,
       "ship",
@@ -548,12 +553,19 @@ describe("shipping the trail into PostgreSQL", () => {
       sales,
       "--log-dir",
       legacy,
+      "--synchronous-commit",
       "--once",
       "--status-every",
       "0",
       "--postgres",
       db.url,
     ]);
-    expect(again.stdout).toMatch(/shipped 0 .*replayed 0/);
+    expect(again.stdout).toMatch(/shipped 10 .*replayed 0/);
+    await expectStoredExactlyOnce(client, [...journalIds(sales).ids, ...journalIds(legacy).ids]);
+    const { rows: after } = await client.query("SELECT log_dir, shipped::int FROM auditx.shippers ORDER BY shipped");
+    expect(after).toEqual([
+      { log_dir: legacy, shipped: 30 },
+      { log_dir: sales, shipped: 130 },
+    ]);
   });
 });

@@ -234,6 +234,38 @@ describe("the viewer over the PostgreSQL store", () => {
     ]);
   });
 
+  it("finds free text among more stored values of a column than it lists, by checking the rows", async () => {
+    // 1,001 users contain "zed-": past the 1,000 values the counts' lookup lists, the user column is tested on the rows.
+    const zed = viewerTempDir();
+    try {
+      const lines = Array.from({ length: 1001 }, (_, n) =>
+        entryLine(n, { user: `Zed-${String(n).padStart(4, "0")}`, description: `Posting ${n}`, service: "posting-api" }),
+      );
+      writeTrail(join(zed.dir, "audit.jsonl"), lines);
+      const db = await postgres.database();
+      const shipper = new Shipper({ postgres: db.url, folders: [zed.dir], pollIntervalMs: 20 });
+      expect(await shipper.drained(120_000)).toBe(true);
+      await shipper.close();
+      const folderViewer = await startTestViewer({ logDir: zed.dir });
+      const storeViewer = await startTestViewer({ store: { postgres: db.url } });
+      try {
+        for (const query of ["q=ZED-&limit=50", "q=zed-0&limit=50&offset=950", "q=zed-1000", "q=zed-&user=zed-09"]) {
+          const [folder, store] = await Promise.all([
+            getJson(`${folderViewer.url}api/entries?${query}`),
+            getJson(`${storeViewer.url}api/entries?${query}`),
+          ]);
+          expect(store.body.items.length).toBeGreaterThan(0);
+          expect(store.body.items).toEqual(folder.body.items);
+        }
+      } finally {
+        await folderViewer.close();
+        await storeViewer.close();
+      }
+    } finally {
+      zed.cleanup();
+    }
+  });
+
   it("leaves the machine identifiers out of free text, but finds a whole request id", async () => {
     const [folder, store] = await Promise.all([
       getJson(`${overFolder.url}api/entries?limit=100&q=req-sales-api-30`),

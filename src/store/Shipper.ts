@@ -114,7 +114,7 @@ interface Folder {
 }
 
 /** How long stopping waits for the server's WAL writer to put committed batches on disk; later ones are sent again. */
-const FLUSH_WAIT_MS = 5000;
+const FLUSH_WAIT_MS = 1000;
 const STANDBY_RETRY_MS = 2000;
 /** Batches one folder ships before the next folder gets its turn. */
 const BATCHES_PER_TURN = 8;

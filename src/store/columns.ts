@@ -43,7 +43,8 @@ export const FIELD_COLUMNS: readonly FieldColumn[] = ENTRY_FIELDS.map((field) =>
  * The store's own columns, after the trail's:
  * - ts: the entry's time (its timestamp, to the millisecond), the partition key;
  * - extra: fields of the line that are not trail fields (nothing of a line is lost);
- * - search: the entry's values, ASCII-lowercased, for free-text search;
+ * - search: the entry's values, ASCII-lowercased, for free-text search (but the machine identifiers, and the
+ *   counted columns' values, which free text finds through the per-day counts and their own indexes);
  * - id_derived: the line has no id of its own: `id` was derived from its text (the viewer shows the line as written);
  * - ip_addr: the client address (`ip`) as an IPv6 inet (IPv4 as IPv4-mapped), for IP and CIDR filters; NULL when `ip` is no address;
  * - security: the entry is also in security.jsonl (level SECURITY or CRITICAL);

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store as the viewer's TrailSource: one trail for many
  * services and hosts. Pages come from the per-filter indexes (newest first by
- * the entry's time), free text from the trigram index, totals and stats from
+ * the entry's time), free text from the trigram index (and the counted
+ * columns' indexes, for their values), totals and stats from
  * the per-day counts (only the edges of a time range are counted on rows),
  * and live entries from the shippers' LISTEN/NOTIFY announcements.
  */
