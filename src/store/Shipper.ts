@@ -644,12 +644,14 @@ export class Shipper {
   private async commitFlushed(client: pg.Client, folder: Folder, journal: Journal): Promise<boolean> {
     const { rows } = await client.query("SELECT pg_current_wal_flush_lsn()::text AS lsn");
     const flushed = walPosition(rows[0].lsn as string);
-    let committed = false;
-    while (folder.unflushed.length > 0 && (folder.unflushed[0] as { flushNeeded: bigint }).flushNeeded <= flushed) {
-      this.commitBatch(folder, journal, (folder.unflushed.shift() as { batch: JournalBatch }).batch);
-      committed = true;
+    let committed = 0;
+    for (const { batch, flushNeeded } of folder.unflushed) {
+      if (flushNeeded > flushed) break;
+      this.commitBatch(folder, journal, batch);
+      committed++;
     }
-    return committed;
+    folder.unflushed.splice(0, committed);
+    return committed > 0;
   }
 
   /** Stopping: the batches commit as the server's WAL writer puts them on disk (within a few hundred ms), for up to FLUSH_WAIT_MS. */
